@@ -1,0 +1,1 @@
+//! Item calibration by marginal maximum likelihood.

@@ -1,0 +1,5 @@
+//! Response data: the sparse examinees x items matrix and its file formats.
+
+mod matrix;
+
+pub use matrix::{Cell, ResponseMatrix};

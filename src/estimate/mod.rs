@@ -1,0 +1,1 @@
+//! Ability estimation given item parameters.

@@ -1,0 +1,100 @@
+//! File helpers shared by every reader and writer: transparent gzip input and
+//! atomic output (a file is either fully written or left as it was).
+
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::Path;
+
+use flate2::read::MultiGzDecoder;
+
+use crate::error::{Error, Result};
+
+/// Opens `path` for buffered reading, decompressing it when it is gzip
+/// (detected from the magic bytes, not the name).
+pub fn open_read(path: &Path) -> Result<Box<dyn BufRead + Send>> {
+    let file = File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut reader = BufReader::with_capacity(1 << 16, file);
+    let magic = reader.fill_buf().map_err(|e| Error::io(path, e))?;
+    if magic.starts_with(&[0x1f, 0x8b]) {
+        Ok(Box::new(BufReader::with_capacity(
+            1 << 16,
+            MultiGzDecoder::new(reader),
+        )))
+    } else {
+        Ok(Box::new(reader))
+    }
+}
+
+/// Reads a whole (possibly gzipped) text file.
+pub fn read_to_string(path: &Path) -> Result<String> {
+    let mut s = String::new();
+    open_read(path)?
+        .read_to_string(&mut s)
+        .map_err(|e| Error::io(path, e))?;
+    Ok(s)
+}
+
+/// Writes `path` atomically: `write` fills a temporary file beside it, which
+/// is flushed, synced and renamed over `path` only if `write` succeeds. On any
+/// error the temporary file is removed and an existing `path` is untouched.
+pub fn write_atomic(path: &Path, write: impl FnOnce(&mut dyn Write) -> Result<()>) -> Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    };
+    std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "out".into());
+    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    let result = (|| {
+        let file = File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
+        let mut buf = std::io::BufWriter::new(file);
+        write(&mut buf)?;
+        let file = buf
+            .into_inner()
+            .map_err(|e| Error::io(&tmp, e.into_error()))?;
+        file.sync_all().map_err(|e| Error::io(&tmp, e))?;
+        std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failed_write_leaves_existing_file_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.csv");
+        std::fs::write(&path, "old").unwrap();
+        let err = write_atomic(&path, |w| {
+            w.write_all(b"partial").unwrap();
+            Err(Error::value("boom"))
+        });
+        assert!(err.is_err());
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "old");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+        write_atomic(&path, |w| {
+            w.write_all(b"new").map_err(|e| Error::io(&path, e))
+        })
+        .unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "new");
+    }
+
+    #[test]
+    fn gzip_is_detected_by_content() {
+        use flate2::{Compression, write::GzEncoder};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("plain-name.csv");
+        let mut enc = GzEncoder::new(File::create(&path).unwrap(), Compression::fast());
+        enc.write_all(b"a,b\n1,2\n").unwrap();
+        enc.finish().unwrap();
+        assert_eq!(read_to_string(&path).unwrap(), "a,b\n1,2\n");
+    }
+}

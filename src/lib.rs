@@ -1,0 +1,32 @@
+//! fangsheng: adaptive dynamic testing of large language models.
+//!
+//! Data flows one way through the crate:
+//! responses ([`data`]) -> calibration ([`calibrate`]) -> item parameters
+//! ([`bank`]) -> ability estimates ([`estimate`]). Item response functions
+//! live in [`model`]; every fallible function returns [`Error`], which names
+//! the file, line and item a problem was found at.
+//!
+//! ```
+//! use fangsheng::model::{Irf, Logistic};
+//! use fangsheng::estimate::{Estimator, Method};
+//!
+//! let items: Vec<Irf> = [-1.0, 0.0, 1.0]
+//!     .iter()
+//!     .map(|&b| Logistic::two_pl(1.2, b).unwrap().into())
+//!     .collect();
+//! let pattern: Vec<(&Irf, usize)> = items.iter().zip([1, 1, 0]).collect();
+//! let ability = Estimator::new(Method::Eap).estimate(&pattern);
+//! assert!(ability.theta > 0.0 && ability.se > 0.0);
+//! ```
+
+pub mod bank;
+pub mod calibrate;
+pub mod data;
+pub mod error;
+pub mod estimate;
+pub mod ids;
+pub mod io;
+pub mod model;
+
+pub use error::{Error, ErrorKind, Result};
+pub use ids::{ExamineeId, ItemId};
