@@ -123,14 +123,13 @@ impl ResponseMatrix {
             }
         }
         let by_examinee = Compressed::build(examinees.len(), &cells, |c| (c.examinee, c.item));
-        for e in 0..examinees.len() {
+        for (e, examinee) in examinees.iter().enumerate() {
             let (its, _) = by_examinee.group(e);
             let mut seen: Vec<u32> = its.to_vec();
             seen.sort_unstable();
             if let Some(w) = seen.windows(2).find(|w| w[0] == w[1]) {
                 return Err(Error::value(format!(
-                    "examinee '{}' has more than one response to this item",
-                    examinees[e]
+                    "examinee '{examinee}' has more than one response to this item"
                 ))
                 .for_item(items[w[0] as usize].as_str()));
             }
