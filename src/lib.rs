@@ -27,6 +27,7 @@ pub mod estimate;
 pub mod ids;
 pub mod io;
 pub mod model;
+pub mod simulate;
 
 pub use error::{Error, ErrorKind, Result};
 pub use ids::{ExamineeId, ItemId};
