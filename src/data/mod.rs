@@ -1,5 +1,16 @@
 //! Response data: the sparse examinees x items matrix and its file formats.
+//!
+//! [`read_responses`] loads long or wide CSV files (gzipped or not) into a
+//! [`ResponseMatrix`]; [`recode_from_min`] shifts rating-scale categories so
+//! each item starts at 0.
 
+mod long;
 mod matrix;
+mod read;
+mod recode;
+mod score;
+mod wide;
 
 pub use matrix::{Cell, ResponseMatrix};
+pub use read::{Layout, ReadOptions, read_responses, read_responses_from};
+pub use recode::recode_from_min;
