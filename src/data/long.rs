@@ -1,8 +1,9 @@
 //! The long layout: one CSV row per examinee x item response.
 //!
 //! Examinees and items are numbered in the order they first appear. Ids are
-//! interned from the raw bytes of each record, so a row that repeats known
-//! ids allocates nothing: a 260,000-row evaluation log reads in one pass.
+//! interned from the raw bytes of each record (see [`super::intern`]), so a
+//! row that repeats known ids allocates nothing: a 260,000-row evaluation log
+//! reads in one pass.
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
@@ -13,9 +14,8 @@ use crate::data::{Cell, ResponseMatrix};
 use crate::error::{Error, ErrorKind, Result};
 use crate::ids::{ExamineeId, ItemId};
 
-use super::read::{
-    ReadOptions, csv_error, find_column, id_text, list_columns, named_column, record_line,
-};
+use super::intern::{FastHash, Interner};
+use super::read::{ReadOptions, csv_error, find_column, list_columns, named_column, record_line};
 use super::score::{Field, MissingTokens, parse_score};
 
 /// Header names (any case) recognised as the examinee column.
@@ -57,7 +57,7 @@ pub(crate) fn read<R: Read>(
     let mut items = Interner::default();
     let mut cells: Vec<Cell> = Vec::new();
     // (examinee, item) -> line it was first seen on, to name both lines of a duplicate.
-    let mut seen: HashMap<u64, u64> = HashMap::new();
+    let mut seen: HashMap<u64, u64, FastHash> = HashMap::default();
     let mut record = csv::ByteRecord::new();
     while csv
         .read_byte_record(&mut record)
@@ -124,42 +124,9 @@ fn column(header: &[String], option: &Option<String>, role: &str, names: &[&str]
     }
 }
 
-/// Numbers ids in order of first appearance, looking them up by raw bytes.
-#[derive(Default)]
-struct Interner {
-    index: HashMap<Box<[u8]>, u32>,
-    ids: Vec<String>,
-}
-
-impl Interner {
-    fn intern(&mut self, field: &[u8], what: &str, line: u64) -> Result<u32> {
-        let key = field.trim_ascii();
-        if let Some(&k) = self.index.get(key) {
-            return Ok(k);
-        }
-        let text = id_text(key, what, line)?;
-        let k = u32::try_from(self.ids.len())
-            .map_err(|_| Error::value(format!("more than {} {what}s", u32::MAX)).at_line(line))?;
-        self.ids.push(text.to_owned());
-        self.index.insert(key.into(), k);
-        Ok(k)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn interner_numbers_in_order_of_first_appearance() {
-        let mut ids = Interner::default();
-        assert_eq!(ids.intern(b"b", "item", 2).unwrap(), 0);
-        assert_eq!(ids.intern(b" a", "item", 3).unwrap(), 1);
-        assert_eq!(ids.intern(b"b ", "item", 4).unwrap(), 0);
-        assert_eq!(ids.ids, ["b", "a"]);
-        let e = ids.intern(b"  ", "item", 5).unwrap_err();
-        assert_eq!(e.line(), Some(5));
-    }
 
     #[test]
     fn long_headers_are_recognised_in_any_case() {

@@ -4,6 +4,7 @@
 //! [`ResponseMatrix`]; [`recode_from_min`] shifts rating-scale categories so
 //! each item starts at 0.
 
+mod intern;
 mod long;
 mod matrix;
 mod read;
