@@ -11,7 +11,7 @@ use std::io::Read;
 use std::path::Path;
 
 use crate::data::{Cell, ResponseMatrix};
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, Result};
 use crate::ids::{ExamineeId, ItemId};
 
 use super::intern::{FastHash, Interner};
@@ -110,15 +110,12 @@ fn column(header: &[String], option: &Option<String>, role: &str, names: &[&str]
     match option {
         Some(name) => named_column(header, name, &format!("{role} column")),
         None => find_column(header, names).ok_or_else(|| {
-            Error::new(
-                ErrorKind::Format,
-                format!(
-                    "no {role} column in a long-layout file: expected one named {} \
-                     (columns found: {})",
-                    names.join(", "),
-                    list_columns(header)
-                ),
-            )
+            Error::format(format!(
+                "no {role} column in a long-layout file: expected one named {} \
+                 (columns found: {})",
+                names.join(", "),
+                list_columns(header)
+            ))
             .at_line(1)
         }),
     }
