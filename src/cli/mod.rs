@@ -1,0 +1,38 @@
+//! Command-line front end. Each subcommand has its own module that turns raw
+//! flags into library configuration before any work starts.
+
+mod calibrate;
+mod input;
+mod output;
+mod score;
+
+use clap::{Parser, Subcommand};
+
+/// Adaptive dynamic testing of large language models with item response theory.
+#[derive(Debug, Parser)]
+#[command(name = "fangsheng", version, about, long_about = None)]
+#[command(after_help = "Examples:
+  fangsheng score --demo
+  fangsheng score --params calibration/demo/v1.json --responses runs.csv --method wle
+  fangsheng calibrate --responses ../shared/data/classic/LSAT7.csv --model 2pl --out calibration/lsat7/v1.json")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Estimate abilities of examinees from their responses and known item parameters.
+    Score(score::Args),
+    /// Calibrate item parameters from past responses (marginal maximum likelihood).
+    Calibrate(calibrate::Args),
+}
+
+/// Parses the command line and runs the chosen subcommand.
+pub fn run() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Score(args) => score::run(args),
+        Command::Calibrate(args) => calibrate::run(args),
+    }
+}
