@@ -36,8 +36,8 @@
 //! item once its id is read. They are those of the JSON format plus:
 //! a missing `id` or `model` column, a column named twice, numbered columns
 //! with a gap, a row with a different number of fields than the header
-//! ([`ErrorKind::Format`](crate::ErrorKind::Format)); a cell that is not a
-//! number ([`ErrorKind::Value`](crate::ErrorKind::Value)).
+//! ([`ErrorKind::Format`]); a cell that is not a
+//! number ([`ErrorKind::Value`]).
 //!
 //! [`ParamSet::write_csv`] writes `id,model,a,b,g,u`, then `b1..bK` when the
 //! set has graded items (`K` the most thresholds of any), then the standard

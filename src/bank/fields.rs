@@ -253,7 +253,7 @@ pub(crate) fn build_set(
         if let Some(first) = first_line.get(&id) {
             return Err(place(Error::new(
                 ErrorKind::Item,
-                format!("item id appears more than once (first at line {first})"),
+                format!("id appears more than once (first at line {first})"),
             )));
         }
         first_line.insert(id.clone(), line);

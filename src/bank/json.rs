@@ -31,7 +31,7 @@
 //!   is refused, naming the value found and the one expected, so a file
 //!   from a later format version is never half-read.
 //! * `metadata` (optional, default: no bank or version, scale N(0, 1)):
-//!   [`Metadata`](crate::bank::Metadata) — `bank` and `version` (strings),
+//!   [`Metadata`] — `bank` and `version` (strings),
 //!   `scale` (`mean`, `sd` of the calibration population's ability; `sd > 0`)
 //!   and `provenance`, a free-form object (source runs, software, seed, fit,
 //!   parent version). Other metadata keys are dropped with a warning: put
@@ -44,7 +44,7 @@
 //! Every item has an `id` (a string, or an integer such as MMLU-Pro's
 //! question ids, stored as its decimal text) unique in the file, and a
 //! `model`: `rasch`, `1pl`, `2pl`, `3pl`, `4pl` or `grm` (see
-//! [`ModelKind`](crate::model::ModelKind)). The parameters are those of
+//! [`ModelKind`]). The parameters are those of
 //! [`Logistic`](crate::model::Logistic) and [`Graded`](crate::model::Graded):
 //!
 //! | model | required | optional (default) | must not appear |

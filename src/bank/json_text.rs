@@ -186,6 +186,9 @@ impl Parser<'_> {
         }
         loop {
             self.skip_ws();
+            if !fields.is_empty() && self.peek() == Some(b'}') {
+                return Err(self.err("a comma before '}' (JSON has no trailing commas)"));
+            }
             if self.peek() != Some(b'"') {
                 return Err(self.err(format!("expected a quoted key {}", self.found())));
             }
@@ -220,6 +223,9 @@ impl Parser<'_> {
         }
         loop {
             self.skip_ws();
+            if !items.is_empty() && self.peek() == Some(b']') {
+                return Err(self.err("a comma before ']' (JSON has no trailing commas)"));
+            }
             items.push(self.value(depth + 1)?);
             self.skip_ws();
             match self.peek() {
@@ -456,6 +462,7 @@ mod tests {
     fn malformed_text_is_an_error_with_its_line() {
         for (text, line) in [
             ("{\"a\": 1,\n}", 2),
+            ("[1,\n]", 2),
             ("{\"a\": 01}", 1),
             ("[1, 2\n\n", 3),
             ("{\"a\": 1, \"a\": 2}", 1),
