@@ -2,9 +2,16 @@
 //!
 //! A [`ParamSet`] is what calibration writes and what scoring and adaptive
 //! exams read: one [`ItemParams`] per item, plus file-level [`Metadata`].
-//! On disk it is the versioned JSON format `fangsheng-params/1` or a CSV
-//! form; see [`ParamSet::load`].
+//! On disk it is the versioned JSON format `fangsheng-params/1` ([`json`])
+//! or a CSV form ([`csv`]); [`ParamSet::load`] reads either, checking every
+//! item and returning the set with its warnings as a [`Loaded`].
 
+pub mod csv;
+mod fields;
+mod files;
+pub mod json;
+mod json_text;
 mod params;
 
+pub use files::{FORMAT, Loaded};
 pub use params::{ItemParams, Metadata, ParamSet, Scale};
