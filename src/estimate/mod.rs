@@ -37,17 +37,28 @@
 //!
 //! # Maximisation and root finding
 //!
-//! The 3PL and 4PL likelihoods can have several local maxima, where Newton's
-//! method from a fixed start wanders. ML, MAP and WLE therefore first
-//! evaluate the objective on a grid of spacing at most 0.2 over the search
-//! interval (ML, WLE: the bounds; MAP: `[-6, 6]` joined with the prior's
-//! `mu +- 6 sigma`, slid outward while the mode is on its edge), take the
-//! best node, and solve within its two neighbouring cells: Newton's method on
-//! the gradient kept inside the bracket by bisection (ML, MAP; golden-section
-//! search if the cell does not bracket a maximum), or Illinois regula falsi on
-//! Warm's estimating function (WLE, at each sign change from + to -; among
-//! several roots the one with the largest `ln L + ln(I) / 2` is taken).
+//! When every answered item is Rasch, 1PL, 2PL or graded, `ln L` is concave
+//! in `theta`: the gradient's signs at the ends of the search interval say
+//! whether the maximum is inside, and Newton's method on the gradient, kept
+//! inside that bracket by bisection, finds it (ML, MAP).
 //!
+//! The 3PL and 4PL likelihoods can have several local maxima, where Newton's
+//! method from a fixed start wanders. Then ML and MAP first evaluate the
+//! objective on a grid of spacing at most 0.2 over the search interval, take
+//! the best node, and solve within its two neighbouring cells by bracketed
+//! Newton (golden-section search if the cell does not bracket a maximum).
+//!
+//! The search interval is the bounds for ML and WLE. For MAP it is `[-6, 6]`
+//! joined with the prior's `mu +- 6 sigma`, slid outward while the maximum
+//! is on its edge.
+//!
+//! WLE always scans Warm's estimating function on the grid (the weighted
+//! likelihood can be bimodal even for the 2PL when few items have spread
+//! difficulties), solves each sign change from + to - by Illinois regula
+//! falsi, and among several roots (and a bound the function still points to)
+//! takes the one with the largest `ln L + ln(I) / 2`, which is Warm's
+//! weighted log-likelihood for the 1PL/2PL and a tie-break otherwise.
+
 //! # Quadrature
 //!
 //! [`Quadrature::Fixed`] is catR's grid: `points` equally spaced nodes from
@@ -61,14 +72,15 @@
 //! is about 0.02, far below a 0.25 grid spacing. [`Quadrature::Adaptive`]
 //! (the default) therefore places the grid where the posterior is:
 //!
-//! 1. Find the posterior mode as MAP does (coarse grid of spacing 0.2 over
-//!    `[-6, 6]` joined with `mu +- 6 sigma`, slid outward if the mode is
-//!    beyond it, then bracketed Newton).
+//! 1. Find the posterior mode as MAP does (bracketed Newton for concave
+//!    patterns; otherwise a coarse grid of spacing 0.2 over `[-6, 6]` joined
+//!    with `mu +- 6 sigma`, slid outward if the mode is beyond it, then
+//!    bracketed Newton).
 //! 2. Take the scale `s = 1 / sqrt(-d^2 ln posterior / d theta^2)` at the mode
 //!    (or the coarse grid's posterior SD where the curvature is not negative).
-//! 3. Window: `mode +- 8 s`, widened to cover every coarse node whose log
-//!    posterior is within 30 of the peak, plus one coarse cell (so a second
-//!    mode of a 3PL posterior is not cut off).
+//! 3. Window: `mode +- 9 s`; with a coarse grid, widened to cover every coarse
+//!    node whose log posterior is within 30 of the peak, plus one coarse cell
+//!    (so a second mode of a 3PL posterior is not cut off).
 //! 4. Integrate with the trapezoidal rule on at least 121 nodes and at most
 //!    `s / 4` apart (up to 4,001 nodes). If either end of the window still
 //!    has a log posterior within 30 of the maximum (a skewed tail), widen that

@@ -23,6 +23,16 @@ impl<'a> Pattern<'a> {
             .filter(|(irf, k)| *k < irf.n_categories())
     }
 
+    /// True when every item's log-probability is concave in `theta` (Rasch,
+    /// 1PL, 2PL and graded items; not 3PL/4PL, whose asymptotes break it), so
+    /// `ln L` has a single maximum and Newton's method needs no grid.
+    pub(crate) fn log_concave(&self) -> bool {
+        self.iter().all(|(irf, _)| match irf {
+            Irf::Logistic(l) => l.g() == 0.0 && l.u() == 1.0,
+            Irf::Graded(_) => true,
+        })
+    }
+
     /// Number of usable responses.
     pub(crate) fn len(&self) -> usize {
         self.iter().count()
@@ -47,16 +57,25 @@ impl<'a> Pattern<'a> {
     }
 
     /// Warm's estimating function `d ln L / d theta + J / (2 I)` and the
-    /// information `I`. Far outside the items' range `I` can underflow to 0;
-    /// the correction is then dropped (it is bounded, the score is not).
+    /// information `I`, from one pass over each item's categories:
+    /// `I_j = sum_k P_k d1_k^2`, `J_j = sum_k P_k d1_k (d2_k + d1_k^2)` with
+    /// `d1, d2` the derivatives of `ln P_k` (the formulas of
+    /// [`ResponseModel::information`] and [`ResponseModel::warm_j`]). Far
+    /// outside the items' range `I` can underflow to 0; the correction is
+    /// then dropped (it is bounded, the score is not).
     pub(crate) fn warm(&self, theta: f64) -> (f64, f64) {
-        let (score, info, j) = self.iter().fold((0.0, 0.0, 0.0), |(s, i, j), (irf, k)| {
-            (
-                s + irf.theta_derivs(theta, k).d1,
-                i + irf.information(theta),
-                j + irf.warm_j(theta),
-            )
-        });
+        let (mut score, mut info, mut j) = (0.0, 0.0, 0.0);
+        for (irf, x) in self.iter() {
+            for k in 0..irf.n_categories() {
+                let d = irf.theta_derivs(theta, k);
+                let p = d.log_prob.exp();
+                info += p * d.d1 * d.d1;
+                j += p * d.d1 * (d.d2 + d.d1 * d.d1);
+                if k == x {
+                    score += d.d1;
+                }
+            }
+        }
         let correction = if info > 0.0 && j.is_finite() {
             j / (2.0 * info)
         } else {

@@ -196,7 +196,7 @@ pub(crate) fn fixed(
 /// `exp(-30)` is about `1e-13`.
 const NEGLIGIBLE: f64 = 30.0;
 /// Half-width of the fine grid, in posterior standard deviations.
-const HALF_WIDTH_SDS: f64 = 8.0;
+const HALF_WIDTH_SDS: f64 = 9.0;
 /// Fine-grid nodes per posterior SD (at most this spacing: the trapezoidal
 /// rule on a smooth bell is exact to ~exp(-2 pi^2 16) at SD / 4).
 const NODES_PER_SD: f64 = 4.0;
@@ -216,28 +216,32 @@ pub(crate) fn adaptive(pattern: Pattern<'_>, prior: NormalPrior) -> Posterior {
     let hi = 6.0f64.max(mu + 6.0 * sigma);
     let max = maximize(&obj, lo, hi, true);
     let mode = max.theta;
-    let grid = &max.grid;
 
     // 2. Scale: the curvature at the mode, else the coarse grid's spread.
     let h = obj.grad_hess(mode).1;
     let scale = if h < 0.0 && h.is_finite() {
         1.0 / (-h).sqrt()
     } else {
-        coarse_sd(grid).max(grid.step / 4.0)
+        max.grid
+            .as_ref()
+            .map_or(sigma, |g| coarse_sd(g).max(g.step / 4.0))
     };
     let scale = scale.max(1e-9 * (1.0 + mode.abs()));
 
-    // 3. Window: mode +- 8 SD, widened to every coarse node that carries
-    //    mass (plus one cell), so a second mode is not cut off.
-    let peak = grid.values[grid.argmax()];
-    let carrying: Vec<usize> = (0..grid.len())
-        .filter(|&i| grid.values[i] > peak - NEGLIGIBLE)
-        .collect();
+    // 3. Window: mode +- 9 SD, widened to every coarse node that carries
+    //    mass (plus one cell), so a second mode is not cut off. A concave
+    //    log posterior has one mode and needs no coarse grid.
     let mut lo = mode - HALF_WIDTH_SDS * scale;
     let mut hi = mode + HALF_WIDTH_SDS * scale;
-    if let (Some(&first), Some(&last)) = (carrying.first(), carrying.last()) {
-        lo = lo.min(grid.node(first) - grid.step);
-        hi = hi.max(grid.node(last) + grid.step);
+    if let Some(grid) = &max.grid {
+        let peak = grid.values[grid.argmax()];
+        let carrying: Vec<usize> = (0..grid.len())
+            .filter(|&i| grid.values[i] > peak - NEGLIGIBLE)
+            .collect();
+        if let (Some(&first), Some(&last)) = (carrying.first(), carrying.last()) {
+            lo = lo.min(grid.node(first) - grid.step);
+            hi = hi.max(grid.node(last) + grid.step);
+        }
     }
 
     // 4. Integrate; while an end of the window still carries mass, widen

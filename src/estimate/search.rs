@@ -69,18 +69,30 @@ pub(crate) struct Maximum {
     /// The maximum is on the search interval's end, with the function still
     /// rising outward.
     pub(crate) at_edge: bool,
-    /// The last coarse grid evaluated.
-    pub(crate) grid: Grid,
+    /// The last coarse grid evaluated (None when the objective is concave
+    /// and no grid was needed).
+    pub(crate) grid: Option<Grid>,
 }
+
+/// Windows a sliding search may move through before it settles for an edge.
+const MAX_SLIDES: usize = 16;
 
 /// Maximises `obj` over `[lo, hi]`. With `slide`, a maximum on an end of the
 /// window moves the window outward (up to 16 times): the log posterior with a
 /// normal prior always has an interior maximum, possibly far out.
+///
+/// A concave objective (see [`Pattern::log_concave`]) is solved by bracketed
+/// Newton directly; otherwise a coarse grid first picks the cell.
+///
+/// [`Pattern::log_concave`]: super::pattern::Pattern::log_concave
 pub(crate) fn maximize(obj: &LogPost<'_>, lo: f64, hi: f64, slide: bool) -> Maximum {
+    if obj.pattern.log_concave() {
+        return maximize_concave(obj, lo, hi, slide);
+    }
     let n = Grid::nodes_for(lo, hi, COARSE_STEP).clamp(21, 601);
     let (mut lo, mut hi) = (lo, hi);
     let mut grid = Grid::scan(lo, hi, n, |t| obj.value(t));
-    for _ in 0..16 {
+    for _ in 0..MAX_SLIDES {
         if !slide {
             break;
         }
@@ -101,8 +113,41 @@ pub(crate) fn maximize(obj: &LogPost<'_>, lo: f64, hi: f64, slide: bool) -> Maxi
     Maximum {
         theta,
         at_edge,
-        grid,
+        grid: Some(grid),
     }
+}
+
+/// A concave objective: the signs of the gradient at the ends say whether
+/// the maximum is inside, and Newton in the bracket finds it.
+fn maximize_concave(obj: &LogPost<'_>, mut lo: f64, mut hi: f64, slide: bool) -> Maximum {
+    let edge = |theta| Maximum {
+        theta,
+        at_edge: true,
+        grid: None,
+    };
+    for attempt in 0..=MAX_SLIDES {
+        let can_slide = slide && attempt < MAX_SLIDES;
+        let width = hi - lo;
+        if obj.grad(lo) <= 0.0 {
+            if !can_slide {
+                return edge(lo);
+            }
+            (lo, hi) = (lo - width, lo);
+        } else if obj.grad(hi) >= 0.0 {
+            if !can_slide {
+                return edge(hi);
+            }
+            (lo, hi) = (hi, hi + width);
+        } else {
+            let start = obj.prior.map_or(0.0, |p| p.mean()).clamp(lo, hi);
+            return Maximum {
+                theta: newton_max(obj, lo, hi, start),
+                at_edge: false,
+                grid: None,
+            };
+        }
+    }
+    edge(hi)
 }
 
 /// Refines the best grid node to the maximum within its neighbouring cells.
