@@ -54,7 +54,8 @@ impl Posterior {
         &self.nodes
     }
 
-    /// The normalised weights, one per node.
+    /// The normalised weights, one per node: trapezoidal-rule weight times
+    /// prior density times likelihood, summing to 1.
     pub fn weights(&self) -> &[f64] {
         &self.weights
     }

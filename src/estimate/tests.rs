@@ -484,3 +484,57 @@ fn simulated_examinees_are_recovered_with_honest_standard_errors() {
         }
     }
 }
+
+#[test]
+fn concave_and_grid_searches_agree() {
+    let items = two_pl_bank(25, 24);
+    // The same items with a negligible lower asymptote are not log-concave
+    // by type, so they take the coarse-grid path.
+    let guessing: Vec<Irf> = items
+        .iter()
+        .filter_map(|irf| match irf {
+            Irf::Logistic(l) => Some(Logistic::new(l.a(), l.b(), 1e-300, 1.0).unwrap().into()),
+            Irf::Graded(_) => None,
+        })
+        .collect();
+    let mut rng = ChaCha8Rng::seed_from_u64(25);
+    let scores: Vec<usize> = items
+        .iter()
+        .map(|irf| draw_score(irf, -0.4, &mut rng) as usize)
+        .collect();
+    let concave: Vec<(&Irf, usize)> = items.iter().zip(scores.iter().copied()).collect();
+    let gridded: Vec<(&Irf, usize)> = guessing.iter().zip(scores.iter().copied()).collect();
+    assert!(pattern::Pattern::new(&concave).log_concave());
+    assert!(!pattern::Pattern::new(&gridded).log_concave());
+    for est in all_methods() {
+        let (a, b) = (est.estimate(&concave), est.estimate(&gridded));
+        assert!(
+            (a.theta - b.theta).abs() < 1e-9,
+            "{}: {a:?} {b:?}",
+            est.method()
+        );
+        assert!((a.se - b.se).abs() < 1e-9, "{}: {a:?} {b:?}", est.method());
+    }
+}
+
+#[test]
+fn map_and_eap_follow_a_mode_beyond_the_default_range() {
+    // 12,000 Rasch items at b = 0, all right: the MAP solves
+    // 12000 (1 - P(theta)) = theta, about 7.2, outside [-6, 6].
+    let items: Vec<Irf> = (0..12_000)
+        .map(|_| Logistic::rasch(0.0).unwrap().into())
+        .collect();
+    let r: Vec<(&Irf, usize)> = items.iter().map(|i| (i, 1)).collect();
+    let map = Estimator::new(Method::Map).estimate(&r);
+    assert_eq!(map.status, Status::Converged);
+    let q = 1.0 / (1.0 + map.theta.exp());
+    assert!((12_000.0 * q - map.theta).abs() < 1e-9, "{map:?}");
+    assert!(map.theta > 7.0 && map.theta < 7.5);
+    let eap = Estimator::new(Method::Eap).estimate(&r);
+    assert!(
+        (eap.theta - map.theta).abs() < 0.2 && eap.se < 0.5,
+        "{eap:?}"
+    );
+    let ml = Estimator::new(Method::Ml).estimate(&r);
+    assert_eq!((ml.theta, ml.status), (6.0, Status::Boundary));
+}
