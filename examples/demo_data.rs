@@ -17,11 +17,22 @@ use rand_chacha::ChaCha8Rng;
 const SEED: u64 = 20261128;
 const N_ITEMS: usize = 60;
 const MODELS: [&str; 12] = [
-    "demo-tiny-1b", "demo-small-3b", "demo-small-7b", "demo-mid-13b", "demo-mid-34b",
-    "demo-large-70b", "demo-large-70b-chat", "demo-xl-180b", "demo-moe-8x7b", "demo-reasoner",
-    "demo-frontier-a", "demo-frontier-b",
+    "demo-tiny-1b",
+    "demo-small-3b",
+    "demo-small-7b",
+    "demo-mid-13b",
+    "demo-mid-34b",
+    "demo-large-70b",
+    "demo-large-70b-chat",
+    "demo-xl-180b",
+    "demo-moe-8x7b",
+    "demo-reasoner",
+    "demo-frontier-a",
+    "demo-frontier-b",
 ];
-const THETAS: [f64; 12] = [-2.0, -1.3, -0.8, -0.3, 0.1, 0.5, 0.7, 1.1, 0.3, 1.6, 2.2, 2.6];
+const THETAS: [f64; 12] = [
+    -2.0, -1.3, -0.8, -0.3, 0.1, 0.5, 0.7, 1.1, 0.3, 1.6, 2.2, 2.6,
+];
 
 fn main() -> fangsheng::Result<()> {
     let mut rng = ChaCha8Rng::seed_from_u64(SEED);
@@ -37,7 +48,12 @@ fn main() -> fangsheng::Result<()> {
         } else {
             (ModelKind::TwoPl, Logistic::two_pl(a, b)?)
         };
-        items.push(ItemParams { id, kind, irf: Irf::from(irf), se: None });
+        items.push(ItemParams {
+            id,
+            kind,
+            irf: Irf::from(irf),
+            se: None,
+        });
     }
     let irfs: Vec<Irf> = items.iter().map(|i| i.irf.clone()).collect();
     let ids: Vec<ItemId> = items.iter().map(|i| i.id.clone()).collect();
@@ -77,6 +93,9 @@ fn main() -> fangsheng::Result<()> {
         w.write_all(csv.as_bytes())
             .map_err(|e| fangsheng::Error::io("calibration/demo/runs.csv", e))
     })?;
-    eprintln!("wrote calibration/demo/v1.json ({N_ITEMS} items) and runs.csv ({} responses)", runs.n_responses());
+    eprintln!(
+        "wrote calibration/demo/v1.json ({N_ITEMS} items) and runs.csv ({} responses)",
+        runs.n_responses()
+    );
     Ok(())
 }

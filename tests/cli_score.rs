@@ -14,7 +14,9 @@ fn fangsheng(args: &[&str]) -> Output {
 }
 
 fn fixture(name: &str) -> String {
-    common::fixture(&format!("score/{name}")).display().to_string()
+    common::fixture(&format!("score/{name}"))
+        .display()
+        .to_string()
 }
 
 fn stderr(o: &Output) -> String {
@@ -28,7 +30,12 @@ fn rows(csv_text: &str) -> Vec<(String, f64, f64, usize)> {
     lines
         .map(|l| {
             let f: Vec<&str> = l.split(',').collect();
-            (f[0].to_string(), f[1].parse().unwrap(), f[2].parse().unwrap(), f[3].parse().unwrap())
+            (
+                f[0].to_string(),
+                f[1].parse().unwrap(),
+                f[2].parse().unwrap(),
+                f[3].parse().unwrap(),
+            )
         })
         .collect()
 }
@@ -40,10 +47,20 @@ fn tcals_files(dir: &Path) -> (PathBuf, PathBuf) {
     let mut r = csv::Reader::from_path(common::shared_data("classic/tcals_bank.csv")).unwrap();
     for (i, rec) in r.records().enumerate() {
         let rec = rec.unwrap();
-        bank += &format!("{},4pl,{},{},{},{}\n", i + 1, &rec[0], &rec[1], &rec[2], &rec[3]);
+        bank += &format!(
+            "{},4pl,{},{},{},{}\n",
+            i + 1,
+            &rec[0],
+            &rec[1],
+            &rec[2],
+            &rec[3]
+        );
     }
     let mut pattern = String::from("examinee,item,score\n");
-    let mut r = csv::Reader::from_path(common::shared_data("classic/tcals_pattern_seed1_theta0.csv")).unwrap();
+    let mut r = csv::Reader::from_path(common::shared_data(
+        "classic/tcals_pattern_seed1_theta0.csv",
+    ))
+    .unwrap();
     for rec in r.records() {
         let rec = rec.unwrap();
         pattern += &format!("catR,{},{}\n", &rec[0], &rec[1]);
@@ -61,10 +78,29 @@ fn reproduces_catr_on_tcals_from_the_command_line() {
     let (params, responses) = tcals_files(dir.path());
     let (p, r) = (params.to_str().unwrap(), responses.to_str().unwrap());
     let cases: [(&[&str], f64, f64); 4] = [
-        (&["--method", "ml", "--bounds", "-4,4"], 0.20334008, 0.18702390),
+        (
+            &["--method", "ml", "--bounds", "-4,4"],
+            0.20334008,
+            0.18702390,
+        ),
         (&["--method", "map"], 0.19620470, 0.18325614),
-        (&["--method", "eap", "--quad-points", "33", "--quad-range", "-4,4"], 0.21057446, 0.19063565),
-        (&["--method", "wle", "--bounds", "-4,4"], 0.18390228, 0.18538094),
+        (
+            &[
+                "--method",
+                "eap",
+                "--quad-points",
+                "33",
+                "--quad-range",
+                "-4,4",
+            ],
+            0.21057446,
+            0.19063565,
+        ),
+        (
+            &["--method", "wle", "--bounds", "-4,4"],
+            0.18390228,
+            0.18538094,
+        ),
     ];
     for (flags, theta, se) in cases {
         let mut args = vec!["score", "--params", p, "--responses", r];
@@ -84,7 +120,15 @@ fn reproduces_catr_on_tcals_from_the_command_line() {
 fn long_and_wide_files_give_the_same_abilities() {
     let bank = fixture("bank.csv");
     let long = fangsheng(&["score", "-p", &bank, "-r", &fixture("long.csv")]);
-    let wide = fangsheng(&["score", "-p", &bank, "-r", &fixture("wide.csv"), "--id-col", "examinee"]);
+    let wide = fangsheng(&[
+        "score",
+        "-p",
+        &bank,
+        "-r",
+        &fixture("wide.csv"),
+        "--id-col",
+        "examinee",
+    ]);
     assert!(long.status.success(), "{}", stderr(&long));
     assert!(wide.status.success(), "{}", stderr(&wide));
     assert_eq!(long.stdout, wide.stdout);
@@ -102,12 +146,21 @@ fn json_output_and_out_file() {
     let dir = tempfile::tempdir().unwrap();
     let out_path = dir.path().join("nested/abilities.json");
     let out = fangsheng(&[
-        "score", "-p", &fixture("bank.csv"), "-r", &fixture("long.csv"), "--json", "--method", "map",
-        "--out", out_path.to_str().unwrap(),
+        "score",
+        "-p",
+        &fixture("bank.csv"),
+        "-r",
+        &fixture("long.csv"),
+        "--json",
+        "--method",
+        "map",
+        "--out",
+        out_path.to_str().unwrap(),
     ]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(out.stdout.is_empty());
-    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&out_path).unwrap()).unwrap();
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&out_path).unwrap()).unwrap();
     let arr = v.as_array().unwrap();
     assert_eq!(arr.len(), 3);
     assert_eq!(arr[0]["examinee"], "alpha");
@@ -117,7 +170,17 @@ fn json_output_and_out_file() {
 
 #[test]
 fn ml_on_an_all_correct_pattern_sits_at_the_bound() {
-    let out = fangsheng(&["score", "-p", &fixture("bank.csv"), "-r", &fixture("long.csv"), "--method", "ml", "--bounds", "-5,5"]);
+    let out = fangsheng(&[
+        "score",
+        "-p",
+        &fixture("bank.csv"),
+        "-r",
+        &fixture("long.csv"),
+        "--method",
+        "ml",
+        "--bounds",
+        "-5,5",
+    ]);
     assert!(out.status.success(), "{}", stderr(&out));
     let got = rows(&String::from_utf8(out.stdout).unwrap());
     assert_eq!(got[1].1, 5.0);
@@ -146,20 +209,80 @@ fn assert_fails(args: &[&str], needles: &[&str]) {
         assert!(err.contains(n), "stderr lacks '{n}': {err}");
     }
     assert!(!out_path.exists(), "a partial output file was left");
-    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "temporary files left");
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        0,
+        "temporary files left"
+    );
 }
 
 #[test]
 fn bad_input_names_the_file_line_or_item() {
     let bank = fixture("bank.csv");
-    assert_fails(&["score", "-p", &bank, "-r", &fixture("malformed.csv")], &["malformed.csv:3"]);
-    assert_fails(&["score", "-p", &bank, "-r", &fixture("nonnumeric.csv")], &["nonnumeric.csv:3", "yes please"]);
-    assert_fails(&["score", "-p", &bank, "-r", &fixture("unknown_item.csv")], &["unknown_item.csv", "q99"]);
-    assert_fails(&["score", "-p", &bank, "-r", &fixture("score_out_of_range.csv")], &["score_out_of_range.csv", "q2", "alpha"]);
-    assert_fails(&["score", "-p", &fixture("bad_g_ge_u.csv"), "-r", &fixture("long.csv")], &["bad_g_ge_u.csv:3", "q2"]);
-    assert_fails(&["score", "-p", &fixture("bad_a.csv"), "-r", &fixture("long.csv")], &["bad_a.csv:3", "q2"]);
-    assert_fails(&["score", "-p", &bank, "-r", &fixture("long.csv"), "--method", "magic"], &["magic"]);
-    assert_fails(&["score", "-p", "no/such/file.json", "-r", &fixture("long.csv")], &["no/such/file.json"]);
+    assert_fails(
+        &["score", "-p", &bank, "-r", &fixture("malformed.csv")],
+        &["malformed.csv:3"],
+    );
+    assert_fails(
+        &["score", "-p", &bank, "-r", &fixture("nonnumeric.csv")],
+        &["nonnumeric.csv:3", "yes please"],
+    );
+    assert_fails(
+        &["score", "-p", &bank, "-r", &fixture("unknown_item.csv")],
+        &["unknown_item.csv", "q99"],
+    );
+    assert_fails(
+        &[
+            "score",
+            "-p",
+            &bank,
+            "-r",
+            &fixture("score_out_of_range.csv"),
+        ],
+        &["score_out_of_range.csv", "q2", "alpha"],
+    );
+    assert_fails(
+        &[
+            "score",
+            "-p",
+            &fixture("bad_g_ge_u.csv"),
+            "-r",
+            &fixture("long.csv"),
+        ],
+        &["bad_g_ge_u.csv:3", "q2"],
+    );
+    assert_fails(
+        &[
+            "score",
+            "-p",
+            &fixture("bad_a.csv"),
+            "-r",
+            &fixture("long.csv"),
+        ],
+        &["bad_a.csv:3", "q2"],
+    );
+    assert_fails(
+        &[
+            "score",
+            "-p",
+            &bank,
+            "-r",
+            &fixture("long.csv"),
+            "--method",
+            "magic",
+        ],
+        &["magic"],
+    );
+    assert_fails(
+        &[
+            "score",
+            "-p",
+            "no/such/file.json",
+            "-r",
+            &fixture("long.csv"),
+        ],
+        &["no/such/file.json"],
+    );
 }
 
 #[test]

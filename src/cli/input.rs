@@ -60,7 +60,6 @@ impl ResponseArgs {
             weight_col: self.weight_col.clone(),
             transpose: self.transpose,
             missing: self.missing.clone(),
-            ..ReadOptions::default()
         })
     }
 

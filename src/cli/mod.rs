@@ -1,7 +1,6 @@
 //! Command-line front end. Each subcommand has its own module that turns raw
 //! flags into library configuration before any work starts.
 
-mod calibrate;
 mod input;
 mod output;
 mod score;
@@ -24,8 +23,6 @@ struct Cli {
 enum Command {
     /// Estimate abilities of examinees from their responses and known item parameters.
     Score(score::Args),
-    /// Calibrate item parameters from past responses (marginal maximum likelihood).
-    Calibrate(calibrate::Args),
 }
 
 /// Parses the command line and runs the chosen subcommand.
@@ -33,6 +30,5 @@ pub fn run() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Score(args) => score::run(args),
-        Command::Calibrate(args) => calibrate::run(args),
     }
 }

@@ -28,7 +28,12 @@ const DEMO_RESPONSES: &str = include_str!("../../calibration/demo/runs.csv");
   fangsheng score --params bank.json --responses runs.csv --method eap --quad-points 33 --quad-range -4,4")]
 pub struct Args {
     /// Item parameter file (fangsheng-params/1 JSON, or CSV).
-    #[arg(long, short = 'p', value_name = "FILE", required_unless_present = "demo")]
+    #[arg(
+        long,
+        short = 'p',
+        value_name = "FILE",
+        required_unless_present = "demo"
+    )]
     params: Option<PathBuf>,
 
     #[command(flatten)]
@@ -57,12 +62,22 @@ pub struct Args {
     quad_points: Option<usize>,
 
     /// EAP: range of the fixed grid, as LO,HI.
-    #[arg(long, value_name = "LO,HI", default_value = "-4,4", allow_hyphen_values = true)]
+    #[arg(
+        long,
+        value_name = "LO,HI",
+        default_value = "-4,4",
+        allow_hyphen_values = true
+    )]
     quad_range: String,
 
     /// ML and WLE: search range for theta, as LO,HI; estimates of
     /// all-correct or all-wrong patterns sit at these bounds.
-    #[arg(long, value_name = "LO,HI", default_value = "-6,6", allow_hyphen_values = true)]
+    #[arg(
+        long,
+        value_name = "LO,HI",
+        default_value = "-6,6",
+        allow_hyphen_values = true
+    )]
     bounds: String,
 
     /// Output file (default: standard output). Written atomically.
@@ -87,17 +102,26 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         let src = Path::new("<embedded demo calibration/demo/v1.json>");
         let params = ParamSet::from_json_str(DEMO_PARAMS, src)?.params;
         let runs = Path::new("<embedded demo calibration/demo/runs.csv>");
-        let responses = read_responses_from(DEMO_RESPONSES.as_bytes(), runs, &args.input.read_options()?)?;
+        let responses =
+            read_responses_from(DEMO_RESPONSES.as_bytes(), runs, &args.input.read_options()?)?;
         (params, responses)
     } else {
-        let path = args.params.as_deref().context("--params FILE is required")?;
+        let path = args
+            .params
+            .as_deref()
+            .context("--params FILE is required")?;
         let loaded = ParamSet::load(path)?;
         for w in &loaded.warnings {
             eprintln!("warning: {w}");
         }
         (loaded.params, args.input.read()?)
     };
-    let abilities = score(&params, &responses, &estimator, args.input.responses.as_deref())?;
+    let abilities = score(
+        &params,
+        &responses,
+        &estimator,
+        args.input.responses.as_deref(),
+    )?;
     emit(args.out.as_deref(), |w| {
         write_abilities(w, responses.examinees(), &abilities, args.json)
     })?;

@@ -17,7 +17,7 @@ fn close(analytic: f64, numeric: f64, tol: f64) -> bool {
 }
 
 fn logistic() -> impl Strategy<Value = Logistic> {
-    (0.2f64..4.0, -3.0f64..3.0, 0.0f64..0.4, 0.6f64..1.0)
+    (0.2f64..4.0, -3.0f64..3.0, 0.01f64..0.4, 0.6f64..0.99)
         .prop_map(|(a, b, g, u)| Logistic::new(a, b, g, u).unwrap())
 }
 
