@@ -163,8 +163,13 @@ impl ResponseModel for Logistic {
 
     #[inline]
     fn log_prob(&self, theta: f64, score: usize) -> f64 {
-        let (ln_p, ln_q) = self.ln_p_q(theta);
-        if score == 0 { ln_q } else { ln_p }
+        // Only the side asked for: this sits in every likelihood sum.
+        let z = self.z(theta);
+        if score == 0 {
+            ln_add_exp(self.ln_1mu, self.ln_span + ln_sigmoid(-z))
+        } else {
+            ln_add_exp(self.ln_g, self.ln_span + ln_sigmoid(z))
+        }
     }
 
     fn theta_derivs(&self, theta: f64, score: usize) -> ThetaDerivs {
