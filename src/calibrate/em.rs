@@ -1,0 +1,287 @@
+//! The EM driver: E-step, M-step, scale expansion, convergence, and the
+//! assembly of the result.
+
+use rayon::prelude::*;
+
+use crate::data::ResponseMatrix;
+use crate::error::Result;
+use crate::model::{Irf, ModelKind};
+
+use super::config::CalibrationConfig;
+use super::estep::{self, Posterior, Table};
+use super::items::ItemState;
+use super::mstep::{self, Counts};
+use super::prepare::{self, ItemData};
+use super::priors::ItemPriors;
+use super::quadrature::Grid;
+use super::result::{
+    Ability, Calibration, FittedItem, ItemFit, ItemFlag, LatentDistribution, Progress,
+};
+use super::se;
+
+/// Calibrates the items of `responses` by marginal maximum likelihood
+/// (Bock-Aitkin EM), calling `progress` once per EM cycle.
+///
+/// # Errors
+/// Invalid configuration ([`ErrorKind::Config`](crate::ErrorKind::Config));
+/// an empty matrix, an item nobody answered, a score outside what the item's
+/// model allows, a graded item with an unobserved middle category, or a
+/// matrix in which no item varies ([`ErrorKind::Value`](crate::ErrorKind::Value),
+/// naming the item). A run that reaches `max_iterations` is not an error: the
+/// result says `converged: false` and flags the items still moving.
+pub fn calibrate(
+    responses: &ResponseMatrix,
+    config: &CalibrationConfig,
+    progress: &mut dyn FnMut(&Progress),
+) -> Result<Calibration> {
+    let m = responses;
+    let kinds = config.kinds(m.n_items())?;
+    let data = prepare::check(m, &kinds)?;
+    let grid = Grid::new(&config.quadrature);
+    let priors: Vec<ItemPriors> = kinds.iter().map(|k| config.priors.for_kind(*k)).collect();
+    let mut items: Vec<ItemState> = kinds
+        .iter()
+        .zip(&data)
+        .map(|(k, d)| prepare::start(*k, d))
+        .collect();
+    let groups: [Vec<usize>; 2] = [ModelKind::Rasch, ModelKind::OnePl]
+        .map(|g| (0..items.len()).filter(|&j| kinds[j] == g).collect());
+    // Windowed E-steps need a log-concave posterior (see estep).
+    let windowed = !kinds
+        .iter()
+        .any(|k| matches!(k, ModelKind::ThreePl | ModelKind::FourPl));
+    let mut posts = vec![Posterior::default(); m.n_examinees()];
+    let mut item_change = vec![f64::INFINITY; items.len()];
+    let mut newton_ok = vec![true; items.len()];
+    let mut converged = false;
+    let mut iterations = 0;
+    for iteration in 1..=config.max_iterations {
+        iterations = iteration;
+        let before = items.clone();
+        let table = Table::build(&items, &grid);
+        estep::run(m, &table, &grid, &mut posts, windowed && iteration > 1);
+        drop(table);
+        let log_likelihood = estep::log_likelihood(m, &posts);
+        m_step(
+            m,
+            &posts,
+            &grid,
+            &priors,
+            &groups,
+            &mut items,
+            &mut newton_ok,
+        );
+        if config.scale_expansion {
+            let (mean, var) = estep::population_moments(m, &posts, &grid.nodes);
+            let sd = var.sqrt();
+            if mean.is_finite() && sd.is_finite() && sd > 0.0 {
+                items.iter_mut().for_each(|it| it.rescale(mean, sd));
+            }
+        }
+        for (j, c) in item_change.iter_mut().enumerate() {
+            *c = items[j].change(&before[j]);
+        }
+        let max_change = item_change.iter().copied().fold(0.0, f64::max);
+        progress(&Progress {
+            iteration,
+            max_change,
+            log_likelihood,
+        });
+        if max_change < config.tolerance {
+            converged = true;
+            break;
+        }
+    }
+    let table = Table::build(&items, &grid);
+    estep::run(m, &table, &grid, &mut posts, windowed);
+    drop(table);
+    let log_likelihood = estep::log_likelihood(m, &posts);
+    let latent_sd = groups[0].first().map_or(1.0, |&j| items[j].p[0]);
+    let (ses, se_method) = if config.standard_errors {
+        let (s, method) = se::standard_errors(m, &items, &posts, &grid, &priors);
+        (s, Some(method.to_string()))
+    } else {
+        (vec![None; items.len()], None)
+    };
+    let fits = item_fit(m, &items, &posts, &grid);
+    let mut fitted = Vec::with_capacity(items.len());
+    for j in 0..items.len() {
+        let irf = items[j]
+            .to_irf(latent_sd)
+            .map_err(|e| e.for_item(m.items()[j].as_str()))?;
+        let mut flags = data_flags(&data[j], kinds[j]);
+        if item_change[j] >= config.tolerance || !newton_ok[j] {
+            flags.push(ItemFlag::NotConverged);
+        }
+        flags.extend(parameter_flags(&irf));
+        if config.standard_errors && ses[j].is_none() {
+            flags.push(ItemFlag::NoStandardErrors);
+        }
+        fitted.push(FittedItem {
+            id: m.items()[j].clone(),
+            kind: kinds[j],
+            irf,
+            se: ses[j].clone(),
+            flags,
+            fit: fits[j],
+            n_responses: data[j].n_responses,
+        });
+    }
+    let n_parameters = items.iter().map(|it| it.coords().len()).sum::<usize>()
+        + groups.iter().filter(|g| !g.is_empty()).count();
+    let n_examinees: f64 = m.weights().iter().sum();
+    let k = n_parameters as f64;
+    let abilities = posts
+        .iter()
+        .zip(m.examinees())
+        .map(|(p, id)| {
+            let (mean, var) = p.moments(&grid.nodes);
+            Ability {
+                id: id.clone(),
+                theta: latent_sd * mean,
+                se: latent_sd * var.sqrt(),
+            }
+        })
+        .collect();
+    Ok(Calibration {
+        items: fitted,
+        latent: LatentDistribution {
+            mean: 0.0,
+            sd: latent_sd,
+        },
+        log_likelihood,
+        aic: -2.0 * log_likelihood + 2.0 * k,
+        bic: -2.0 * log_likelihood + k * n_examinees.ln(),
+        n_parameters,
+        iterations,
+        converged,
+        abilities,
+        se_method,
+    })
+}
+
+/// One M-step: items with their own parameters in parallel, then each
+/// shared-slope group jointly.
+fn m_step(
+    m: &ResponseMatrix,
+    posts: &[Posterior],
+    grid: &Grid,
+    priors: &[ItemPriors],
+    groups: &[Vec<usize>; 2],
+    items: &mut [ItemState],
+    newton_ok: &mut [bool],
+) {
+    let updated: Vec<Option<(ItemState, bool)>> = items
+        .par_iter()
+        .enumerate()
+        .map(|(j, it)| {
+            (!it.shares_slope()).then(|| {
+                let c = mstep::counts(m, posts, j, it.n_cat());
+                mstep::update_item(it, &c, &grid.nodes, &priors[j])
+            })
+        })
+        .collect();
+    for (j, u) in updated.into_iter().enumerate() {
+        if let Some((it, ok)) = u {
+            items[j] = it;
+            newton_ok[j] = ok;
+        }
+    }
+    for group in groups.iter().filter(|g| !g.is_empty()) {
+        let members: Vec<ItemState> = group.iter().map(|&j| items[j].clone()).collect();
+        let counts: Vec<Counts> = group
+            .par_iter()
+            .map(|&j| mstep::counts(m, posts, j, 2))
+            .collect();
+        let pr: Vec<ItemPriors> = group.iter().map(|&j| priors[j]).collect();
+        let (s, d, ok) = mstep::update_group(&members, &counts, &grid.nodes, &pr);
+        for (pos, &j) in group.iter().enumerate() {
+            items[j].p[0] = s;
+            items[j].p[1] = d[pos];
+            newton_ok[j] = ok;
+        }
+    }
+}
+
+fn data_flags(d: &ItemData, kind: ModelKind) -> Vec<ItemFlag> {
+    let mut flags = Vec::new();
+    if !d.has_variance() {
+        flags.push(ItemFlag::NoVariance);
+        if kind.is_dichotomous() {
+            flags.push(if d.category_weight[0] == 0.0 {
+                ItemFlag::AllCorrect
+            } else {
+                ItemFlag::AllIncorrect
+            });
+        }
+    }
+    flags
+}
+
+/// Flags for parameters outside the usual range: `|b| > 6`, `a > 10`,
+/// `a < 0.05`, `g > 0.5`, `u < 0.5`.
+fn parameter_flags(irf: &Irf) -> Vec<ItemFlag> {
+    let mut flags = Vec::new();
+    let (a, bs, g, u) = match irf {
+        Irf::Logistic(l) => (l.a(), vec![l.b()], l.g(), l.u()),
+        Irf::Graded(gr) => (gr.a(), gr.thresholds().to_vec(), 0.0, 1.0),
+    };
+    if bs.iter().any(|b| b.abs() > 6.0) {
+        flags.push(ItemFlag::ExtremeDifficulty);
+    }
+    if a > 10.0 {
+        flags.push(ItemFlag::HighSlope);
+    }
+    if a < 0.05 {
+        flags.push(ItemFlag::LowSlope);
+    }
+    if g > 0.5 {
+        flags.push(ItemFlag::HighGuessing);
+    }
+    if u < 0.5 {
+        flags.push(ItemFlag::LowUpper);
+    }
+    flags
+}
+
+/// Infit and outfit mean squares of every dichotomous item, integrating
+/// the expected score and its variance over each respondent's posterior.
+fn item_fit(
+    m: &ResponseMatrix,
+    items: &[ItemState],
+    posts: &[Posterior],
+    grid: &Grid,
+) -> Vec<Option<ItemFit>> {
+    (0..items.len())
+        .into_par_iter()
+        .map(|j| {
+            let it = &items[j];
+            if !it.kind.is_dichotomous() {
+                return None;
+            }
+            let (examinees, scores) = m.item_responses(j);
+            let (mut w_sum, mut out_sum, mut sq_sum, mut var_sum) = (0.0, 0.0, 0.0, 0.0);
+            for (&i, &x) in examinees.iter().zip(scores) {
+                let w = m.weights()[i as usize];
+                let post = &posts[i as usize];
+                let (mut e, mut v) = (0.0, 0.0);
+                for (off, &p) in post.p.iter().enumerate() {
+                    let pr = it.ln_prob(grid.nodes[post.lo + off], 1).exp();
+                    e += p * pr;
+                    v += p * pr * (1.0 - pr);
+                }
+                let res2 = (x as f64 - e).powi(2);
+                if v > 0.0 {
+                    w_sum += w;
+                    out_sum += w * res2 / v;
+                    sq_sum += w * res2;
+                    var_sum += w * v;
+                }
+            }
+            (w_sum > 0.0 && var_sum > 0.0).then(|| ItemFit {
+                outfit: out_sum / w_sum,
+                infit: sq_sum / var_sum,
+            })
+        })
+        .collect()
+}
