@@ -1,8 +1,10 @@
 //! Command-line front end. Each subcommand has its own module that turns raw
 //! flags into library configuration before any work starts.
 
+mod calibrate;
 mod input;
 mod output;
+mod progress;
 mod score;
 
 use clap::{Parser, Subcommand};
@@ -23,6 +25,8 @@ struct Cli {
 enum Command {
     /// Estimate abilities of examinees from their responses and known item parameters.
     Score(score::Args),
+    /// Calibrate item parameters from past responses (marginal maximum likelihood).
+    Calibrate(calibrate::Args),
 }
 
 /// Parses the command line and runs the chosen subcommand.
@@ -30,5 +34,6 @@ pub fn run() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Score(args) => score::run(args),
+        Command::Calibrate(args) => calibrate::run(args),
     }
 }

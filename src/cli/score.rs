@@ -1,6 +1,5 @@
 //! `fangsheng score`: abilities from responses and known item parameters.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
@@ -9,11 +8,9 @@ use fangsheng::bank::ParamSet;
 use fangsheng::data::{ResponseMatrix, read_responses_from};
 use fangsheng::estimate::{Ability, Estimator, Method, NormalPrior, Quadrature, score_matrix};
 use fangsheng::model::Irf;
-use fangsheng::{Error, ExamineeId};
-use serde::Serialize;
 
 use super::input::ResponseArgs;
-use super::output::emit;
+use super::output::{AbilityRow, emit, write_abilities};
 
 /// The embedded demo: a simulated calibration and simulated past runs.
 const DEMO_PARAMS: &str = include_str!("../../calibration/demo/v1.json");
@@ -89,13 +86,6 @@ pub struct Args {
     json: bool,
 }
 
-#[derive(Serialize)]
-struct Row<'a> {
-    examinee: &'a ExamineeId,
-    #[serde(flatten)]
-    ability: &'a Ability,
-}
-
 pub fn run(args: Args) -> anyhow::Result<()> {
     let estimator = estimator(&args)?;
     let (params, responses) = if args.demo {
@@ -122,8 +112,20 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         &estimator,
         args.input.responses.as_deref(),
     )?;
+    let rows: Vec<AbilityRow> = responses
+        .examinees()
+        .iter()
+        .zip(&abilities)
+        .map(|(id, a)| AbilityRow {
+            examinee: id.as_str(),
+            theta: a.theta,
+            se: a.se,
+            n_items: a.n_items,
+            status: Some(a.status),
+        })
+        .collect();
     emit(args.out.as_deref(), |w| {
-        write_abilities(w, responses.examinees(), &abilities, args.json)
+        write_abilities(w, &rows, args.json)
     })?;
     eprintln!(
         "scored {} examinees on {} items ({} responses) with {}",
@@ -177,39 +179,4 @@ pub fn parse_range(text: &str, flag: &str) -> anyhow::Result<(f64, f64)> {
         Some((lo, hi)) if lo.is_finite() && hi.is_finite() && lo < hi => Ok((lo, hi)),
         _ => bail!("{flag} takes LO,HI with LO < HI, got '{text}'"),
     }
-}
-
-fn write_abilities(
-    w: &mut dyn Write,
-    examinees: &[ExamineeId],
-    abilities: &[Ability],
-    json: bool,
-) -> fangsheng::Result<()> {
-    let io = |e: std::io::Error| Error::io("<output>", e);
-    if json {
-        let rows: Vec<Row> = examinees
-            .iter()
-            .zip(abilities)
-            .map(|(examinee, ability)| Row { examinee, ability })
-            .collect();
-        serde_json::to_writer_pretty(&mut *w, &rows)
-            .map_err(|e| Error::format(format!("writing JSON: {e}")))?;
-        writeln!(w).map_err(io)?;
-    } else {
-        let mut out = csv::Writer::from_writer(w);
-        let csv_err = |e: csv::Error| Error::format(format!("writing CSV: {e}"));
-        out.write_record(["examinee", "theta", "se", "n_items"])
-            .map_err(csv_err)?;
-        for (id, a) in examinees.iter().zip(abilities) {
-            out.write_record([
-                id.as_str(),
-                &format!("{:.6}", a.theta),
-                &format!("{:.6}", a.se),
-                &a.n_items.to_string(),
-            ])
-            .map_err(csv_err)?;
-        }
-        out.flush().map_err(io)?;
-    }
-    Ok(())
 }

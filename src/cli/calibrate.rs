@@ -1,0 +1,315 @@
+//! `fangsheng calibrate`: item parameters from past runs by MML-EM.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use clap::Args as ClapArgs;
+use fangsheng::bank::Metadata;
+use fangsheng::calibrate::{
+    Calibration, CalibrationConfig, PriorConfig, QuadratureConfig, calibrate,
+};
+use fangsheng::data::{ResponseMatrix, recode_from_min};
+use fangsheng::model::ModelKind;
+use serde_json::json;
+
+use super::input::ResponseArgs;
+use super::output::{AbilityRow, emit, write_abilities};
+use super::progress::ProgressLine;
+
+/// Flags of `fangsheng calibrate`.
+#[derive(Debug, ClapArgs)]
+#[command(after_help = "Examples:
+  fangsheng calibrate --responses ../shared/data/classic/LSAT7.csv --model 2pl --out calibration/lsat7/v1.json
+  fangsheng calibrate -r ../shared/data/mmlu-pro/responses.csv.gz --model 2pl \\
+      --bank mmlu-pro --version v1 --out calibration/mmlu-pro/v1.json --abilities abilities.csv
+  fangsheng calibrate -r ../shared/data/classic/Science.csv --model grm --recode-min-to-zero --out science.json
+  fangsheng calibrate -r runs.csv --model auto --item-models models.csv --out bank.json --csv bank.csv")]
+pub struct Args {
+    #[command(flatten)]
+    input: ResponseArgs,
+
+    /// Model of every item: rasch, 1pl, 2pl, 3pl, 4pl, grm, or auto (grm for
+    /// items with more than two observed categories, 2pl otherwise).
+    #[arg(long, short = 'm', default_value = "2pl")]
+    model: String,
+
+    /// CSV with columns id,model giving some items their own model (mixed banks);
+    /// items not listed use --model.
+    #[arg(long, value_name = "FILE")]
+    item_models: Option<PathBuf>,
+
+    /// Where to write the calibrated parameters (fangsheng-params/1 JSON).
+    #[arg(long, short = 'o', value_name = "FILE")]
+    out: PathBuf,
+
+    /// Also write the parameters as CSV.
+    #[arg(long, value_name = "FILE")]
+    csv: Option<PathBuf>,
+
+    /// Also write each examinee's EAP ability and posterior SD (CSV).
+    #[arg(long, value_name = "FILE")]
+    abilities: Option<PathBuf>,
+
+    /// Quadrature points on the latent scale (default 121: LLM posteriors are narrow).
+    #[arg(long, default_value_t = 121)]
+    quad_points: usize,
+
+    /// Quadrature grid half-width: nodes on [-R, R].
+    #[arg(long, default_value_t = 6.0)]
+    quad_range: f64,
+
+    /// Priors on item parameters: `default` (weak for 2PL, BILOG-MG's for
+    /// 3PL/4PL) or `none` (plain marginal maximum likelihood).
+    #[arg(long, default_value = "default", value_parser = ["default", "none"])]
+    prior: String,
+
+    /// Convergence tolerance: largest parameter change in an EM cycle.
+    #[arg(long, default_value_t = 1e-4)]
+    tol: f64,
+
+    /// Maximum EM cycles.
+    #[arg(long, default_value_t = 2000)]
+    max_iter: usize,
+
+    /// Skip standard errors of the item parameters.
+    #[arg(long)]
+    no_se: bool,
+
+    /// Shift each item's scores so its lowest observed category is 0
+    /// (for files coded 1..K, such as Likert items).
+    #[arg(long)]
+    recode_min_to_zero: bool,
+
+    /// Name of the bank, recorded in the output's metadata.
+    #[arg(long)]
+    bank: Option<String>,
+
+    /// Version label, recorded in the output's metadata.
+    #[arg(long)]
+    version: Option<String>,
+
+    /// Fail (exit status 2) when EM does not converge; the result is still written.
+    #[arg(long)]
+    strict: bool,
+
+    /// No progress line.
+    #[arg(long, short = 'q')]
+    quiet: bool,
+}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let source = args
+        .input
+        .responses
+        .clone()
+        .context("--responses FILE is required")?;
+    let mut responses = args.input.read()?;
+    if args.recode_min_to_zero {
+        responses = recode_from_min(&responses).0;
+    }
+    let config = config(&args, &responses)?;
+
+    let mut progress = ProgressLine::new(args.quiet);
+    let fit = calibrate(&responses, &config, &mut |p| {
+        progress.update(|| {
+            format!(
+                "calibrating: cycle {}, max change {:.2e}, log-likelihood {:.3}",
+                p.iteration, p.max_change, p.log_likelihood
+            )
+        })
+    })
+    .map_err(|e| e.in_file(&source))?;
+    progress.finish();
+    let seconds = progress.elapsed().as_secs_f64();
+
+    let metadata = metadata(&args, &source, &responses, &config);
+    let params = fit.to_param_set(metadata)?;
+    params.save_json(&args.out)?;
+    if let Some(csv) = &args.csv {
+        params.save_csv(csv)?;
+    }
+    if let Some(path) = &args.abilities {
+        let rows: Vec<AbilityRow> = fit
+            .abilities
+            .iter()
+            .enumerate()
+            .map(|(e, a)| AbilityRow {
+                examinee: a.id.as_str(),
+                theta: a.theta,
+                se: a.se,
+                n_items: responses.examinee_responses(e).0.len(),
+                status: None,
+            })
+            .collect();
+        emit(Some(path), |w| write_abilities(w, &rows, false))?;
+    }
+    summarise(&fit, &responses, &args.out, seconds);
+    if !fit.converged {
+        let msg = format!(
+            "EM did not converge in {} cycles (tolerance {}); the result was written and is marked \"converged\": false",
+            fit.iterations, args.tol
+        );
+        if args.strict {
+            bail!(msg);
+        }
+        eprintln!("warning: {msg}");
+    }
+    Ok(())
+}
+
+fn config(args: &Args, responses: &ResponseMatrix) -> anyhow::Result<CalibrationConfig> {
+    let auto = args.model.eq_ignore_ascii_case("auto");
+    let model: ModelKind = if auto {
+        ModelKind::TwoPl
+    } else {
+        args.model.parse()?
+    };
+    let mut item_models = None;
+    if auto || args.item_models.is_some() {
+        let overrides = match &args.item_models {
+            Some(p) => read_item_models(p)?,
+            None => HashMap::new(),
+        };
+        let kinds = responses
+            .items()
+            .iter()
+            .enumerate()
+            .map(|(j, id)| match overrides.get(id.as_str()) {
+                Some(k) => *k,
+                None if auto && responses.max_score(j) > 1 => ModelKind::Graded,
+                None => model,
+            })
+            .collect();
+        item_models = Some(kinds);
+    }
+    Ok(CalibrationConfig {
+        model,
+        item_models,
+        quadrature: QuadratureConfig::new(args.quad_points, args.quad_range)?,
+        priors: match args.prior.as_str() {
+            "none" => PriorConfig::none(),
+            _ => PriorConfig::default(),
+        },
+        tolerance: args.tol,
+        max_iterations: args.max_iter,
+        standard_errors: !args.no_se,
+        ..CalibrationConfig::default()
+    })
+}
+
+/// Reads `id,model` rows.
+fn read_item_models(path: &Path) -> anyhow::Result<HashMap<String, ModelKind>> {
+    let text = fangsheng::io::read_to_string(path)?;
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    let headers = reader
+        .headers()
+        .with_context(|| format!("{}: cannot read the header", path.display()))?
+        .clone();
+    let col = |name: &str| {
+        headers
+            .iter()
+            .position(|h| h.trim().eq_ignore_ascii_case(name))
+    };
+    let (Some(id_col), Some(model_col)) = (col("id"), col("model")) else {
+        bail!("{}:1: needs columns 'id' and 'model'", path.display());
+    };
+    let mut out = HashMap::new();
+    for (i, rec) in reader.records().enumerate() {
+        let line = i + 2;
+        let rec = rec.with_context(|| format!("{}:{line}: malformed row", path.display()))?;
+        let id = rec.get(id_col).unwrap_or("").trim().to_string();
+        let kind: ModelKind = rec
+            .get(model_col)
+            .unwrap_or("")
+            .parse()
+            .map_err(|e: fangsheng::Error| e.at_line(line as u64).in_file(path))?;
+        if out.insert(id.clone(), kind).is_some() {
+            bail!("{}:{line}: item '{id}' is listed twice", path.display());
+        }
+    }
+    Ok(out)
+}
+
+fn metadata(
+    args: &Args,
+    source: &Path,
+    responses: &ResponseMatrix,
+    config: &CalibrationConfig,
+) -> Metadata {
+    let mut metadata = Metadata {
+        bank: args.bank.clone(),
+        version: args.version.clone(),
+        ..Metadata::default()
+    };
+    let mut models: BTreeMap<String, usize> = BTreeMap::new();
+    match &config.item_models {
+        Some(k) => k
+            .iter()
+            .for_each(|m| *models.entry(m.to_string()).or_default() += 1),
+        None => {
+            models.insert(config.model.to_string(), responses.n_items());
+        }
+    }
+    let p = &mut metadata.provenance;
+    p.insert(
+        "software".into(),
+        json!(format!("fangsheng {}", env!("CARGO_PKG_VERSION"))),
+    );
+    p.insert(
+        "method".into(),
+        json!("MML-EM (Bock-Aitkin), parameter-expanded"),
+    );
+    p.insert("source".into(), json!(source.display().to_string()));
+    p.insert(
+        "data".into(),
+        json!({
+            "examinees": responses.n_examinees(),
+            "items": responses.n_items(),
+            "responses": responses.n_responses(),
+            "recoded_min_to_zero": args.recode_min_to_zero,
+        }),
+    );
+    p.insert("models".into(), json!(models));
+    p.insert(
+        "quadrature".into(),
+        json!({"points": config.quadrature.points(), "range": config.quadrature.range()}),
+    );
+    p.insert("priors".into(), json!(args.prior));
+    p.insert("tolerance".into(), json!(config.tolerance));
+    // No timestamps or timings: the same input must give byte-identical files.
+    metadata
+}
+
+fn summarise(fit: &Calibration, responses: &ResponseMatrix, out: &Path, seconds: f64) {
+    let mut flags: BTreeMap<String, usize> = BTreeMap::new();
+    for item in &fit.items {
+        for f in &item.flags {
+            *flags.entry(format!("{f:?}")).or_default() += 1;
+        }
+    }
+    eprintln!(
+        "calibrated {} items on {} examinees ({} responses) in {:.2}s: {} after {} cycles, \
+         log-likelihood {:.3}, AIC {:.1}, BIC {:.1}, latent mean {:.3} sd {:.3}",
+        responses.n_items(),
+        responses.n_examinees(),
+        responses.n_responses(),
+        seconds,
+        if fit.converged {
+            "converged"
+        } else {
+            "NOT converged"
+        },
+        fit.iterations,
+        fit.log_likelihood,
+        fit.aic,
+        fit.bic,
+        fit.latent.mean,
+        fit.latent.sd,
+    );
+    if !flags.is_empty() {
+        let list: Vec<String> = flags.iter().map(|(k, v)| format!("{k}: {v}")).collect();
+        eprintln!("flagged items: {}", list.join(", "));
+    }
+    eprintln!("wrote {}", out.display());
+}
