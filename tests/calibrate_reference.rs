@@ -240,3 +240,26 @@ fn science_with_one_based_scores_is_a_clear_error() {
     assert_eq!(e.item(), Some("Comfort"));
     assert!(e.to_string().contains("category 0"), "{e}");
 }
+
+#[test]
+fn lsat7_one_pl_is_the_rasch_model_reparametrised() {
+    // 1PL (common slope, theta ~ N(0, 1)) and Rasch (a = 1, variance free)
+    // are the same model: the common slope equals the Rasch latent SD, the
+    // intercepts and the log-likelihood agree. Tolerance 1e-4 (both stop at
+    // a parameter change below 1e-4).
+    let m = lsat7_table();
+    let rasch = fit(&m, ModelKind::Rasch);
+    let one_pl = fit(&m, ModelKind::OnePl);
+    assert_eq!(one_pl.n_parameters, 6);
+    assert!((one_pl.log_likelihood - rasch.log_likelihood).abs() < 1e-4);
+    for (x, y) in one_pl.items.iter().zip(&rasch.items) {
+        let (a1, d1) = slope_intercept(&x.irf);
+        let (_, d2) = slope_intercept(&y.irf);
+        assert!(
+            (a1 - rasch.latent.sd).abs() < 1e-3,
+            "{a1} vs {}",
+            rasch.latent.sd
+        );
+        assert!((d1 - d2).abs() < 1e-3, "{d1} vs {d2}");
+    }
+}

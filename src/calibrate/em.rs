@@ -260,13 +260,23 @@ fn item_fit(
                 return None;
             }
             let (examinees, scores) = m.item_responses(j);
+            // P(correct) once per node of the item's range, then lookups.
+            let qlo = examinees.iter().map(|&i| posts[i as usize].lo).min()?;
+            let qhi = examinees
+                .iter()
+                .map(|&i| posts[i as usize].lo + posts[i as usize].p.len())
+                .max()?;
+            let prob: Vec<f64> = grid.nodes[qlo..qhi]
+                .iter()
+                .map(|&z| it.ln_prob(z, 1).exp())
+                .collect();
             let (mut w_sum, mut out_sum, mut sq_sum, mut var_sum) = (0.0, 0.0, 0.0, 0.0);
             for (&i, &x) in examinees.iter().zip(scores) {
                 let w = m.weights()[i as usize];
                 let post = &posts[i as usize];
                 let (mut e, mut v) = (0.0, 0.0);
                 for (off, &p) in post.p.iter().enumerate() {
-                    let pr = it.ln_prob(grid.nodes[post.lo + off], 1).exp();
+                    let pr = prob[post.lo + off - qlo];
                     e += p * pr;
                     v += p * pr * (1.0 - pr);
                 }

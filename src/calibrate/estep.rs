@@ -23,6 +23,7 @@ use rayon::prelude::*;
 use crate::data::ResponseMatrix;
 
 use super::items::ItemState;
+use super::mstep::logistic;
 use super::quadrature::Grid;
 
 /// `ln(1e-14)`: nodes whose posterior is below this fraction of the maximum
@@ -84,9 +85,17 @@ impl Table {
             .into_par_iter()
             .zip(items.par_iter())
             .for_each(|(buf, it)| {
-                for (k, rowbuf) in buf.chunks_mut(q).enumerate() {
-                    for (v, &z) in rowbuf.iter_mut().zip(&grid.nodes) {
-                        *v = it.ln_prob(z, k);
+                if it.kind.is_dichotomous() {
+                    // Both rows from one evaluation per node.
+                    let (q0, q1) = buf.split_at_mut(q);
+                    for ((v0, v1), &z) in q0.iter_mut().zip(q1.iter_mut()).zip(&grid.nodes) {
+                        (*v1, *v0) = logistic::ln_pq(&it.p, z);
+                    }
+                } else {
+                    for (k, rowbuf) in buf.chunks_mut(q).enumerate() {
+                        for (v, &z) in rowbuf.iter_mut().zip(&grid.nodes) {
+                            *v = it.ln_prob(z, k);
+                        }
                     }
                 }
             });

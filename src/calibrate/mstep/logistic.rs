@@ -61,6 +61,12 @@ fn logs(p: &[f64], theta: f64) -> Logs {
 /// `(ln P, ln Q)` of an item with parameters `[a, d, g, u]`.
 #[inline]
 pub(crate) fn ln_pq(p: &[f64], theta: f64) -> (f64, f64) {
+    if p[2] == 0.0 && p[3] == 1.0 {
+        // 2PL: ln Q = ln sigmoid(-z) = ln sigmoid(z) - z, one logarithm.
+        let z = p[0] * theta + p[1];
+        let ls = ln_sigmoid(z);
+        return (ls, ls - z);
+    }
     let l = logs(p, theta);
     (l.ln_p, l.ln_q)
 }
