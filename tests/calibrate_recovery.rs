@@ -105,6 +105,39 @@ fn llm_shaped_200_by_5000_two_pl_is_finite_and_recovers_slopes() {
         &c.abilities.iter().map(|x| x.theta).collect::<Vec<_>>(),
     );
     assert!(rt > 0.99, "r(theta) = {rt}");
+    // Their SEs must describe that precision rather than the quadrature grid:
+    // posteriors here (SD about 0.03) are far narrower than the 0.1 node
+    // spacing, and grid moments would report SEs near zero. After a linear
+    // fit of truth on estimate (the scale is only identified up to one),
+    // the residual SD should match the mean SE within a factor of 1.5.
+    let est: Vec<f64> = c.abilities.iter().map(|x| x.theta).collect();
+    let residual_sd = residual_sd(&thetas, &est);
+    let mean_se = c.abilities.iter().map(|x| x.se).sum::<f64>() / est.len() as f64;
+    println!("abilities: residual SD {residual_sd:.4}, mean SE {mean_se:.4}");
+    assert!(
+        mean_se > residual_sd / 1.5 && mean_se < residual_sd * 1.5,
+        "mean SE {mean_se} vs residual SD {residual_sd}"
+    );
+    let on_nodes = est
+        .iter()
+        .filter(|t| ((*t * 10.0) - (*t * 10.0).round()).abs() < 1e-6)
+        .count();
+    assert!(on_nodes < 5, "{on_nodes} abilities sit on quadrature nodes");
+}
+
+/// SD of the residuals of the least-squares line of `y` on `x`.
+fn residual_sd(y: &[f64], x: &[f64]) -> f64 {
+    let n = x.len() as f64;
+    let (mx, my) = (x.iter().sum::<f64>() / n, y.iter().sum::<f64>() / n);
+    let sxx: f64 = x.iter().map(|v| (v - mx).powi(2)).sum();
+    let sxy: f64 = x.iter().zip(y).map(|(a, b)| (a - mx) * (b - my)).sum();
+    let slope = sxy / sxx;
+    let ss: f64 = x
+        .iter()
+        .zip(y)
+        .map(|(a, b)| (b - my - slope * (a - mx)).powi(2))
+        .sum();
+    (ss / (n - 2.0)).sqrt()
 }
 
 #[test]

@@ -131,15 +131,22 @@ pub fn calibrate(
         + groups.iter().filter(|g| !g.is_empty()).count();
     let n_examinees: f64 = m.weights().iter().sum();
     let k = n_parameters as f64;
+    let irfs: Vec<&Irf> = fitted.iter().map(|f| &f.irf).collect();
+    let spacing = grid.nodes[1] - grid.nodes[0];
     let abilities = posts
-        .iter()
-        .zip(m.examinees())
-        .map(|(p, id)| {
+        .par_iter()
+        .enumerate()
+        .map(|(e, p)| {
             let (mean, var) = p.moments(&grid.nodes);
+            let (theta, se) = if var.sqrt() < spacing {
+                laplace_ability(m, e, &irfs, latent_sd, latent_sd * mean)
+            } else {
+                (latent_sd * mean, latent_sd * var.sqrt())
+            };
             Ability {
-                id: id.clone(),
-                theta: latent_sd * mean,
-                se: latent_sd * var.sqrt(),
+                id: m.examinees()[e].clone(),
+                theta,
+                se,
             }
         })
         .collect();
@@ -294,4 +301,46 @@ fn item_fit(
             })
         })
         .collect()
+}
+
+/// The posterior mode and curvature SD of examinee `e` under the fitted items
+/// and the N(0, `latent_sd`^2) population: the Laplace approximation to its
+/// EAP and posterior SD. Used when the posterior on the quadrature grid is
+/// narrower than the node spacing (an LLM answering thousands of items),
+/// where grid moments would snap theta to a node and understate the SD by
+/// orders of magnitude. With thousands of responses the posterior is close to
+/// normal, so mode and mean differ by O(SD^2).
+fn laplace_ability(
+    m: &ResponseMatrix,
+    e: usize,
+    irfs: &[&Irf],
+    latent_sd: f64,
+    start: f64,
+) -> (f64, f64) {
+    use crate::estimate::{Estimator, Method, NormalPrior};
+    use crate::model::ResponseModel;
+    let (items, scores) = m.examinee_responses(e);
+    let pattern: Vec<(&Irf, usize)> = items
+        .iter()
+        .zip(scores)
+        .map(|(&j, &s)| (irfs[j as usize], s as usize))
+        .collect();
+    let prior = NormalPrior::new(0.0, latent_sd).expect("the latent SD is positive");
+    let map = Estimator::new(Method::Map).prior(prior).estimate(&pattern);
+    if !map.theta.is_finite() {
+        return (start, f64::NAN);
+    }
+    // Observed curvature of the log posterior at the mode (for the 3PL it
+    // differs from the expected information MAP's SE uses).
+    let curvature: f64 = pattern
+        .iter()
+        .map(|(irf, s)| irf.theta_derivs(map.theta, *s).d2)
+        .sum::<f64>()
+        - 1.0 / (latent_sd * latent_sd);
+    let se = if curvature < 0.0 {
+        1.0 / (-curvature).sqrt()
+    } else {
+        map.se
+    };
+    (map.theta, se)
 }

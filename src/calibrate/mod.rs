@@ -83,7 +83,10 @@
 //! Standard errors: observed information by Louis' formula (`se.rs`: full matrix up to 60 free parameters, per-item blocks above).
 //! Item fit: infit/outfit mean squares for dichotomous items
 //! ([`ItemFit`]); no S-X2 yet. Abilities: EAP and posterior SD from the final
-//! E-step.
+//! E-step; for an examinee whose posterior is narrower than the node spacing
+//! (an LLM with thousands of responses), the posterior mode and curvature SD
+//! under the fitted items (Laplace approximation) instead, since grid moments
+//! would snap it to a node.
 //!
 //! # Determinism
 //! Every sum runs in a fixed order (per examinee, per item, then in index

@@ -129,7 +129,11 @@ pub struct Calibration {
     pub iterations: usize,
     /// True when the largest parameter change fell below the tolerance.
     pub converged: bool,
-    /// EAP ability and posterior SD of every examinee, in row order.
+    /// EAP ability and posterior SD of every examinee, in row order, under
+    /// the fitted items and the latent distribution. Where an examinee's
+    /// posterior is narrower than the quadrature spacing (thousands of
+    /// responses), the grid cannot resolve it: its mode and curvature SD
+    /// (Laplace approximation) are reported instead.
     pub abilities: Vec<Ability>,
     /// How standard errors were computed, when they were
     /// (`"louis-full"` or `"louis-item-blocks"`).
