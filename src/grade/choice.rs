@@ -30,11 +30,16 @@ static OPTION_SENTENCE: LazyLock<Regex> = LazyLock::new(|| {
     .expect("valid pattern")
 });
 
-/// A lone capital ending the output, bare or in brackets, optionally
-/// followed by a full stop. Lowercase "(c)" at the end is more often a
-/// sub-question label ("steps (a), (b), and (c).") than an answer.
+/// A capital closing the output: alone on the last line ("B", "(C)", "B."),
+/// in brackets at the end of a sentence ("... is (F)."), or bare before a
+/// final full stop ("I pick B."). A bare capital cut off mid-text ("the
+/// molar mass of H", "P(H|E, F") is not an answer, nor is lowercase "(c)",
+/// more often a sub-question label ("steps (a), (b), and (c).").
 static TRAILING: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?:^|[\s:>])[(\[]?([A-Z])[)\]]?[.!]?\s*$").expect("valid pattern")
+    Regex::new(
+        r"(?:^|\s)(?:\(([A-Z])\)|\[([A-Z])\])[.!]?\s*$|(?:^|\n)[ \t]*([A-Z])[.!]?\s*$|\s([A-Z])[.!]\s*$",
+    )
+    .expect("valid pattern")
 });
 
 /// Wrappers models put before a letter, skipped before reading it. Longest
@@ -104,24 +109,35 @@ pub fn extract_choice(output: &str, n_choices: usize) -> Option<char> {
     }
 
     let caps = TRAILING.captures(&text)?;
-    in_range(caps[1].chars().next()?)
+    let before = text[..caps.get(0)?.start()].trim_end();
+    if before
+        .get(before.len().saturating_sub(4)..)
+        .is_some_and(|w| w.eq_ignore_ascii_case(" not"))
+    {
+        // "The answer is not (D)." rules a choice out.
+        return None;
+    }
+    in_range((1..=4).find_map(|i| caps.get(i))?.as_str().chars().next()?)
 }
 
 /// Reads a choice letter at the start of `s` (after wrappers such as `(`,
 /// `\boxed{` or "option"), uppercased.
 ///
-/// The letter must not run on into a word ("Industrial" is not choice I).
+/// The letter must not run on into a word ("Industrial" is not choice I),
+/// and a lowercase letter in round brackets is a part label, not a choice.
 /// A bare letter that is also an English word ("a", "A", "I") followed by a
 /// lowercase word is prose, not a choice; lowercase letters always get that
 /// test, "A" and "I" only when `strict`.
 fn letter_at(s: &str, strict: bool) -> Option<char> {
     let mut rest = s.trim_start();
     let mut wrapped = false;
+    let mut in_parens = false;
     'skip: loop {
         for opener in OPENERS {
             if let Some(r) = rest.strip_prefix(opener) {
                 rest = r.trim_start();
                 wrapped = true;
+                in_parens = opener == "(";
                 continue 'skip;
             }
         }
@@ -143,6 +159,10 @@ fn letter_at(s: &str, strict: bool) -> Option<char> {
     let c = chars.next().filter(char::is_ascii_alphabetic)?;
     let after = chars.as_str();
     if after.starts_with(|n: char| n.is_alphanumeric() || n == '_') {
+        return None;
+    }
+    // "(a)", "(b)" label the parts of a multi-part question.
+    if in_parens && c.is_ascii_lowercase() {
         return None;
     }
     let word_like = c.is_ascii_lowercase() || (strict && matches!(c, 'A' | 'I'));
@@ -173,6 +193,7 @@ mod tests {
         );
         check("so the answer is B.", 10, Some('B'));
         check("the answer is b.", 10, Some('B'));
+        check("The answer is 'c'.", 10, Some('C'));
         check("The answer is: (I)", 10, Some('I'));
         check("answer is: (I)\n", 10, Some('I'));
         check("The correct answer is option C because ...", 10, Some('C'));
@@ -198,7 +219,7 @@ mod tests {
         check(r"Final answer: $\boxed{D}$", 4, Some('D'));
         check(r"so \boxed{\text{C}}", 4, Some('C'));
         check(r#"{"answer": "C"}"#, 4, Some('C'));
-        check(r#"{'answer': '(b)', "reason": "x"}"#, 4, Some('B'));
+        check(r#"{'answer': 'b', "reason": "x"}"#, 4, Some('B'));
         check("The correct option is (D).", 4, Some('D'));
     }
 
@@ -214,6 +235,9 @@ mod tests {
         );
         check("Comparing the options, I pick\nC", 4, Some('C'));
         check("Explain the steps (a), (b), and (c).", 4, None);
+        check("so I pick B.", 4, Some('B'));
+        check("[D]", 4, Some('D'));
+        check("Among them the best fit is (A)", 4, Some('A'));
     }
 
     #[test]
@@ -257,7 +281,19 @@ mod tests {
         check("Answer: I think it is unclear", 10, None);
         check("the answer is a matter of taste", 10, None);
         check("The answer is not listed.", 10, None);
+        check("So the answer is not (D).", 10, None);
         check("We need vitamin D to", 10, None);
         check("The answer is (", 10, None);
+        // Outputs cut off at the token limit end on any letter.
+        check("the molar mass of H", 10, None);
+        check("= P(H|E, F", 10, None);
+        check("so option D", 10, None);
+        check("The options are:\n(C", 10, None);
+        // Lowercase in round brackets labels the parts of a question.
+        check(
+            "The answer to (b) is 150. The answer is (a) and (b).",
+            10,
+            None,
+        );
     }
 }
