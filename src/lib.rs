@@ -24,6 +24,7 @@ pub mod calibrate;
 pub mod data;
 pub mod error;
 pub mod estimate;
+pub mod grade;
 pub mod ids;
 pub mod io;
 pub mod model;
