@@ -1,7 +1,8 @@
 //! The estimation step of a session: the plan's estimator, its fallback
 //! for patterns without a finite ML estimate, and the posterior.
 
-use crate::estimate::{Ability, Estimator, Method, Posterior, Status};
+use super::posterior::GridPosterior;
+use crate::estimate::{Ability, Estimator, Method, Status};
 use crate::model::{Irf, ResponseModel};
 
 use super::plan::Plan;
@@ -11,9 +12,6 @@ use super::plan::Plan;
 pub(crate) struct Estimation {
     primary: Estimator,
     fallback: Estimator,
-    /// EAP with the plan's prior and quadrature: the posterior behind
-    /// posterior-based selection and predicted scores.
-    posterior: Estimator,
 }
 
 /// True when every answer is the item's lowest category, or every answer
@@ -39,21 +37,15 @@ impl Estimation {
         Estimation {
             primary: make(plan.estimator),
             fallback: make(plan.fallback),
-            posterior: make(Method::Eap),
         }
     }
 
-    /// The posterior of theta given `responses`.
-    pub(crate) fn posterior(&self, responses: &[(&Irf, usize)]) -> Posterior {
-        self.posterior.posterior(responses)
-    }
-
-    /// The ability estimate; `post` is the posterior when already computed
-    /// (EAP then reads it instead of integrating again).
+    /// The ability estimate; EAP reads `post`, the session's posterior,
+    /// when given.
     pub(crate) fn estimate(
         &self,
         responses: &[(&Irf, usize)],
-        post: Option<&Posterior>,
+        post: Option<&GridPosterior>,
     ) -> Ability {
         let est = match self.primary.method() {
             Method::Ml | Method::Wle if !responses.is_empty() && extreme(responses) => {

@@ -11,9 +11,10 @@
 use serde::{Deserialize, Serialize};
 
 use super::curve::Curve;
+use super::posterior::GridPosterior;
 use super::session::Session;
 use crate::error::{Error, Result};
-use crate::estimate::{Posterior, PredictedScore};
+use crate::estimate::PredictedScore;
 use crate::model::Irf;
 
 /// The predicted score on one group of items.
@@ -38,7 +39,12 @@ pub struct Prediction {
     pub dimension: Vec<GroupScore>,
 }
 
-pub(crate) fn predict(curve: &Curve, irfs: &[Irf], post: &Posterior, level: f64) -> PredictedScore {
+pub(crate) fn predict(
+    curve: &Curve,
+    irfs: &[Irf],
+    post: &GridPosterior,
+    level: f64,
+) -> PredictedScore {
     let level = if level.is_nan() {
         0.0
     } else {

@@ -12,10 +12,11 @@ use super::content::due_group;
 use super::design::Design;
 use super::exposure::Exposure;
 use super::plan::Plan;
+use super::posterior::{GridPosterior, RunningPosterior};
 use super::select::{self, Candidates, SelectRule};
 use super::stop::StopReason;
 use crate::error::{Error, ErrorKind, Result};
-use crate::estimate::{Ability, Posterior};
+use crate::estimate::Ability;
 use crate::ids::ItemId;
 use crate::model::{Irf, ResponseModel};
 
@@ -74,7 +75,8 @@ pub struct Session {
     pending: Option<usize>,
     stop: Option<StopReason>,
     ability: Ability,
-    posterior: OnceCell<Posterior>,
+    running: RunningPosterior,
+    posterior: OnceCell<GridPosterior>,
 }
 
 impl Session {
@@ -112,6 +114,11 @@ impl Session {
             }
         }
         let ability = design.estimation.estimate(&[], None);
+        let plan = design.plan();
+        let running = RunningPosterior::new(
+            plan.normal_prior().unwrap_or_default(),
+            plan.quadrature.map(|g| (g.points, g.lo, g.hi)),
+        );
         let mut session = Session {
             available: Vec::new(),
             counts: vec![0; design.targets.len()],
@@ -125,6 +132,7 @@ impl Session {
             pending: None,
             stop: None,
             ability,
+            running,
             posterior: OnceCell::new(),
         };
         session.recount();
@@ -212,13 +220,11 @@ impl Session {
         self.stop
     }
 
-    /// The posterior of theta given the answers so far (the plan's prior
-    /// and quadrature).
-    pub fn posterior(&self) -> &Posterior {
-        self.posterior.get_or_init(|| {
-            let pattern = self.pattern();
-            self.design.estimation.posterior(&pattern)
-        })
+    /// The posterior of theta given the answers so far, under the plan's
+    /// prior (see [`GridPosterior`] for the grid).
+    pub fn posterior(&self) -> &GridPosterior {
+        self.posterior
+            .get_or_init(|| self.running.posterior(&self.pattern()))
     }
 
     fn pattern(&self) -> Vec<(&Irf, usize)> {
@@ -389,6 +395,7 @@ impl Session {
         self.counts[self.design.group[j] as usize] += 1;
         self.responses.push((j, score));
         let design = Arc::clone(&self.design);
+        self.running.add(&design.bank().irfs()[j], score);
         if let Some(enemies) = design.enemies.get(&j) {
             for &e in enemies {
                 if !matches!(

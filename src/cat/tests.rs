@@ -238,18 +238,22 @@ fn a_stratified_exams_start_with_low_discrimination() {
 fn predicted_scores_per_tag_match_the_direct_computation() {
     let mut s = session(90, Plan::default());
     s.record_all(&[("q10", 1), ("q50", 0), ("q70", 1)]).unwrap();
-    let direct = crate::estimate::predicted_score(
-        s.posterior(),
-        &s.bank().irfs().iter().collect::<Vec<_>>(),
-        0.95,
-    );
+    let pattern: Vec<(&Irf, usize)> = [(10, 1), (50, 0), (70, 1)]
+        .iter()
+        .map(|&(j, k)| (&s.bank().irfs()[j], k))
+        .collect();
+    let exact = crate::estimate::Estimator::new(Method::Eap).posterior(&pattern);
+    let direct =
+        crate::estimate::predicted_score(&exact, &s.bank().irfs().iter().collect::<Vec<_>>(), 0.95);
     let p = s.prediction(0.95);
+    // The session's 0.1-spaced grid against adaptive quadrature: the
+    // interval ends differ by the grid quantile's error, about 1e-5.
     for (got, want) in [
         (p.bank.mean, direct.mean),
         (p.bank.lo, direct.lo),
         (p.bank.hi, direct.hi),
     ] {
-        assert!((got - want).abs() < 1e-5, "{got} vs {want}");
+        assert!((got - want).abs() < 1e-4, "{got} vs {want}");
     }
     assert_eq!(p.category.len(), 3);
     assert!(p.dimension.is_empty());
@@ -257,7 +261,7 @@ fn predicted_scores_per_tag_match_the_direct_computation() {
         .filter(|j| j % 3 == 1)
         .map(|j| &s.bank().irfs()[j])
         .collect();
-    let direct = crate::estimate::predicted_score(s.posterior(), &c1, 0.95);
+    let direct = crate::estimate::predicted_score(&exact, &c1, 0.95);
     assert_eq!(p.category[1].value, "c1");
     assert_eq!(p.category[1].n_items, 30);
     assert!((p.category[1].score.mean - direct.mean).abs() < 1e-5);

@@ -2,12 +2,17 @@
 
 use super::{Candidates, info::max_info};
 use crate::cat::index::TopK;
-use crate::estimate::Posterior;
+use crate::cat::posterior::GridPosterior;
 use crate::model::ResponseModel;
 
 /// The `k` best of the `shortlist` most informative eligible items by
 /// `KL_j = sum_i w_i sum_k P_jk(theta_hat) (ln P_jk(theta_hat) - ln P_jk(theta_i))`.
-pub(crate) fn rank(c: &Candidates<'_>, k: usize, shortlist: usize, post: &Posterior) -> Vec<usize> {
+pub(crate) fn rank(
+    c: &Candidates<'_>,
+    k: usize,
+    shortlist: usize,
+    post: &GridPosterior,
+) -> Vec<usize> {
     let short = max_info(c, shortlist.max(k));
     let mut top = TopK::new(k);
     for &(_, j) in short.scored() {

@@ -19,8 +19,8 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use super::bank::CatBank;
+use super::posterior::GridPosterior;
 use crate::error::{Error, Result};
-use crate::estimate::Posterior;
 
 pub(crate) use info::max_info;
 
@@ -128,7 +128,7 @@ pub(crate) fn rank(
     c: &Candidates<'_>,
     k: usize,
     shortlist: usize,
-    posterior: Option<&Posterior>,
+    posterior: Option<&GridPosterior>,
     rng: &mut ChaCha8Rng,
 ) -> Vec<usize> {
     match (rule, posterior) {

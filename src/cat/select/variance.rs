@@ -2,7 +2,7 @@
 
 use super::{Candidates, info::max_info};
 use crate::cat::index::TopK;
-use crate::estimate::Posterior;
+use crate::cat::posterior::GridPosterior;
 use crate::model::ResponseModel;
 
 /// The `k` best of the `shortlist` most informative eligible items by
@@ -10,7 +10,12 @@ use crate::model::ResponseModel;
 /// nodes `m_k = sum_i w_i P_jk(theta_i)`, `S1_k = sum_i w_i P_jk theta_i`
 /// and `S2_k = sum_i w_i P_jk theta_i^2`: the posterior variance after
 /// answer `k`, weighted by that answer's predictive probability `m_k`.
-pub(crate) fn rank(c: &Candidates<'_>, k: usize, shortlist: usize, post: &Posterior) -> Vec<usize> {
+pub(crate) fn rank(
+    c: &Candidates<'_>,
+    k: usize,
+    shortlist: usize,
+    post: &GridPosterior,
+) -> Vec<usize> {
     let short = max_info(c, shortlist.max(k));
     // Centre theta for the sums: variance is shift-invariant, and centring
     // avoids cancellation in S2 - S1^2 / m.
