@@ -21,6 +21,7 @@
 
 pub mod bank;
 pub mod calibrate;
+pub mod cat;
 pub mod data;
 pub mod error;
 pub mod estimate;

@@ -1,0 +1,98 @@
+//! Predicted benchmark scores: the proportion of the whole bank (and of
+//! each tag group) an examinee is expected to score, from the posterior.
+//!
+//! With `f(theta)` the mean over a group's items of
+//! `E[X_j | theta] / (K_j - 1)` (proportion correct for dichotomous items),
+//! the prediction is the posterior mean `E[f(theta) | x]`, and its interval
+//! maps the posterior quantiles of theta through `f`, which is increasing
+//! (as [`crate::estimate::predicted_score`] does; here `f` is read from a
+//! table built once per bank, see the bank's curves).
+
+use serde::{Deserialize, Serialize};
+
+use super::curve::Curve;
+use super::posterior::GridPosterior;
+use super::session::Session;
+use crate::error::{Error, Result};
+use crate::estimate::PredictedScore;
+use crate::model::Irf;
+
+/// The predicted score on one group of items.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GroupScore {
+    /// The tag value that defines the group.
+    pub value: String,
+    /// Number of items in the group.
+    pub n_items: usize,
+    /// The predicted proportion with its interval.
+    pub score: PredictedScore,
+}
+
+/// Predicted scores on the whole bank and per category and dimension.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Prediction {
+    /// On the whole bank.
+    pub bank: PredictedScore,
+    /// Per category (empty when no item has one).
+    pub category: Vec<GroupScore>,
+    /// Per dimension (empty when no item has one).
+    pub dimension: Vec<GroupScore>,
+}
+
+pub(crate) fn predict(
+    curve: &Curve,
+    irfs: &[Irf],
+    post: &GridPosterior,
+    level: f64,
+) -> PredictedScore {
+    let level = if level.is_nan() {
+        0.0
+    } else {
+        level.clamp(0.0, 1.0)
+    };
+    let tail = 0.5 * (1.0 - level);
+    PredictedScore {
+        mean: post.expect(|t| curve.eval(irfs, t)),
+        lo: curve.eval(irfs, post.quantile(tail)),
+        hi: curve.eval(irfs, post.quantile(1.0 - tail)),
+    }
+}
+
+impl Session {
+    /// The predicted proportion of the whole bank's maximum score, with the
+    /// central `level` interval (e.g. 0.95).
+    pub fn predicted_score(&self, level: f64) -> PredictedScore {
+        let bank = self.bank();
+        predict(bank.curve(), bank.irfs(), self.posterior(), level)
+    }
+
+    /// The predicted score on each group of items sharing a value of tag
+    /// `tag`, in value order.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Config`](crate::ErrorKind::Config) when no item has the tag.
+    pub fn predicted_by(&self, tag: &str, level: f64) -> Result<Vec<GroupScore>> {
+        let bank = self.bank();
+        let groups = bank.tag_groups(tag).ok_or_else(|| {
+            Error::config(format!("unknown tag '{tag}' (no item of the bank has it)"))
+        })?;
+        let post = self.posterior();
+        Ok(groups
+            .iter()
+            .map(|g| GroupScore {
+                value: g.value.clone(),
+                n_items: g.curve.len(),
+                score: predict(&g.curve, bank.irfs(), post, level),
+            })
+            .collect())
+    }
+
+    /// Predicted scores on the bank and per category and dimension.
+    pub fn prediction(&self, level: f64) -> Prediction {
+        Prediction {
+            bank: self.predicted_score(level),
+            category: self.predicted_by("category", level).unwrap_or_default(),
+            dimension: self.predicted_by("dimension", level).unwrap_or_default(),
+        }
+    }
+}

@@ -1,0 +1,352 @@
+//! Session-level unit tests: the step-by-step API and its rules.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use super::*;
+use crate::ErrorKind;
+use crate::estimate::Method;
+use crate::ids::ItemId;
+use crate::model::{Irf, Logistic};
+
+/// `n` 2PL items `q0..`, `a` cycling over 0.8..2.0, `b` spread over [-2, 2],
+/// categories `c0..c2` by `j % 3`.
+fn bank(n: usize) -> CatBank {
+    let irfs: Vec<Irf> = (0..n)
+        .map(|j| {
+            let a = 0.8 + 0.3 * (j % 5) as f64;
+            let b = -2.0 + 4.0 * j as f64 / (n - 1) as f64;
+            Logistic::two_pl(a, b).unwrap().into()
+        })
+        .collect();
+    let ids: Vec<ItemId> = (0..n).map(|j| format!("q{j}").into()).collect();
+    let tags: HashMap<ItemId, Tags> = ids
+        .iter()
+        .enumerate()
+        .map(|(j, id)| (id.clone(), Tags::category(format!("c{}", j % 3))))
+        .collect();
+    CatBank::from_parts(ids, irfs)
+        .unwrap()
+        .with_tags(&tags)
+        .unwrap()
+}
+
+fn session(n: usize, plan: Plan) -> Session {
+    Session::new(Arc::new(bank(n)), plan, 7).unwrap()
+}
+
+#[test]
+fn next_item_is_stable_until_an_answer_is_recorded() {
+    let mut s = session(30, Plan::default());
+    let first = s.next_item().unwrap();
+    assert_eq!(s.next_item().unwrap(), first);
+    s.record(first.as_str(), 1).unwrap();
+    assert_ne!(s.next_item().unwrap(), first);
+}
+
+#[test]
+fn first_max_info_item_is_the_most_informative_at_the_start_theta() {
+    let plan = Plan {
+        start: Start {
+            theta: 1.0,
+            random_items: 0,
+        },
+        ..Plan::default()
+    };
+    let mut s = session(30, plan);
+    let j = s.next_index().unwrap();
+    let b = s.bank();
+    let best = (0..b.len())
+        .max_by(|&x, &y| {
+            index::information(&b.irfs()[x], 1.0).total_cmp(&index::information(&b.irfs()[y], 1.0))
+        })
+        .unwrap();
+    assert_eq!(j, best);
+}
+
+#[test]
+fn bad_answers_are_rejected_and_leave_the_session_unchanged() {
+    let mut s = session(10, Plan::default());
+    assert_eq!(s.record("nope", 1).unwrap_err().kind(), ErrorKind::Item);
+    assert_eq!(s.record("q1", 2).unwrap_err().kind(), ErrorKind::Value);
+    s.record("q1", 0).unwrap();
+    let err = s.record("q1", 1).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Item);
+    assert!(err.to_string().contains("already administered"), "{err}");
+    let err = s.record_all(&[("q2", 1), ("q3", 7)]).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Value);
+    assert_eq!(s.n_administered(), 1);
+    assert!(s.record_all(&[("q2", 1), ("q2", 0)]).is_err());
+    s.record_all(&[("q2", 1), ("q3", 0)]).unwrap();
+    assert_eq!(s.n_administered(), 3);
+    assert_eq!(s.estimate().n_items, 3);
+    assert!(s.record_index(99, 0).is_err());
+}
+
+#[test]
+fn enemies_and_exclusions_are_never_administered() {
+    let plan = Plan {
+        max_items: 30,
+        exclude: vec!["q5".into()],
+        enemies: vec![vec!["q0".into(), "q1".into(), "q2".into()]],
+        ..Plan::default()
+    };
+    let mut s = session(30, plan);
+    s.record("q1", 1).unwrap();
+    assert!(s.record("q5", 1).is_err());
+    assert!(s.record("q2", 1).is_err());
+    while let Some(j) = s.next_index() {
+        s.record_index(j, j % 2).unwrap();
+    }
+    let asked: Vec<usize> = s.responses().iter().map(|r| r.0).collect();
+    for banned in [0, 2, 5] {
+        assert!(!asked.contains(&banned));
+    }
+    assert_eq!(asked.len(), 27);
+    assert_eq!(s.stop_reason(), Some(StopReason::Exhausted));
+    assert_eq!(s.next_index(), None);
+}
+
+#[test]
+fn precision_classification_and_information_stops() {
+    let run = |plan: Plan| {
+        let mut s = session(200, plan);
+        while let Some(j) = s.next_index() {
+            s.record_index(j, usize::from(j % 4 != 0)).unwrap();
+        }
+        (s.n_administered(), s.stop_reason().unwrap(), s.estimate())
+    };
+    let (n, why, a) = run(Plan {
+        max_items: 100,
+        stop_se: Some(0.5),
+        ..Plan::default()
+    });
+    assert_eq!(why, StopReason::Precision);
+    assert!(a.se <= 0.5 && n < 100);
+    let (n, why, _) = run(Plan {
+        max_items: 100,
+        min_items: 20,
+        stop_se: Some(0.9),
+        ..Plan::default()
+    });
+    assert_eq!((n, why), (20, StopReason::Precision));
+    let (_, why, a) = run(Plan {
+        max_items: 100,
+        classify: Some(Classify {
+            cut: Some(-1.5),
+            cut_score: None,
+            level: 0.9,
+        }),
+        ..Plan::default()
+    });
+    assert_eq!(why, StopReason::ClassifiedAbove);
+    assert!(a.theta - 1.645 * a.se > -1.5);
+    let (_, why, _) = run(Plan {
+        max_items: 200,
+        stop_information: Some(0.5),
+        ..Plan::default()
+    });
+    assert_eq!(why, StopReason::MinInformation);
+}
+
+#[test]
+fn every_rule_and_estimator_runs_a_full_exam() {
+    for select in SelectRule::ALL {
+        for estimator in Method::ALL {
+            let plan = Plan {
+                max_items: 12,
+                select,
+                estimator,
+                ..Plan::default()
+            };
+            let mut s = session(60, plan);
+            while let Some(j) = s.next_index() {
+                s.record_index(j, usize::from(j > 20)).unwrap();
+            }
+            assert_eq!(s.n_administered(), 12, "{select} {estimator}");
+            let a = s.estimate();
+            assert!(
+                a.theta.is_finite() && a.se.is_finite(),
+                "{select} {estimator}: {a:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn posterior_rules_prefer_informative_items_near_the_estimate() {
+    for select in [SelectRule::Kl, SelectRule::MinVariance] {
+        let plan = Plan {
+            select,
+            ..Plan::default()
+        };
+        let mut s = session(41, plan);
+        let j = s.next_index().unwrap();
+        let Irf::Logistic(l) = &s.bank().irfs()[j] else {
+            unreachable!()
+        };
+        // At the N(0, 1) prior the best items are discriminating and central.
+        assert!(
+            l.b().abs() < 0.6 && l.a() >= 1.7,
+            "{select}: a {} b {}",
+            l.a(),
+            l.b()
+        );
+    }
+}
+
+#[test]
+fn random_start_then_the_rule() {
+    let plan = Plan {
+        max_items: 6,
+        start: Start {
+            theta: 0.0,
+            random_items: 3,
+        },
+        ..Plan::default()
+    };
+    let firsts: std::collections::HashSet<usize> = (0..20)
+        .map(|seed| {
+            let mut s = Session::new(Arc::new(bank(100)), plan.clone(), seed).unwrap();
+            s.next_index().unwrap()
+        })
+        .collect();
+    assert!(firsts.len() > 10, "random first items: {firsts:?}");
+}
+
+#[test]
+fn a_stratified_exams_start_with_low_discrimination() {
+    let plan = Plan {
+        max_items: 20,
+        select: SelectRule::ClosestDifficulty,
+        exposure: Exposure::AStratified { strata: 4 },
+        ..Plan::default()
+    };
+    let mut s = session(200, plan);
+    let mut a_seq = Vec::new();
+    while let Some(j) = s.next_index() {
+        if let Irf::Logistic(l) = &s.bank().irfs()[j] {
+            a_seq.push(l.a());
+        }
+        s.record_index(j, j % 2).unwrap();
+    }
+    assert!(a_seq[..5].iter().all(|&a| a < 1.2), "{a_seq:?}");
+    assert!(a_seq[15..].iter().all(|&a| a > 1.6), "{a_seq:?}");
+}
+
+#[test]
+fn predicted_scores_per_tag_match_the_direct_computation() {
+    let mut s = session(90, Plan::default());
+    s.record_all(&[("q10", 1), ("q50", 0), ("q70", 1)]).unwrap();
+    let pattern: Vec<(&Irf, usize)> = [(10, 1), (50, 0), (70, 1)]
+        .iter()
+        .map(|&(j, k)| (&s.bank().irfs()[j], k))
+        .collect();
+    let exact = crate::estimate::Estimator::new(Method::Eap).posterior(&pattern);
+    let direct =
+        crate::estimate::predicted_score(&exact, &s.bank().irfs().iter().collect::<Vec<_>>(), 0.95);
+    let p = s.prediction(0.95);
+    // The session's 0.1-spaced grid against adaptive quadrature: the
+    // interval ends differ by the grid quantile's error, about 1e-5.
+    for (got, want) in [
+        (p.bank.mean, direct.mean),
+        (p.bank.lo, direct.lo),
+        (p.bank.hi, direct.hi),
+    ] {
+        assert!((got - want).abs() < 1e-4, "{got} vs {want}");
+    }
+    assert_eq!(p.category.len(), 3);
+    assert!(p.dimension.is_empty());
+    let c1: Vec<&Irf> = (0..90)
+        .filter(|j| j % 3 == 1)
+        .map(|j| &s.bank().irfs()[j])
+        .collect();
+    let direct = crate::estimate::predicted_score(&exact, &c1, 0.95);
+    assert_eq!(p.category[1].value, "c1");
+    assert_eq!(p.category[1].n_items, 30);
+    assert!((p.category[1].score.mean - direct.mean).abs() < 1e-5);
+    assert_eq!(
+        s.predicted_by("topic", 0.9).unwrap_err().kind(),
+        ErrorKind::Config
+    );
+}
+
+#[test]
+fn designs_reject_plans_the_bank_cannot_serve() {
+    let b = Arc::new(bank(12));
+    let content = |tag: &str, targets: &[(&str, f64)]| {
+        Some(Content {
+            tag: tag.into(),
+            targets: targets.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
+        })
+    };
+    let cases = [
+        (
+            Plan {
+                content: content("topic", &[("a", 1.0)]),
+                ..Plan::default()
+            },
+            "unknown tag 'topic'",
+        ),
+        (
+            Plan {
+                content: content("category", &[("c0", 0.5), ("zz", 0.5)]),
+                ..Plan::default()
+            },
+            "'zz'",
+        ),
+        (
+            Plan {
+                exclude: vec!["q99".into()],
+                ..Plan::default()
+            },
+            "q99",
+        ),
+        (
+            Plan {
+                enemies: vec![vec!["q1".into(), "q98".into()]],
+                ..Plan::default()
+            },
+            "q98",
+        ),
+        (
+            Plan {
+                min_items: 13,
+                max_items: 20,
+                ..Plan::default()
+            },
+            "fewer than min_items",
+        ),
+        (
+            Plan {
+                exposure: Exposure::SympsonHetter { r_max: 0.3 },
+                ..Plan::default()
+            },
+            "exposure parameters",
+        ),
+    ];
+    for (plan, want) in cases {
+        let err = Design::new(Arc::clone(&b), plan).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Config, "{err}");
+        assert!(err.to_string().contains(want), "{err} lacks {want}");
+    }
+}
+
+#[test]
+fn skipped_items_are_replaced_by_the_next_best() {
+    let d = Arc::new(
+        Design::new(
+            Arc::new(bank(40)),
+            Plan {
+                max_items: 10,
+                ..Plan::default()
+            },
+        )
+        .unwrap(),
+    );
+    let out = simulate(&d, 3, 0.95, |j| (j % 3 != 0).then_some(1)).unwrap();
+    assert_eq!(out.steps.len(), 10);
+    assert!(out.skipped > 0);
+    assert!(out.steps.iter().all(|s| s.item % 3 != 0));
+    assert_eq!(out.stop_reason, StopReason::MaxItems);
+}
