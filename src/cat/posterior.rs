@@ -12,7 +12,7 @@
 //! [`crate::estimate`]). A plan that names a fixed grid gets exactly that
 //! grid, as catR does.
 
-use crate::estimate::{Estimator, Method, NormalPrior};
+use crate::estimate::{Estimator, Method, NormalPrior, Posterior};
 use crate::model::{Irf, ResponseModel};
 
 /// Default grid spacing, in logits.
@@ -20,114 +20,10 @@ const STEP: f64 = 0.1;
 /// An end node this far (in log weight) below the peak carries no weight.
 const NEGLIGIBLE: f64 = 25.0;
 
-/// The posterior of theta: equally spaced nodes with normalised
-/// trapezoidal-rule weights (prior density times likelihood times rule
-/// weight), summing to 1.
-#[derive(Debug, Clone, PartialEq)]
-pub struct GridPosterior {
-    nodes: Vec<f64>,
-    weights: Vec<f64>,
-}
-
-impl GridPosterior {
-    fn from_log_weights(nodes: Vec<f64>, log_w: &[f64]) -> Self {
-        let max = log_w.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-        let mut weights: Vec<f64> = log_w.iter().map(|&l| (l - max).exp()).collect();
-        let total: f64 = weights.iter().sum();
-        if !(total > 0.0 && total.is_finite()) {
-            let w = 1.0 / nodes.len() as f64;
-            weights.iter_mut().for_each(|x| *x = w);
-        } else {
-            weights.iter_mut().for_each(|x| *x /= total);
-        }
-        GridPosterior { nodes, weights }
-    }
-
-    /// The nodes, increasing and equally spaced.
-    pub fn nodes(&self) -> &[f64] {
-        &self.nodes
-    }
-
-    /// The normalised weights.
-    pub fn weights(&self) -> &[f64] {
-        &self.weights
-    }
-
-    /// `E[f(theta) | x] = sum_i w_i f(theta_i)`.
-    pub fn expect(&self, f: impl Fn(f64) -> f64) -> f64 {
-        self.nodes
-            .iter()
-            .zip(&self.weights)
-            .map(|(&t, &w)| w * f(t))
-            .sum()
-    }
-
-    /// Posterior mean (the EAP estimate).
-    pub fn mean(&self) -> f64 {
-        self.expect(|t| t)
-    }
-
-    /// Posterior standard deviation (the EAP standard error).
-    pub fn sd(&self) -> f64 {
-        let m = self.mean();
-        self.expect(|t| (t - m) * (t - m)).max(0.0).sqrt()
-    }
-
-    /// The `p`-quantile. The density at node `i` is `f_i = w_i / (h e_i)`
-    /// (`e_i = 1/2` at the ends); the distribution function at the nodes is
-    /// the cumulative trapezoidal rule with its Euler-Maclaurin correction
-    /// `-h^2 / 12 (f'_{i+1} - f'_i)` per cell (`f'` by central differences),
-    /// and within a cell the density is taken as linear. `p` is clamped to
-    /// `[0, 1]`; NaN gives NaN.
-    pub fn quantile(&self, p: f64) -> f64 {
-        let n = self.nodes.len();
-        if p.is_nan() || n == 0 {
-            return f64::NAN;
-        }
-        if n < 3 {
-            return self.nodes[0];
-        }
-        let h = (self.nodes[n - 1] - self.nodes[0]) / (n - 1) as f64;
-        let f: Vec<f64> = (0..n)
-            .map(|i| {
-                let end = if i == 0 || i + 1 == n { 0.5 } else { 1.0 };
-                self.weights[i] / (h * end)
-            })
-            .collect();
-        let slope = |i: usize| {
-            let (a, b) = (i.saturating_sub(1), (i + 1).min(n - 1));
-            (f[b] - f[a]) / ((b - a) as f64 * h)
-        };
-        let cells: Vec<f64> = (0..n - 1)
-            .map(|i| {
-                let c = 0.5 * h * (f[i] + f[i + 1]) - h * h / 12.0 * (slope(i + 1) - slope(i));
-                c.max(0.0)
-            })
-            .collect();
-        let total: f64 = cells.iter().sum();
-        if total.is_nan() || total <= 0.0 {
-            return self.nodes[0];
-        }
-        let mut target = p.clamp(0.0, 1.0) * total;
-        for (i, &c) in cells.iter().enumerate() {
-            if target <= c || i + 2 == n {
-                // Within the cell, the linear density scaled to the cell's
-                // mass: solve b u + a u^2 = target for u in [0, 1].
-                let lin = 0.5 * h * (f[i] + f[i + 1]);
-                let scale = if lin > 0.0 { c / lin } else { 1.0 };
-                let (a, b) = (0.5 * h * (f[i + 1] - f[i]) * scale, h * f[i] * scale);
-                let u = if a.abs() < 1e-12 * b.abs().max(1e-300) {
-                    if b > 0.0 { target / b } else { 0.5 }
-                } else {
-                    (-b + (b * b + 4.0 * a * target).max(0.0).sqrt()) / (2.0 * a)
-                };
-                return self.nodes[i] + u.clamp(0.0, 1.0) * h;
-            }
-            target -= c;
-        }
-        self.nodes[n - 1]
-    }
-}
+/// The posterior of theta during an exam: the estimator's own
+/// [`Posterior`] (nodes and normalised trapezoidal-rule weights, with its
+/// mean, SD and quantiles), built here incrementally.
+pub type GridPosterior = Posterior;
 
 /// The running log weights of one exam.
 #[derive(Debug, Clone)]
@@ -192,7 +88,7 @@ impl RunningPosterior {
     /// The posterior given the answers added, on this grid when it resolves
     /// it, else by the estimator's adaptive quadrature over `responses`.
     pub(crate) fn posterior(&self, responses: &[(&Irf, usize)]) -> GridPosterior {
-        let post = GridPosterior::from_log_weights(self.nodes.clone(), &self.log_w);
+        let post = Posterior::from_log_weights(self.nodes.clone(), self.log_w.clone());
         if self.fixed {
             return post;
         }
@@ -202,12 +98,9 @@ impl RunningPosterior {
         if !ends_carry && post.sd() >= STEP {
             return post;
         }
-        let adaptive = Estimator::new(Method::Eap)
+        Estimator::new(Method::Eap)
             .prior(self.prior)
-            .posterior(responses);
-        let nodes = adaptive.nodes().to_vec();
-        let log_w: Vec<f64> = adaptive.weights().iter().map(|w| w.ln()).collect();
-        GridPosterior::from_log_weights(nodes, &log_w)
+            .posterior(responses)
     }
 }
 

@@ -26,7 +26,7 @@ pub struct Posterior {
 
 impl Posterior {
     /// From nodes and unnormalised log weights (equal length, at least one).
-    fn from_log_weights(nodes: Vec<f64>, mut log_w: Vec<f64>) -> Self {
+    pub(crate) fn from_log_weights(nodes: Vec<f64>, mut log_w: Vec<f64>) -> Self {
         let max = log_w.iter().copied().fold(f64::NEG_INFINITY, f64::max);
         if !max.is_finite() {
             // Nothing usable (cannot happen with finite log-probabilities):
