@@ -27,6 +27,8 @@ pub mod estimate;
 pub mod ids;
 pub mod io;
 pub mod model;
+pub mod prompt;
+pub mod respond;
 pub mod simulate;
 
 pub use error::{Error, ErrorKind, Result};
