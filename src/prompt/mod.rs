@@ -259,3 +259,6 @@ fn example_answer(example: &Item, config: &PromptConfig) -> String {
         _ => String::new(),
     })
 }
+
+#[cfg(test)]
+mod tests;
