@@ -201,7 +201,13 @@ impl OpenAi {
         }
         let url = format!("{endpoint}/chat/completions");
         let key = config.api_key.resolve(|name| std::env::var_os(name))?;
-        let agent_config = ureq::Agent::config_builder()
+        let mut builder = ureq::Agent::config_builder();
+        if is_loopback(endpoint) {
+            // A proxy from the environment cannot reach this machine's own
+            // loopback server: talk to it directly.
+            builder = builder.proxy(None);
+        }
+        let agent_config = builder
             .timeout_global(Some(config.timeout))
             .http_status_as_error(false)
             .user_agent(concat!("fangsheng/", env!("CARGO_PKG_VERSION")))
@@ -348,6 +354,22 @@ impl Backend for OpenAi {
     }
 }
 
+/// Whether the URL's host is this machine (`localhost`, `127.x.y.z`, `::1`).
+fn is_loopback(url: &str) -> bool {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let authority = rest.split('/').next().unwrap_or_default();
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let host = if let Some(v6) = host_port.strip_prefix('[') {
+        v6.split(']').next().unwrap_or_default()
+    } else {
+        host_port.split(':').next().unwrap_or_default()
+    };
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
 /// Sorts a transport-level failure of `ureq`.
 fn classify(e: &ureq::Error) -> BackendError {
     use ureq::Error as E;
@@ -485,6 +507,25 @@ mod tests {
         assert_eq!(e.kind(), BackendErrorKind::Config);
         let ok = OpenAi::new(OpenAiConfig::new("http://127.0.0.1:9/v1/", "m")).unwrap();
         assert_eq!(ok.url(), "http://127.0.0.1:9/v1/chat/completions");
+    }
+
+    #[test]
+    fn loopback_hosts_are_recognised() {
+        for url in [
+            "http://127.0.0.1:8000/v1",
+            "http://localhost/v1",
+            "http://[::1]:9/v1",
+            "https://user@127.0.0.2",
+        ] {
+            assert!(is_loopback(url), "{url}");
+        }
+        for url in [
+            "https://api.openai.com/v1",
+            "http://10.0.0.1:80",
+            "http://[2001:db8::1]/",
+        ] {
+            assert!(!is_loopback(url), "{url}");
+        }
     }
 
     #[test]
