@@ -25,9 +25,10 @@ use crate::prompt::Prompt;
 ///   outside the tolerance;
 /// - exact: the key when correct, else `unknown` (or `none` when the key is
 ///   `unknown`);
-/// - regex: the item's `meta.example` (a text matching the pattern) when
-///   correct, else as for exact. A regex item without `meta.example` is a
-///   [`BackendErrorKind::Config`] error.
+/// - regex: the item's `meta.example` alone (a text the pattern matches: a
+///   regex key is matched against the whole output, so no wrapping) when
+///   correct, else `unknown` (or `none`). A regex item without
+///   `meta.example` is a [`BackendErrorKind::Config`] error.
 ///
 /// An item is correct when a score drawn from its response function is the
 /// top category (for dichotomous items, with probability `P(theta)`).
@@ -142,16 +143,21 @@ impl Backend for Simulated {
                 }
             }
             ItemType::Exact if correct => item.answer.clone(),
-            ItemType::Regex if correct => match item.meta.get("example") {
-                Some(serde_json::Value::String(s)) => s.clone(),
-                _ => {
-                    return Err(config(format!(
-                        "regex item '{}' has no meta.example for the simulated model to answer with",
-                        item.id
-                    )));
-                }
-            },
-            ItemType::Exact | ItemType::Regex => wrong_text(&item.answer).to_owned(),
+            ItemType::Regex => {
+                let text = match item.meta.get("example") {
+                    Some(serde_json::Value::String(s)) if correct => s.clone(),
+                    Some(serde_json::Value::String(_)) => wrong_text(&item.answer).to_owned(),
+                    _ => {
+                        return Err(config(format!(
+                            "regex item '{}' has no meta.example for the simulated model to answer with",
+                            item.id
+                        )));
+                    }
+                };
+                return Ok(Reply::immediate(text));
+            }
+            ItemType::Exact if correct => item.answer.clone(),
+            ItemType::Exact => wrong_text(&item.answer).to_owned(),
         };
         Ok(Reply::immediate(format!("The answer is {answer}.")))
     }
