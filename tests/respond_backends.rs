@@ -89,7 +89,8 @@ fn replay_server() -> TestServer {
 fn client_config(server: &TestServer) -> OpenAiConfig {
     let mut c = OpenAiConfig::new(server.url(), MODEL);
     c.api_key = ApiKeySource::None;
-    c.timeout = Duration::from_millis(800);
+    // Generous for a loaded 2-core machine; the stall faults outlast it.
+    c.timeout = Duration::from_secs(2);
     c.retry = RetryPolicy {
         max_attempts: 4,
         base_delay: Duration::from_millis(5),
@@ -139,7 +140,7 @@ fn each_injected_fault_is_recovered_by_one_retry() {
         },
         Fault::ServerError,
         Fault::Status(503),
-        Fault::Stall(Duration::from_secs(3)),
+        Fault::Stall(Duration::from_secs(8)),
         Fault::MalformedJson,
         Fault::CloseMidBody,
     ];
@@ -170,7 +171,7 @@ fn the_retry_causes_say_what_went_wrong() {
     let client = OpenAi::new(config).unwrap();
     server.push_faults([
         Fault::ServerError,
-        Fault::Stall(Duration::from_secs(3)),
+        Fault::Stall(Duration::from_secs(8)),
         Fault::MalformedJson,
         Fault::CloseMidBody,
         Fault::RateLimited {
