@@ -29,6 +29,8 @@ pub mod grade;
 pub mod ids;
 pub mod io;
 pub mod model;
+pub mod prompt;
+pub mod respond;
 pub mod simulate;
 
 pub use error::{Error, ErrorKind, Result};

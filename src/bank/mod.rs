@@ -1,4 +1,4 @@
-//! Item banks: calibrated parameter sets (and, later, item content).
+//! Item banks: item content (`items.jsonl`) and calibrated parameter sets.
 //!
 //! A [`ParamSet`] is what calibration writes and what scoring and adaptive
 //! exams read: one [`ItemParams`] per item, plus file-level [`Metadata`].
@@ -6,12 +6,19 @@
 //! or a CSV form ([`csv`]); [`ParamSet::load`] reads either, checking every
 //! item and returning the set with its warnings as a [`Loaded`].
 
+mod content;
+mod content_check;
+mod content_parse;
 pub mod csv;
 mod fields;
 mod files;
+pub mod import;
 pub mod json;
 mod json_text;
 mod params;
 
+pub use content::{ITEMS_FILE, Item, ItemBank, ItemType, MAX_CHOICES, letter, letter_index};
+pub use content_check::{BankInfo, Issue, Report, Severity};
 pub use files::{FORMAT, Loaded};
+pub use import::{ImportSpec, InputFormat, import, import_to};
 pub use params::{ItemParams, Metadata, ParamSet, Scale};

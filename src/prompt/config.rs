@@ -1,0 +1,300 @@
+//! What a prompt looks like: templates per item type, system prompt, few-shot
+//! examples; and [`PromptSpec`], the same as plain text for exam plans.
+
+use serde::{Deserialize, Serialize};
+
+use super::template::{Template, TemplateRole};
+use crate::bank::{Item, ItemBank, ItemType};
+use crate::error::{Error, Result};
+
+/// The default question template for multiple-choice items.
+pub const MULTIPLE_CHOICE: &str = "Answer the following multiple-choice question. \
+Reason step by step, then end your reply with \"The answer is (X)\", where X is \
+the letter ({first_letter}-{last_letter}) of the correct option.\n\
+\n\
+Question: {question}\n\
+Options:\n\
+{choices}\n\
+Answer: Let's think step by step.";
+
+/// The default question template for exact-match and regex items.
+pub const SHORT_ANSWER: &str = "Answer the following question. Reason step by step, \
+then end your reply with \"The answer is X\", where X is your final answer, as short \
+as possible.\n\
+\n\
+Question: {question}\n\
+Answer: Let's think step by step.";
+
+/// The default question template for numeric items.
+pub const NUMERIC: &str = "Answer the following question. Reason step by step, \
+then end your reply with \"The answer is X\", where X is a single number.\n\
+\n\
+Question: {question}\n\
+Answer: Let's think step by step.";
+
+/// The default choice line: `A. Paris`.
+pub const CHOICE_LINE: &str = "{letter}. {choice}";
+
+/// The default answer of a multiple-choice few-shot example.
+pub const EXAMPLE_ANSWER_CHOICE: &str = "The answer is ({answer}).";
+
+/// The default answer of other few-shot examples.
+pub const EXAMPLE_ANSWER: &str = "The answer is {answer}.";
+
+/// How few-shot examples are laid out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FewShotStyle {
+    /// As earlier chat turns: a user message with the example's question and
+    /// an assistant message with its answer, per example.
+    #[default]
+    Messages,
+    /// In the one user message, each example's question followed by its
+    /// answer, before the asked question.
+    Inline,
+}
+
+/// Everything that decides how an item is turned into a prompt.
+///
+/// ```
+/// use fangsheng::bank::{Item, ItemType};
+/// use fangsheng::prompt::{PromptConfig, render};
+///
+/// let config = PromptConfig::default()
+///     .with_system("You are a careful expert.")
+///     .with_template(ItemType::Exact, "Q: {question}\nA:")?;
+/// let item = Item::open("q1", "Capital of France?", ItemType::Exact, "Paris");
+/// let prompt = render(&item, &config);
+/// assert_eq!(prompt.messages()[0].content, "Q: Capital of France?\nA:");
+/// assert!(!prompt.text().contains("Paris"));
+/// # Ok::<(), fangsheng::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct PromptConfig {
+    pub(super) system: Option<String>,
+    /// Question templates in [`ItemType::ALL`] order.
+    pub(super) templates: [Template; 4],
+    /// Few-shot answer templates in [`ItemType::ALL`] order.
+    pub(super) example_answers: [Template; 4],
+    pub(super) choice_line: Template,
+    pub(super) few_shot: Vec<Item>,
+    pub(super) few_shot_style: FewShotStyle,
+}
+
+pub(super) fn type_index(kind: ItemType) -> usize {
+    ItemType::ALL
+        .iter()
+        .position(|&t| t == kind)
+        .unwrap_or_default()
+}
+
+fn builtin(source: &str, role: TemplateRole) -> Template {
+    // The built-in templates are constants checked by the tests below.
+    Template::parse(source, role).unwrap_or_else(|e| unreachable!("built-in template: {e}"))
+}
+
+impl Default for PromptConfig {
+    fn default() -> Self {
+        let q = |s| builtin(s, TemplateRole::Question);
+        let a = |s| builtin(s, TemplateRole::ExampleAnswer);
+        PromptConfig {
+            system: None,
+            templates: [
+                q(MULTIPLE_CHOICE),
+                q(SHORT_ANSWER),
+                q(NUMERIC),
+                q(SHORT_ANSWER),
+            ],
+            example_answers: [
+                a(EXAMPLE_ANSWER_CHOICE),
+                a(EXAMPLE_ANSWER),
+                a(EXAMPLE_ANSWER),
+                a(EXAMPLE_ANSWER),
+            ],
+            choice_line: builtin(CHOICE_LINE, TemplateRole::ChoiceLine),
+            few_shot: Vec::new(),
+            few_shot_style: FewShotStyle::default(),
+        }
+    }
+}
+
+impl PromptConfig {
+    /// Sets the system prompt.
+    pub fn with_system(mut self, system: impl Into<String>) -> Self {
+        self.system = Some(system.into());
+        self
+    }
+
+    /// Sets the question template of items of type `kind`.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Config`](crate::ErrorKind::Config) for a malformed
+    /// template ([`Template::parse`] with [`TemplateRole::Question`]).
+    pub fn with_template(mut self, kind: ItemType, source: &str) -> Result<Self> {
+        self.templates[type_index(kind)] = Template::parse(source, TemplateRole::Question)?;
+        Ok(self)
+    }
+
+    /// Sets the question template of every item type.
+    ///
+    /// # Errors
+    /// As [`PromptConfig::with_template`].
+    pub fn with_template_all(mut self, source: &str) -> Result<Self> {
+        let t = Template::parse(source, TemplateRole::Question)?;
+        self.templates = std::array::from_fn(|_| t.clone());
+        Ok(self)
+    }
+
+    /// Sets how each choice is written (default `{letter}. {choice}`).
+    ///
+    /// # Errors
+    /// As [`Template::parse`] with [`TemplateRole::ChoiceLine`].
+    pub fn with_choice_line(mut self, source: &str) -> Result<Self> {
+        self.choice_line = Template::parse(source, TemplateRole::ChoiceLine)?;
+        Ok(self)
+    }
+
+    /// Sets how the answer of a few-shot example of type `kind` is written.
+    ///
+    /// # Errors
+    /// As [`Template::parse`] with [`TemplateRole::ExampleAnswer`].
+    pub fn with_example_answer(mut self, kind: ItemType, source: &str) -> Result<Self> {
+        self.example_answers[type_index(kind)] =
+            Template::parse(source, TemplateRole::ExampleAnswer)?;
+        Ok(self)
+    }
+
+    /// Sets the few-shot examples: items shown with their answers before the
+    /// asked question. An example that is the asked item itself (same id or
+    /// same question text) is left out of that item's prompt, so an item's
+    /// key never reaches the model when it is asked.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Value`](crate::ErrorKind::Value) for a malformed example
+    /// ([`Item::check`]).
+    pub fn with_few_shot(mut self, examples: Vec<Item>, style: FewShotStyle) -> Result<Self> {
+        for e in &examples {
+            e.check()?;
+        }
+        self.few_shot = examples;
+        self.few_shot_style = style;
+        Ok(self)
+    }
+
+    /// The system prompt.
+    pub fn system(&self) -> Option<&str> {
+        self.system.as_deref()
+    }
+
+    /// The question template for items of type `kind`.
+    pub fn template(&self, kind: ItemType) -> &Template {
+        &self.templates[type_index(kind)]
+    }
+
+    /// The few-shot examples.
+    pub fn few_shot(&self) -> &[Item] {
+        &self.few_shot
+    }
+
+    /// How each choice line is written.
+    pub fn choice_line(&self) -> &Template {
+        &self.choice_line
+    }
+}
+
+/// A prompt configuration as written in an exam plan (TOML or JSON):
+///
+/// ```toml
+/// [prompt]
+/// system = "You are an expert."
+/// template = "Q: {question}\n{choices}\nAnswer:"   # all types
+/// [prompt.templates]
+/// numeric = "Compute: {question}\nAnswer:"        # one type
+/// choice_line = "({letter}) {choice}"
+/// few_shot = ["70", "71"]                          # bank item ids
+/// few_shot_style = "inline"
+/// ```
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PromptSpec {
+    /// System prompt.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub system: Option<String>,
+    /// Question template for every type.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template: Option<String>,
+    /// Question templates per type name (override `template`).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub templates: std::collections::BTreeMap<String, String>,
+    /// Choice line template.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub choice_line: Option<String>,
+    /// Few-shot answer templates per type name.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub example_answers: std::collections::BTreeMap<String, String>,
+    /// Ids of bank items to show as worked examples.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub few_shot: Vec<String>,
+    /// Layout of the examples.
+    #[serde(default)]
+    pub few_shot_style: FewShotStyle,
+}
+
+impl PromptSpec {
+    /// Builds the configuration, taking few-shot examples from `bank`.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Config`](crate::ErrorKind::Config) for a malformed
+    /// template, an unknown type name, or a few-shot id not in the bank.
+    pub fn build(&self, bank: &ItemBank) -> Result<PromptConfig> {
+        let mut config = PromptConfig::default();
+        if let Some(s) = &self.system {
+            config = config.with_system(s.clone());
+        }
+        if let Some(t) = &self.template {
+            config = config.with_template_all(t)?;
+        }
+        for (name, t) in &self.templates {
+            config = config.with_template(ItemType::parse(name).map_err(to_config)?, t)?;
+        }
+        if let Some(t) = &self.choice_line {
+            config = config.with_choice_line(t)?;
+        }
+        for (name, t) in &self.example_answers {
+            config = config.with_example_answer(ItemType::parse(name).map_err(to_config)?, t)?;
+        }
+        let examples = self
+            .few_shot
+            .iter()
+            .map(|id| {
+                bank.get(id).cloned().ok_or_else(|| {
+                    Error::config(format!(
+                        "few-shot item '{id}' is not in bank '{}'",
+                        bank.name()
+                    ))
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        config.with_few_shot(examples, self.few_shot_style)
+    }
+}
+
+fn to_config(e: Error) -> Error {
+    Error::config(e.message().to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn built_in_templates_parse() {
+        for s in [MULTIPLE_CHOICE, SHORT_ANSWER, NUMERIC] {
+            Template::parse(s, TemplateRole::Question).unwrap();
+        }
+        Template::parse(CHOICE_LINE, TemplateRole::ChoiceLine).unwrap();
+        for s in [EXAMPLE_ANSWER, EXAMPLE_ANSWER_CHOICE] {
+            Template::parse(s, TemplateRole::ExampleAnswer).unwrap();
+        }
+    }
+}
