@@ -1,6 +1,7 @@
 //! Command-line front end. Each subcommand has its own module that turns raw
 //! flags into library configuration before any work starts.
 
+mod bank;
 mod calibrate;
 mod input;
 mod output;
@@ -27,6 +28,8 @@ enum Command {
     Score(score::Args),
     /// Calibrate item parameters from past responses (marginal maximum likelihood).
     Calibrate(calibrate::Args),
+    /// Import, check and summarise item banks (items.jsonl and their calibration).
+    Bank(bank::Args),
 }
 
 /// Parses the command line and runs the chosen subcommand.
@@ -35,5 +38,6 @@ pub fn run() -> anyhow::Result<()> {
     match cli.command {
         Command::Score(args) => score::run(args),
         Command::Calibrate(args) => calibrate::run(args),
+        Command::Bank(args) => bank::run(args),
     }
 }
