@@ -246,7 +246,7 @@ fn arithmetic(b: &mut Bank) {
             0 => {
                 let (r, h) = (b.range(12, 95), b.range(6, 12));
                 let q = format!(
-                    "A machine makes {r} parts per hour. How many parts does it make in a {h}-hour shift?"
+                    "A machine makes {r} parts per hour. How many parts does it make in a shift of {h} hours?"
                 );
                 b.numeric(
                     q,
@@ -347,8 +347,9 @@ fn units(b: &mut Bank) {
         }
     }
     // Temperatures: an offset as well as a factor.
-    for _ in 0..2 {
-        let c = b.range(-10, 40);
+    // One cool and one warm temperature, so that the two questions differ.
+    for (lo, hi) in [(-10, 14), (15, 40)] {
+        let c = b.range(lo, hi);
         b.numeric(
             format!("Convert {c} °C to degrees Fahrenheit."),
             c as f64 * 9.0 / 5.0 + 32.0,
@@ -422,7 +423,8 @@ fn logic(b: &mut Bank) {
     }
     // Number sequences.
     for i in 0..8 {
-        let start = b.range(1, 9);
+        // Starts of the same pattern (i and i + 4) never coincide.
+        let start = i as i64 + b.range(1, 4);
         let (terms, next, c): (Vec<i64>, i64, f64) = match i % 4 {
             0 => {
                 let step = b.range(2, 9);

@@ -430,6 +430,8 @@ fn demo_bank_matches_its_calibration_and_runs() {
             assert!(item.choices.is_empty());
         }
     }
+    let questions: BTreeSet<&str> = bank.items().iter().map(|i| i.question.as_str()).collect();
+    assert_eq!(questions.len(), bank.len(), "every question is different");
     let info = bank.info();
     for c in ["arithmetic", "units", "logic", "text"] {
         assert!(info.by_category.get(c).copied().unwrap_or(0) >= 20, "{c}");
