@@ -514,3 +514,48 @@ fn demo_answers_recompute_from_their_questions() {
     }
     assert!(checked >= 20, "only {checked} items recomputed");
 }
+
+#[test]
+fn imports_gzipped_csv_of_numeric_items_with_a_tolerance() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("sums.csv.gz");
+    let mut gz = flate2::write::GzEncoder::new(
+        std::fs::File::create(&input).unwrap(),
+        flate2::Compression::default(),
+    );
+    gz.write_all(b"id,q,n,topic\ns1,What is 1.5 + 2?,3.5,sums\ns2,What is 10 / 4?,2.5,sums\n")
+        .unwrap();
+    gz.finish().unwrap();
+    let out = dir.path().join("sums");
+    let o = fangsheng(&[
+        "bank",
+        "import",
+        input.to_str().unwrap(),
+        "--id-field",
+        "id",
+        "--question-field",
+        "q",
+        "--answer-field",
+        "n",
+        "--category-field",
+        "topic",
+        "--type",
+        "numeric",
+        "--tolerance",
+        "0.5",
+        "--dimension",
+        "application",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let bank = ItemBank::load(&out).unwrap();
+    assert_eq!(bank.len(), 2);
+    let s2 = bank.get("s2").unwrap();
+    assert_eq!(s2.kind, ItemType::Numeric);
+    assert_eq!(s2.numeric_answer(), Some(2.5));
+    assert_eq!(s2.tolerance, Some(0.5));
+    assert_eq!(s2.category.as_deref(), Some("sums"));
+    assert_eq!(s2.dimension.as_deref(), Some("application"));
+}
