@@ -75,11 +75,11 @@ impl Error {
         Self::new(ErrorKind::Config, message)
     }
 
-    /// An I/O failure on `path`.
+    /// An I/O failure on `path`. The I/O error's text becomes the message
+    /// (not also a source, which would print it twice in an error chain).
     pub fn io(path: impl AsRef<Path>, err: std::io::Error) -> Self {
         let mut e = Self::new(ErrorKind::Io, err.to_string());
         e.path = Some(path.as_ref().to_path_buf());
-        e.source = Some(Box::new(err));
         e
     }
 
