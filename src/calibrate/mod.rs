@@ -96,7 +96,7 @@
 mod config;
 mod em;
 mod estep;
-mod holdout;
+pub mod holdout;
 mod items;
 mod linalg;
 mod mstep;
