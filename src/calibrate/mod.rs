@@ -96,6 +96,7 @@
 mod config;
 mod em;
 mod estep;
+pub mod holdout;
 mod items;
 mod linalg;
 mod mstep;
@@ -107,6 +108,7 @@ mod se;
 
 pub use config::{CalibrationConfig, QuadratureConfig};
 pub use em::calibrate;
+pub use holdout::{HoldoutScore, evaluate_holdout, split_holdout};
 pub use priors::{BetaPrior, ItemPriors, NormalPrior, PriorConfig};
 pub use result::{
     Ability, Calibration, FittedItem, ItemFit, ItemFlag, LatentDistribution, Progress,

@@ -7,7 +7,8 @@ use anyhow::{Context, bail};
 use clap::Args as ClapArgs;
 use fangsheng::bank::Metadata;
 use fangsheng::calibrate::{
-    Calibration, CalibrationConfig, PriorConfig, QuadratureConfig, calibrate,
+    Calibration, CalibrationConfig, HoldoutScore, PriorConfig, QuadratureConfig, calibrate,
+    evaluate_holdout, split_holdout,
 };
 use fangsheng::data::{ResponseMatrix, recode_from_min};
 use fangsheng::model::ModelKind;
@@ -24,7 +25,16 @@ use super::progress::ProgressLine;
   fangsheng calibrate -r ../shared/data/mmlu-pro/responses.csv.gz --model 2pl \\
       --bank mmlu-pro --version v1 --out calibration/mmlu-pro/v1.json --abilities abilities.csv
   fangsheng calibrate -r ../shared/data/classic/Science.csv --model grm --recode-min-to-zero --out science.json
-  fangsheng calibrate -r runs.csv --model auto --item-models models.csv --out bank.json --csv bank.csv")]
+  fangsheng calibrate -r runs.csv --model auto --item-models models.csv --out bank.json --csv bank.csv
+  fangsheng calibrate -r ../shared/data/mmlu-pro/responses.csv.gz --model 3pl --holdout 0.1 --seed 7 --out /tmp/3pl.json
+
+Items nobody answered are dropped with a warning. With --holdout F, a random
+share F of the observed cells (chosen with --seed) is hidden, the items are
+calibrated on the rest (the written parameters are that fit), and the hidden
+cells are predicted from each examinee's posterior: held-out log-likelihood
+per response, accuracy and Brier score go to stderr and to the output's
+metadata.provenance.holdout, for comparing models (higher log-likelihood is
+better).")]
 pub struct Args {
     #[command(flatten)]
     input: ResponseArgs,
@@ -93,6 +103,15 @@ pub struct Args {
     #[arg(long)]
     strict: bool,
 
+    /// Hold out this fraction of the observed cells (0 < F < 1), calibrate on
+    /// the rest, and report how well the fit predicts the held-out cells.
+    #[arg(long, value_name = "F")]
+    holdout: Option<f64>,
+
+    /// Seed of the held-out split (ChaCha8); recorded in the output.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+
     /// No progress line.
     #[arg(long, short = 'q')]
     quiet: bool,
@@ -108,10 +127,22 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     if args.recode_min_to_zero {
         responses = recode_from_min(&responses).0;
     }
-    let config = config(&args, &responses)?;
+    // With --holdout, `responses` becomes the training cells; it keeps every
+    // column so that held-out cells index into it.
+    let mut held = Vec::new();
+    if let Some(fraction) = args.holdout {
+        (responses, held) = split_holdout(&responses, fraction, args.seed)?;
+    }
+    let answered = drop_unanswered(&responses, args.holdout.is_some());
+    let dropped = answered
+        .as_ref()
+        .map_or(0, |a| responses.n_items() - a.n_items());
+    let train = args.holdout.is_some().then_some(&responses);
+    let responses = answered.as_ref().unwrap_or(&responses);
+    let config = config(&args, responses)?;
 
     let mut progress = ProgressLine::new(args.quiet);
-    let fit = calibrate(&responses, &config, &mut |p| {
+    let fit = calibrate(responses, &config, &mut |p| {
         progress.update(|| {
             format!(
                 "calibrating: cycle {}, max change {:.2e}, log-likelihood {:.3}",
@@ -122,8 +153,20 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     .map_err(|e| e.in_file(&source))?;
     progress.finish();
     let seconds = progress.elapsed().as_secs_f64();
+    let holdout = train
+        .map(|train| {
+            let start = std::time::Instant::now();
+            let score = evaluate_holdout(&fit, train, &held)?;
+            anyhow::Ok((score, start.elapsed().as_secs_f64()))
+        })
+        .transpose()?;
 
-    let metadata = metadata(&args, &source, &responses, &config);
+    let mut metadata = metadata(&args, &source, responses, &config, dropped);
+    if let Some((score, _)) = &holdout {
+        metadata
+            .provenance
+            .insert("holdout".into(), holdout_json(&args, score));
+    }
     let params = fit.to_param_set(metadata)?;
     params.save_json(&args.out)?;
     if let Some(csv) = &args.csv {
@@ -144,7 +187,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             .collect();
         emit(Some(path), |w| write_abilities(w, &rows, false))?;
     }
-    summarise(&fit, &responses, &args.out, seconds);
+    summarise(&fit, responses, &args.out, seconds);
+    if let Some((score, seconds)) = &holdout {
+        report_holdout(&args, score, *seconds);
+    }
     if !fit.converged {
         let msg = format!(
             "EM did not converge in {} cycles (tolerance {}); the result was written and is marked \"converged\": false",
@@ -156,6 +202,66 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         eprintln!("warning: {msg}");
     }
     Ok(())
+}
+
+/// The matrix without the columns nobody answered (the engine cannot
+/// calibrate them), after a warning with their number and the first few
+/// ids; `None` when every item has a response.
+fn drop_unanswered(responses: &ResponseMatrix, after_holdout: bool) -> Option<ResponseMatrix> {
+    let empty: Vec<&str> = (0..responses.n_items())
+        .filter(|&j| responses.item_responses(j).0.is_empty())
+        .map(|j| responses.items()[j].as_str())
+        .collect();
+    if empty.is_empty() {
+        return None;
+    }
+    const SHOWN: usize = 5;
+    let mut list = empty[..empty.len().min(SHOWN)].join(", ");
+    if empty.len() > SHOWN {
+        list.push_str(&format!(", ... ({} more)", empty.len() - SHOWN));
+    }
+    eprintln!(
+        "warning: dropped {} item{} with no {}response: {list}",
+        empty.len(),
+        if empty.len() == 1 { "" } else { "s" },
+        if after_holdout { "training " } else { "" },
+    );
+    Some(responses.filter_items(|j, _| !responses.item_responses(j).0.is_empty()))
+}
+
+/// The held-out scores on stderr.
+fn report_holdout(args: &Args, score: &HoldoutScore, seconds: f64) {
+    let skipped = score.skipped_item + score.skipped_examinee + score.skipped_category;
+    eprintln!(
+        "held out {} cells (fraction {}, seed {}; the parameters written are fitted on the rest): \
+         {} scored, log-likelihood per response {:.5}, accuracy {:.4}, Brier {:.5} [{:.2}s]",
+        score.held_out,
+        args.holdout.unwrap_or_default(),
+        args.seed,
+        score.scored,
+        score.mean_log_likelihood,
+        score.accuracy,
+        score.brier,
+        seconds
+    );
+    if skipped > 0 {
+        eprintln!(
+            "warning: {skipped} held-out cells not scored: {} of items without training data, \
+             {} of examinees without training data, {} in categories the fitted item lacks",
+            score.skipped_item, score.skipped_examinee, score.skipped_category
+        );
+    }
+}
+
+/// The `holdout` entry of the output's provenance: split and scores, no
+/// timings (the file must stay byte-identical across runs).
+fn holdout_json(args: &Args, score: &HoldoutScore) -> serde_json::Value {
+    let mut v = serde_json::to_value(score).expect("scores serialise");
+    if let Some(obj) = v.as_object_mut() {
+        obj.insert("fraction".into(), json!(args.holdout));
+        obj.insert("seed".into(), json!(args.seed));
+    }
+    v
 }
 
 fn config(args: &Args, responses: &ResponseMatrix) -> anyhow::Result<CalibrationConfig> {
@@ -236,6 +342,7 @@ fn metadata(
     source: &Path,
     responses: &ResponseMatrix,
     config: &CalibrationConfig,
+    dropped: usize,
 ) -> Metadata {
     let mut metadata = Metadata {
         bank: args.bank.clone(),
@@ -268,6 +375,7 @@ fn metadata(
             "items": responses.n_items(),
             "responses": responses.n_responses(),
             "recoded_min_to_zero": args.recode_min_to_zero,
+            "dropped_unanswered_items": dropped,
         }),
     );
     p.insert("models".into(), json!(models));

@@ -233,6 +233,37 @@ impl ResponseMatrix {
         ResponseMatrix::new(examinees, self.items.clone(), cells, Some(weights))
             .expect("a filtered valid matrix stays valid")
     }
+
+    /// A new matrix holding only the items for which `keep` is true (all
+    /// examinees and their weights kept, columns in the same order, cells
+    /// remapped to the new column indices).
+    pub fn filter_items(&self, mut keep: impl FnMut(usize, &ItemId) -> bool) -> Self {
+        let mut column = vec![None; self.items.len()];
+        let mut items = Vec::new();
+        for (j, id) in self.items.iter().enumerate() {
+            if keep(j, id) {
+                column[j] = Some(items.len() as u32);
+                items.push(id.clone());
+            }
+        }
+        let cells = self
+            .cells()
+            .filter_map(|c| {
+                column[c.item as usize].map(|item| Cell {
+                    examinee: c.examinee,
+                    item,
+                    score: c.score,
+                })
+            })
+            .collect();
+        ResponseMatrix::new(
+            self.examinees.clone(),
+            items,
+            cells,
+            Some(self.weights.clone()),
+        )
+        .expect("a filtered valid matrix stays valid")
+    }
 }
 
 fn check_unique<T: AsRef<str>>(ids: &[T], what: &str) -> Result<()> {
@@ -342,5 +373,30 @@ mod tests {
         assert_eq!(f.n_examinees(), 1);
         assert_eq!(f.weights(), &[3.0]);
         assert_eq!(f.examinee_responses(0), (&[1u32][..], &[0u8][..]));
+    }
+
+    #[test]
+    fn filtering_items_remaps_columns() {
+        let cell = |examinee, item, score| Cell {
+            examinee,
+            item,
+            score,
+        };
+        let cells = vec![cell(0, 0, 1), cell(0, 2, 0), cell(1, 2, 1), cell(1, 1, 1)];
+        let m = ResponseMatrix::new(ids(2, "m"), ids(3, "q"), cells, Some(vec![2.0, 3.0])).unwrap();
+        // Drop the middle column: q2 becomes column 1.
+        let f = m.filter_items(|_, id| id.as_str() != "q1");
+        assert_eq!(f.n_items(), 2);
+        assert_eq!(f.items()[1].as_str(), "q2");
+        assert_eq!(f.n_examinees(), 2);
+        assert_eq!(f.weights(), &[2.0, 3.0]);
+        assert_eq!(f.n_responses(), 3);
+        assert_eq!(f.examinee_responses(0), (&[0u32, 1][..], &[1u8, 0][..]));
+        assert_eq!(f.examinee_responses(1), (&[1u32][..], &[1u8][..]));
+        assert_eq!(f.item_responses(1), (&[0u32, 1][..], &[0u8, 1][..]));
+        // The index passed to the predicate is the original column.
+        let g = m.filter_items(|j, _| j == 1);
+        assert_eq!(g.items()[0].as_str(), "q1");
+        assert_eq!(g.item_responses(0), (&[1u32][..], &[1u8][..]));
     }
 }
