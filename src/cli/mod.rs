@@ -2,6 +2,7 @@
 //! flags into library configuration before any work starts.
 
 mod calibrate;
+mod exam;
 mod input;
 mod output;
 mod progress;
@@ -27,6 +28,8 @@ enum Command {
     Score(score::Args),
     /// Calibrate item parameters from past responses (marginal maximum likelihood).
     Calibrate(calibrate::Args),
+    /// Run an adaptive exam of a model through a backend (journalled, resumable).
+    Exam(exam::Args),
 }
 
 /// Parses the command line and runs the chosen subcommand.
@@ -35,5 +38,6 @@ pub fn run() -> anyhow::Result<()> {
     match cli.command {
         Command::Score(args) => score::run(args),
         Command::Calibrate(args) => calibrate::run(args),
+        Command::Exam(args) => exam::run(args),
     }
 }
