@@ -527,3 +527,37 @@ fn mmlu_pro_llama_70b_instruct_50_items_predicts_its_accuracy() {
         "predicted {predicted:.3} vs recorded {recorded:.3}"
     );
 }
+
+#[test]
+fn campaign_runs_each_model_with_its_own_journal_and_result() {
+    let dir = tempfile::tempdir().unwrap();
+    let reference = replay_result(dir.path());
+    let campaign = dir.path().join("campaign.toml");
+    std::fs::write(
+        &campaign,
+        format!(
+            "[[model]]\nname = \"recorded\"\nbackend = \"replay\"\nreplay = {:?}\n\n\
+             [[model]]\nname = \"strong\"\nbackend = \"simulated\"\ntheta = 2.0\n",
+            fx("generations.jsonl")
+        ),
+    )
+    .unwrap();
+    let out = dir.path().join("results");
+    let o = run(&["--campaign", s(&campaign), "--out", s(&out)]);
+    let err = stderr(&o);
+    assert!(o.status.success(), "{err}");
+    // Progress lines carry their model's name.
+    assert!(err.lines().any(|l| l.starts_with("recorded: ")), "{err}");
+    assert!(err.lines().any(|l| l.starts_with("strong: ")), "{err}");
+    let recorded = json(&out.join("recorded.json"));
+    assert_eq!(outcome(&recorded), outcome(&reference));
+    let strong = json(&out.join("strong.json"));
+    assert_eq!(strong["items_used"], 12);
+    assert!(strong["backend"].as_str().unwrap().contains("simulated"));
+    for name in ["recorded", "strong"] {
+        assert_eq!(
+            journal(&out.join(format!("{name}.journal.jsonl"))).len(),
+            13
+        );
+    }
+}
