@@ -55,7 +55,7 @@ pub struct Args {
     #[arg(long, value_name = "SE")]
     stop_se: Option<f64>,
 
-    /// Item selection rule (max-info, kl, min-variance, random, ...).
+    /// Item selection rule: max-info, kl, min-variance, closest-b or random.
     #[arg(long, value_name = "RULE")]
     select: Option<String>,
 
