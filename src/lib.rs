@@ -25,6 +25,7 @@ pub mod cat;
 pub mod data;
 pub mod error;
 pub mod estimate;
+pub mod exam;
 pub mod grade;
 pub mod ids;
 pub mod io;

@@ -3,6 +3,7 @@
 
 mod bank;
 mod calibrate;
+mod exam;
 mod input;
 mod output;
 mod progress;
@@ -16,7 +17,9 @@ use clap::{Parser, Subcommand};
 #[command(after_help = "Examples:
   fangsheng score --demo
   fangsheng score --params calibration/demo/v1.json --responses runs.csv --method wle
-  fangsheng calibrate --responses ../shared/data/classic/LSAT7.csv --model 2pl --out calibration/lsat7/v1.json")]
+  fangsheng calibrate --responses ../shared/data/classic/LSAT7.csv --model 2pl --out calibration/lsat7/v1.json
+  fangsheng exam --bank item-banks/demo --params calibration/demo/v1.json --backend simulated --theta 0.5 --out result.json
+  fangsheng bank info --bank item-banks/demo --params calibration/demo/v1.json")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -28,6 +31,8 @@ enum Command {
     Score(score::Args),
     /// Calibrate item parameters from past responses (marginal maximum likelihood).
     Calibrate(calibrate::Args),
+    /// Run an adaptive exam of a model through a backend (journalled, resumable).
+    Exam(exam::Args),
     /// Import, check and summarise item banks (items.jsonl and their calibration).
     Bank(bank::Args),
 }
@@ -38,6 +43,7 @@ pub fn run() -> anyhow::Result<()> {
     match cli.command {
         Command::Score(args) => score::run(args),
         Command::Calibrate(args) => calibrate::run(args),
+        Command::Exam(args) => exam::run(args),
         Command::Bank(args) => bank::run(args),
     }
 }

@@ -1,0 +1,457 @@
+//! `fangsheng exam`: an adaptive exam of a model (or of several, in a
+//! campaign) through a backend, journalled and resumable.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use clap::Args as ClapArgs;
+use fangsheng::bank::{ItemBank, ParamSet};
+use fangsheng::cat::{Plan, SelectRule};
+use fangsheng::estimate::Method;
+use fangsheng::exam::{Exam, ExamResult, Progress, run as run_exam};
+use fangsheng::prompt::PromptSpec;
+use fangsheng::respond::{
+    ApiKeySource, Backend, Command, CommandConfig, OpenAi, OpenAiConfig, Replay, RetryPolicy,
+    Simulated,
+};
+use serde::Deserialize;
+
+/// Flags of `fangsheng exam`.
+#[derive(Debug, ClapArgs)]
+#[command(after_help = "Examples:
+  fangsheng exam --bank item-banks/demo --params calibration/demo/v1.json --backend simulated --theta 0.5 --out result.json
+  fangsheng exam --bank item-banks/mmlu-pro --params calibration/mmlu-pro/v1.json --backend openai \\
+      --endpoint http://localhost:8000/v1 --model llama-3 --journal llama.jsonl --out llama.json
+  fangsheng exam ... --journal llama.jsonl --resume --out llama.json
+  fangsheng exam --bank item-banks/demo --params calibration/demo/v1.json --campaign models.toml --out results/")]
+pub struct Args {
+    /// Item bank folder (with items.jsonl).
+    #[arg(long, value_name = "DIR")]
+    bank: PathBuf,
+
+    /// Calibrated parameters of the bank's items.
+    #[arg(long, value_name = "FILE")]
+    params: PathBuf,
+
+    #[command(flatten)]
+    backend: BackendFlags,
+
+    /// Exam plan (TOML; a `[prompt]` table sets the prompt); the flags below
+    /// override it.
+    #[arg(long, value_name = "FILE")]
+    plan: Option<PathBuf>,
+
+    /// Largest number of items.
+    #[arg(long, value_name = "N")]
+    max_items: Option<usize>,
+
+    /// Fewest items before a precision stop.
+    #[arg(long, value_name = "N")]
+    min_items: Option<usize>,
+
+    /// Stop when the standard error is at most this.
+    #[arg(long, value_name = "SE")]
+    stop_se: Option<f64>,
+
+    /// Item selection rule: max-info, kl, min-variance, closest-b or random.
+    #[arg(long, value_name = "RULE")]
+    select: Option<String>,
+
+    /// Ability estimator: eap, map, ml or wle.
+    #[arg(long, value_name = "METHOD")]
+    estimator: Option<String>,
+
+    /// Seed of the session's random choices (recorded in the journal and
+    /// the result).
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+
+    /// Journal (JSON Lines; default: the output path with `.journal.jsonl`).
+    #[arg(long, value_name = "FILE", conflicts_with = "campaign")]
+    journal: Option<PathBuf>,
+
+    /// Continue the exam the journal holds.
+    #[arg(long)]
+    resume: bool,
+
+    /// Several models at once: a TOML file with one `[[model]]` table per
+    /// model (name, backend and the backend flags' names); `--out` is then a
+    /// folder receiving `<name>.json` and `<name>.journal.jsonl`.
+    #[arg(long, value_name = "FILE")]
+    campaign: Option<PathBuf>,
+
+    /// Result file (JSON), or the campaign's output folder.
+    #[arg(long, value_name = "PATH")]
+    out: PathBuf,
+
+    /// No progress lines.
+    #[arg(long, short = 'q')]
+    quiet: bool,
+}
+
+/// How one model is reached: the backend flags, or one `[[model]]` table of
+/// a campaign.
+#[derive(Debug, Clone, Default, ClapArgs, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BackendFlags {
+    /// A label for progress lines and campaign file names (campaigns only).
+    #[arg(skip)]
+    name: Option<String>,
+
+    /// Who answers: openai, command, replay or simulated.
+    #[arg(long, value_name = "KIND")]
+    backend: Option<String>,
+
+    /// openai: base URL, up to and without /chat/completions.
+    #[arg(long, value_name = "URL")]
+    endpoint: Option<String>,
+
+    /// openai: model name; replay: which model's recorded outputs.
+    #[arg(long, value_name = "NAME")]
+    model: Option<String>,
+
+    /// openai: environment variable holding the API key (optional).
+    #[arg(long, value_name = "VAR")]
+    api_key_env: Option<String>,
+
+    /// openai: sampling temperature (default 0).
+    #[arg(long)]
+    temperature: Option<f64>,
+
+    /// openai: longest completion in tokens.
+    #[arg(long, value_name = "N")]
+    max_tokens: Option<u32>,
+
+    /// openai, command: seconds allowed per request.
+    #[arg(long, value_name = "SECS")]
+    timeout: Option<f64>,
+
+    /// openai: attempts per request, the first included (default 6).
+    #[arg(long, value_name = "N")]
+    max_attempts: Option<u32>,
+
+    /// openai: first backoff between attempts, milliseconds (default 1000).
+    #[arg(long, value_name = "MS")]
+    backoff_ms: Option<u64>,
+
+    /// openai: requests in flight at once (default 4).
+    #[arg(long, value_name = "N")]
+    concurrency: Option<usize>,
+
+    /// command: the program and its arguments (split on whitespace); it
+    /// reads the prompt on stdin and writes the answer on stdout.
+    #[arg(long, value_name = "\"PROG ARGS\"")]
+    command: Option<String>,
+
+    /// replay: recorded outputs (JSON Lines: item_id, model, output).
+    #[arg(long, value_name = "FILE")]
+    replay: Option<PathBuf>,
+
+    /// simulated: the model's ability.
+    #[arg(long, allow_negative_numbers = true)]
+    theta: Option<f64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Campaign {
+    model: Vec<BackendFlags>,
+}
+
+fn secs(s: Option<f64>, flag: &str) -> anyhow::Result<Option<Duration>> {
+    match s {
+        None => Ok(None),
+        Some(s) if s.is_finite() && s > 0.0 => Ok(Some(Duration::from_secs_f64(s))),
+        Some(s) => bail!("--{flag} must be a positive number of seconds, got {s}"),
+    }
+}
+
+impl BackendFlags {
+    fn label(&self) -> String {
+        self.name
+            .clone()
+            .or_else(|| self.model.clone())
+            .unwrap_or_else(|| self.backend.clone().unwrap_or_default())
+    }
+
+    /// The backend these flags describe, checked.
+    fn build(&self, params: &ParamSet, seed: u64) -> anyhow::Result<Box<dyn Backend>> {
+        let kind = self
+            .backend
+            .as_deref()
+            .context("--backend is required: openai, command, replay or simulated")?;
+        let timeout = secs(self.timeout, "timeout")?;
+        Ok(match kind {
+            "openai" => {
+                let endpoint = self
+                    .endpoint
+                    .clone()
+                    .context("--backend openai needs --endpoint URL")?;
+                let model = self
+                    .model
+                    .clone()
+                    .context("--backend openai needs --model NAME")?;
+                let mut cfg = OpenAiConfig::new(endpoint, model);
+                if let Some(var) = &self.api_key_env {
+                    cfg.api_key = ApiKeySource::Env(var.clone());
+                }
+                if let Some(t) = self.temperature {
+                    cfg.temperature = t;
+                }
+                cfg.max_tokens = self.max_tokens;
+                if let Some(t) = timeout {
+                    cfg.timeout = t;
+                }
+                let mut retry = RetryPolicy::default();
+                if let Some(n) = self.max_attempts {
+                    retry.max_attempts = n.max(1);
+                }
+                if let Some(ms) = self.backoff_ms {
+                    retry.base_delay = Duration::from_millis(ms);
+                }
+                retry.seed = seed;
+                cfg.retry = retry;
+                if let Some(n) = self.concurrency {
+                    cfg.concurrency = n.max(1);
+                }
+                Box::new(OpenAi::new(cfg)?)
+            }
+            "command" => {
+                let line = self
+                    .command
+                    .as_deref()
+                    .context("--backend command needs --command \"PROG ARGS\"")?;
+                let mut cfg = CommandConfig::new(line.split_whitespace());
+                if let Some(t) = timeout {
+                    cfg.timeout = t;
+                }
+                Box::new(Command::new(cfg)?)
+            }
+            "replay" => {
+                let file = self
+                    .replay
+                    .as_deref()
+                    .context("--backend replay needs --replay FILE")?;
+                Box::new(Replay::load(file, self.model.as_deref())?)
+            }
+            "simulated" => {
+                let theta = self.theta.context("--backend simulated needs --theta T")?;
+                Box::new(Simulated::new(theta, params.items(), seed))
+            }
+            other => bail!("unknown backend '{other}': use openai, command, replay or simulated"),
+        })
+    }
+}
+
+/// The plan file split into the plan and its `[prompt]` table, with the
+/// flags applied.
+fn load_plan(args: &Args) -> anyhow::Result<(Plan, PromptSpec)> {
+    let (mut plan, prompt) = match &args.plan {
+        None => (Plan::default(), PromptSpec::default()),
+        Some(path) => {
+            let text = fangsheng::io::read_to_string(path)?;
+            let mut table: toml::Table = text
+                .parse()
+                .with_context(|| format!("{}: not valid TOML", path.display()))?;
+            let prompt = match table.remove("prompt") {
+                None => PromptSpec::default(),
+                Some(v) => PromptSpec::deserialize(v)
+                    .with_context(|| format!("{}: [prompt]", path.display()))?,
+            };
+            let plan = Plan::from_toml(&toml::to_string(&table)?).map_err(|e| e.in_file(path))?;
+            (plan, prompt)
+        }
+    };
+    if let Some(n) = args.max_items {
+        plan.max_items = n;
+    }
+    if let Some(n) = args.min_items {
+        plan.min_items = n;
+    }
+    if let Some(se) = args.stop_se {
+        plan.stop_se = Some(se);
+    }
+    if let Some(rule) = &args.select {
+        plan.select = rule.parse::<SelectRule>()?;
+    }
+    if let Some(method) = &args.estimator {
+        plan.estimator = method.parse::<Method>()?;
+    }
+    plan.validate()?;
+    Ok((plan, prompt))
+}
+
+fn default_journal(out: &Path) -> PathBuf {
+    let mut name = out.file_stem().unwrap_or_default().to_os_string();
+    name.push(".journal.jsonl");
+    out.with_file_name(name)
+}
+
+fn write_result(path: &Path, result: &ExamResult) -> anyhow::Result<()> {
+    fangsheng::io::write_atomic(path, |w| {
+        serde_json::to_writer_pretty(&mut *w, result)
+            .map_err(|e| fangsheng::Error::format(format!("cannot encode the result: {e}")))?;
+        w.write_all(b"\n")
+            .map_err(|e| fangsheng::Error::new(fangsheng::ErrorKind::Io, e.to_string()))
+    })?;
+    Ok(())
+}
+
+/// Runs one model's exam, printing a line per step prefixed by `label`.
+fn run_one(
+    exam: &Exam,
+    backend: &dyn Backend,
+    journal: &Path,
+    resume: bool,
+    out: &Path,
+    label: &str,
+    quiet: bool,
+) -> anyhow::Result<ExamResult> {
+    let mut progress = |p: Progress<'_>| match p {
+        Progress::Note(note) => eprintln!("{label}: warning: {note}"),
+        Progress::Step { step, replayed } if !quiet => {
+            let what = match (&step.outcome, &step.skipped) {
+                (Some(o), _) => format!("{o:?}").to_lowercase(),
+                (None, _) => "skipped".to_owned(),
+            };
+            let se = step
+                .se
+                .map_or_else(|| "inf".to_owned(), |s| format!("{s:.3}"));
+            eprintln!(
+                "{label}: {}item {} {} {what}, theta {:.3}, se {se}",
+                if replayed { "(journal) " } else { "" },
+                step.step,
+                step.item_id,
+                step.theta
+            );
+        }
+        Progress::Step { .. } => {}
+    };
+    let result = run_exam(exam, backend, journal, resume, &mut progress)
+        .with_context(|| format!("{label}: exam stopped"))?;
+    write_result(out, &result)?;
+    if !quiet {
+        eprintln!(
+            "{label}: done ({}): theta {:.3}, predicted score {:.3}, {} items, result in {}",
+            result.stop_reason,
+            result.theta,
+            result.predicted_score.bank.mean,
+            result.items_used,
+            out.display()
+        );
+    }
+    Ok(result)
+}
+
+/// Runs `fangsheng exam`.
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let bank = ItemBank::load(&args.bank)?;
+    let params_bytes = std::fs::read(&args.params)
+        .with_context(|| format!("cannot read {}", args.params.display()))?;
+    let loaded = ParamSet::load(&args.params)?;
+    for w in &loaded.warnings {
+        eprintln!("warning: {w}");
+    }
+    let (plan, prompt) = load_plan(&args)?;
+    let exam = Exam::new(
+        bank,
+        loaded.params.clone(),
+        &params_bytes,
+        plan,
+        prompt,
+        args.seed,
+    )?;
+
+    let Some(campaign_path) = &args.campaign else {
+        let backend = args.backend.build(&loaded.params, args.seed)?;
+        let journal = args
+            .journal
+            .clone()
+            .unwrap_or_else(|| default_journal(&args.out));
+        let label = args.backend.label();
+        run_one(
+            &exam,
+            backend.as_ref(),
+            &journal,
+            args.resume,
+            &args.out,
+            &label,
+            args.quiet,
+        )?;
+        return Ok(());
+    };
+
+    let text = fangsheng::io::read_to_string(campaign_path)?;
+    let campaign: Campaign = toml::from_str(&text)
+        .with_context(|| format!("{}: not a campaign", campaign_path.display()))?;
+    if campaign.model.is_empty() {
+        bail!("{}: no [[model]] listed", campaign_path.display());
+    }
+    let mut labels = std::collections::HashSet::new();
+    let mut runs = Vec::new();
+    for m in &campaign.model {
+        let label = m.label();
+        if label.is_empty() || label.contains(['/', '\\']) || !labels.insert(label.clone()) {
+            bail!(
+                "{}: model names must be distinct file names, got '{label}'",
+                campaign_path.display()
+            );
+        }
+        let backend = m
+            .build(&loaded.params, args.seed)
+            .with_context(|| format!("{}: model '{label}'", campaign_path.display()))?;
+        runs.push((label, backend));
+    }
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("cannot create {}", args.out.display()))?;
+    // Progress lines of concurrent models interleave; each carries its
+    // model's name, which is also how a terminal tells them apart.
+    let quiet = args.quiet;
+    let exam = Arc::new(exam);
+    let outcomes: Vec<(String, anyhow::Result<ExamResult>)> = std::thread::scope(|s| {
+        let handles: Vec<_> = runs
+            .iter()
+            .map(|(label, backend)| {
+                let exam = Arc::clone(&exam);
+                let out = args.out.join(format!("{label}.json"));
+                let journal = args.out.join(format!("{label}.journal.jsonl"));
+                let resume = args.resume;
+                s.spawn(move || {
+                    let r = run_one(
+                        &exam,
+                        backend.as_ref(),
+                        &journal,
+                        resume,
+                        &out,
+                        label,
+                        quiet,
+                    );
+                    (label.clone(), r)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join().unwrap_or_else(|_| {
+                    ("?".into(), Err(anyhow::anyhow!("a model's exam panicked")))
+                })
+            })
+            .collect()
+    });
+    let failed: Vec<String> = outcomes
+        .iter()
+        .filter_map(|(label, r)| r.as_ref().err().map(|e| format!("{label}: {e:#}")))
+        .collect();
+    if !failed.is_empty() {
+        bail!(
+            "{} of {} exams failed:\n{}",
+            failed.len(),
+            outcomes.len(),
+            failed.join("\n")
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,70 @@
+//! What an exam reports: the ability estimate, predicted benchmark scores,
+//! and what it took to get them.
+
+use serde::{Deserialize, Serialize};
+
+use crate::cat::Prediction;
+use crate::respond::TokenUsage;
+
+/// The `format` value of the result files this version writes.
+pub const RESULT_FORMAT: &str = "fangsheng-exam/1";
+
+/// The calibration an exam used.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Calibration {
+    /// The parameter file's `metadata.bank`.
+    pub bank: Option<String>,
+    /// Its `metadata.version`.
+    pub version: Option<String>,
+    /// SHA-256 of the file's bytes.
+    pub digest: String,
+}
+
+/// The result of one exam.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExamResult {
+    /// [`RESULT_FORMAT`].
+    pub format: String,
+    /// Who answered.
+    pub backend: String,
+    /// Ability estimate.
+    pub theta: f64,
+    /// Its standard error (`null` when infinite: no answer carried
+    /// information).
+    pub se: Option<f64>,
+    /// `theta -/+ z se` at the level of `predicted_score`'s intervals.
+    pub interval: Option<[f64; 2]>,
+    /// Level of the intervals (0.95).
+    pub level: f64,
+    /// Predicted proportion correct on the whole bank and per category and
+    /// dimension.
+    pub predicted_score: Prediction,
+    /// Items answered (skipped ones not counted).
+    pub items_used: usize,
+    /// Items asked and skipped (no recorded answer).
+    pub skipped: usize,
+    /// Answers from which no answer could be extracted (scored wrong).
+    pub unparseable: usize,
+    /// Answers graded correct.
+    pub correct: usize,
+    /// Ids of the answered items, in order.
+    pub items: Vec<String>,
+    /// Why the exam stopped.
+    pub stop_reason: String,
+    /// Bank name.
+    pub bank: String,
+    /// Bank content digest.
+    pub bank_digest: String,
+    /// The calibration.
+    pub calibration: Calibration,
+    /// Seed of the session.
+    pub seed: u64,
+    /// Tokens used in all.
+    pub tokens: TokenUsage,
+    /// Sum of the successful requests' latencies, seconds.
+    pub latency_seconds: f64,
+    /// Sum of the time to each reply, retries included, seconds.
+    pub elapsed_seconds: f64,
+    /// Attempts in all.
+    pub attempts: u64,
+}

@@ -1,0 +1,399 @@
+//! Running one exam: the adaptive loop with a backend, a journal, and
+//! resumption from the journal.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+use std::sync::Arc;
+
+use sha2::{Digest, Sha256};
+
+use super::journal::{Contents, Header, JOURNAL_FORMAT, Journal, Step};
+use super::result::{Calibration, ExamResult, RESULT_FORMAT};
+use crate::bank::{Item, ItemBank, ItemType, ParamSet};
+use crate::cat::{CatBank, Plan, Session, Tags};
+use crate::error::{Error, ErrorKind, Result};
+use crate::grade::{AnswerKey, Grader, Outcome};
+use crate::prompt::{PromptConfig, PromptSpec, render};
+use crate::respond::{Backend, BackendErrorKind, TokenUsage};
+
+/// Level of the reported intervals, and its normal quantile.
+const LEVEL: f64 = 0.95;
+const Z_LEVEL: f64 = 1.959_963_984_540_054;
+
+/// Everything an exam is bound to, checked and ready: the bank's content,
+/// its calibration, the plan, the prompt settings and the seed.
+pub struct Exam {
+    bank: ItemBank,
+    params: ParamSet,
+    params_digest: String,
+    plan: Plan,
+    prompt_spec: PromptSpec,
+    prompt: PromptConfig,
+    cat: Arc<CatBank>,
+    seed: u64,
+}
+
+/// What an exam reports while it runs.
+#[derive(Debug)]
+pub enum Progress<'a> {
+    /// A step was journalled (`replayed` when read back on resume).
+    Step {
+        /// The step.
+        step: &'a Step,
+        /// Whether it came from the journal rather than the backend.
+        replayed: bool,
+    },
+    /// Something worth saying that does not stop the exam.
+    Note(&'a str),
+}
+
+/// The answer key of a bank item: the key letter of a multiple-choice item,
+/// the text, number (with its tolerances) or pattern of the others.
+///
+/// # Errors
+/// [`ErrorKind::Item`] for a multiple-choice item without a key letter or a
+/// numeric item whose answer is not a number.
+pub fn answer_key(item: &Item) -> Result<AnswerKey> {
+    let bad = |what: &str| Error::new(ErrorKind::Item, what.to_owned()).for_item(item.id.as_str());
+    Ok(match item.kind {
+        ItemType::MultipleChoice => AnswerKey::Choice {
+            letter: item.key_letter().ok_or_else(|| bad("no key letter"))?,
+            n_choices: item.choices.len(),
+        },
+        ItemType::Exact => AnswerKey::Exact {
+            answer: item.answer.clone(),
+        },
+        ItemType::Numeric => AnswerKey::Numeric {
+            value: item
+                .numeric_answer()
+                .ok_or_else(|| bad("the answer is not a number"))?,
+            abs_tol: item.tolerance(),
+            rel_tol: item.rel_tolerance(),
+        },
+        ItemType::Regex => AnswerKey::Regex {
+            pattern: item.answer.clone(),
+        },
+    })
+}
+
+fn hex_digest(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn finite(x: f64) -> Option<f64> {
+    x.is_finite().then_some(x)
+}
+
+impl Exam {
+    /// An exam of `bank` with the calibration `params` (whose file bytes were
+    /// `params_bytes`, for the digest). Items of `params` without content in
+    /// the bank are never asked; bank items without parameters cannot be.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Config`] when no calibrated item has content, or the
+    /// prompt settings are invalid; the errors of [`Session::new`] for a plan
+    /// the bank cannot satisfy.
+    pub fn new(
+        bank: ItemBank,
+        params: ParamSet,
+        params_bytes: &[u8],
+        plan: Plan,
+        prompt_spec: PromptSpec,
+        seed: u64,
+    ) -> Result<Self> {
+        let mut tags = HashMap::new();
+        let mut missing = Vec::new();
+        for p in params.items() {
+            match bank.get(p.id.as_str()) {
+                Some(item) => {
+                    tags.insert(
+                        p.id.clone(),
+                        Tags {
+                            category: item.category.clone(),
+                            dimension: item.dimension.clone(),
+                            other: BTreeMap::new(),
+                        },
+                    );
+                }
+                None => missing.push(p.id.as_str().to_owned()),
+            }
+        }
+        if tags.is_empty() {
+            return Err(Error::config(format!(
+                "no calibrated item is in the bank '{}' (wrong --params?)",
+                bank.name()
+            )));
+        }
+        let cat = CatBank::new(&params)?.with_tags(&tags)?.exclude(&missing)?;
+        let prompt = prompt_spec.build(&bank)?;
+        let cat = Arc::new(cat);
+        // Fail now, not after the first request, on a plan the bank rejects.
+        Session::new(Arc::clone(&cat), plan.clone(), seed)?;
+        Ok(Exam {
+            bank,
+            params,
+            params_digest: hex_digest(params_bytes),
+            plan,
+            prompt_spec,
+            prompt,
+            cat,
+            seed,
+        })
+    }
+
+    /// The header of this exam's journal for `backend`.
+    pub fn header(&self, backend: &dyn Backend) -> Header {
+        Header {
+            format: JOURNAL_FORMAT.to_owned(),
+            bank: self.bank.name().to_owned(),
+            bank_digest: self.bank.digest().to_owned(),
+            params_version: self.params.metadata().version.clone(),
+            params_digest: self.params_digest.clone(),
+            plan: serde_json::to_value(&self.plan).unwrap_or_default(),
+            prompt: serde_json::to_value(&self.prompt_spec).unwrap_or_default(),
+            seed: self.seed,
+            backend: backend.describe(),
+        }
+    }
+
+    /// Why a journal written under `old` cannot be resumed by this exam.
+    fn mismatch(&self, old: &Header, new: &Header) -> Option<String> {
+        if old.bank_digest != new.bank_digest {
+            return Some(format!(
+                "the journal is from another item bank ('{}', digest {}) than this one ('{}', digest {})",
+                old.bank, old.bank_digest, new.bank, new.bank_digest
+            ));
+        }
+        if old.params_digest != new.params_digest {
+            let v = |v: &Option<String>| v.clone().unwrap_or_else(|| "unversioned".into());
+            return Some(format!(
+                "the journal is from another calibration (version {}, digest {}) than --params (version {}, digest {})",
+                v(&old.params_version),
+                old.params_digest,
+                v(&new.params_version),
+                new.params_digest
+            ));
+        }
+        if old.plan != new.plan {
+            return Some(format!(
+                "the journal's exam plan differs: it ran {}, this run has {}",
+                old.plan, new.plan
+            ));
+        }
+        if old.prompt != new.prompt {
+            return Some("the journal's prompt settings differ from this run's".to_owned());
+        }
+        if old.seed != new.seed {
+            return Some(format!(
+                "the journal's seed is {}, this run's is {}",
+                old.seed, new.seed
+            ));
+        }
+        None
+    }
+}
+
+/// Replays the journalled steps into `session`, checking that each is the
+/// item the session chooses.
+fn replay(
+    exam: &Exam,
+    session: &mut Session,
+    contents: &Contents,
+    path: &Path,
+    progress: &mut dyn FnMut(Progress<'_>),
+) -> Result<()> {
+    for (n, step) in contents.steps.iter().enumerate() {
+        let refuse = |why: String| {
+            Error::config(format!("cannot resume: step {}: {why}", n + 1)).in_file(path)
+        };
+        let Some(j) = session.next_index() else {
+            return Err(refuse(format!(
+                "the exam had already stopped, yet item '{}' was asked",
+                step.item_id
+            )));
+        };
+        let chosen = exam.cat.ids()[j].as_str();
+        if chosen != step.item_id {
+            return Err(refuse(format!(
+                "the journal asked item '{}' where this exam chooses '{chosen}'",
+                step.item_id
+            )));
+        }
+        let item = exam
+            .bank
+            .get(chosen)
+            .ok_or_else(|| refuse(format!("item '{chosen}' has no content")))?;
+        if render(item, &exam.prompt).hash() != step.prompt_hash {
+            return Err(refuse(format!(
+                "the prompt of item '{chosen}' differs from the journalled one"
+            )));
+        }
+        match step.score {
+            Some(score) => session.record_index(j, usize::from(score))?,
+            None => session.skip_index(j)?,
+        }
+        progress(Progress::Step {
+            step,
+            replayed: true,
+        });
+    }
+    Ok(())
+}
+
+/// Runs `exam` with `backend`, journalling to `journal`; with `resume`,
+/// continues the exam the journal holds instead of starting one.
+///
+/// A backend failure that its retries did not cure stops the exam with an
+/// error naming the backend; the journal keeps every answered step. Items
+/// the backend has no answer for ([`BackendErrorKind::NotRecorded`]) are
+/// skipped, journalled and counted.
+///
+/// # Errors
+/// The journal exists (without `resume`) or cannot be written; on resume,
+/// a journal from another bank, calibration, plan, prompt or seed, or whose
+/// items this exam would not have chosen ([`ErrorKind::Config`], saying
+/// which); a backend failure.
+pub fn run(
+    exam: &Exam,
+    backend: &dyn Backend,
+    journal_path: &Path,
+    resume: bool,
+    progress: &mut dyn FnMut(Progress<'_>),
+) -> Result<ExamResult> {
+    let header = exam.header(backend);
+    let mut session = Session::new(Arc::clone(&exam.cat), exam.plan.clone(), exam.seed)?;
+    let mut steps: Vec<Step> = Vec::new();
+    let mut journal = if resume && journal_path.exists() {
+        let contents = Journal::read(journal_path)?;
+        if let Some(w) = &contents.warning {
+            progress(Progress::Note(w));
+        }
+        if let Some(why) = exam.mismatch(&contents.header, &header) {
+            return Err(Error::config(format!("cannot resume: {why}")).in_file(journal_path));
+        }
+        if contents.header.backend != header.backend {
+            progress(Progress::Note(&format!(
+                "the journal was answered by {}, this run by {}",
+                contents.header.backend, header.backend
+            )));
+        }
+        replay(exam, &mut session, &contents, journal_path, progress)?;
+        steps = contents.steps.clone();
+        Journal::resume(journal_path, &contents)?
+    } else {
+        Journal::create(journal_path, &header)?
+    };
+
+    while let Some(j) = session.next_index() {
+        let id = exam.cat.ids()[j].as_str();
+        let item = exam.bank.get(id).ok_or_else(|| {
+            Error::new(ErrorKind::Item, "calibrated but not in the bank").for_item(id)
+        })?;
+        let prompt = render(item, &exam.prompt);
+        let mut step = Step {
+            step: steps.len() + 1,
+            item_id: id.to_owned(),
+            prompt_hash: prompt.hash().to_owned(),
+            output: None,
+            extracted: None,
+            score: None,
+            outcome: None,
+            skipped: None,
+            theta: 0.0,
+            se: None,
+            latency: 0.0,
+            elapsed: 0.0,
+            usage: None,
+            attempts: 0,
+        };
+        match backend.ask(&prompt, item) {
+            Ok(reply) => {
+                let grade = Grader::new(answer_key(item)?)
+                    .map_err(|e| e.for_item(id))?
+                    .grade(&reply.text);
+                session.record_index(j, usize::from(grade.score))?;
+                step.output = Some(reply.text);
+                step.extracted = grade.extracted;
+                step.score = Some(grade.score);
+                step.outcome = Some(grade.outcome);
+                step.latency = reply.latency.as_secs_f64();
+                step.elapsed = reply.elapsed.as_secs_f64();
+                step.usage = reply.usage;
+                step.attempts = reply.attempts;
+            }
+            Err(e) if e.kind() == BackendErrorKind::NotRecorded => {
+                session.skip_index(j)?;
+                step.skipped = Some(e.message().to_owned());
+                step.attempts = e.attempts();
+            }
+            Err(e) => {
+                return Err(Error::new(
+                    ErrorKind::Io,
+                    format!(
+                        "{} failed on item '{id}' after {} attempt(s): {e}; the journal keeps the {} step(s) done, continue with --resume",
+                        backend.describe(),
+                        e.attempts(),
+                        steps.len()
+                    ),
+                )
+                .in_file(journal_path));
+            }
+        }
+        let ability = session.estimate();
+        step.theta = ability.theta;
+        step.se = finite(ability.se);
+        journal.append(&step)?;
+        progress(Progress::Step {
+            step: &step,
+            replayed: false,
+        });
+        steps.push(step);
+    }
+    Ok(result(exam, backend, &session, &steps))
+}
+
+fn result(exam: &Exam, backend: &dyn Backend, session: &Session, steps: &[Step]) -> ExamResult {
+    let ability = session.estimate();
+    let se = finite(ability.se);
+    let mut tokens = TokenUsage::default();
+    for u in steps.iter().filter_map(|s| s.usage) {
+        tokens.prompt += u.prompt;
+        tokens.completion += u.completion;
+    }
+    let answered = || steps.iter().filter(|s| s.score.is_some());
+    let meta = exam.params.metadata();
+    ExamResult {
+        format: RESULT_FORMAT.to_owned(),
+        backend: backend.describe(),
+        theta: ability.theta,
+        se,
+        interval: se.map(|se| [ability.theta - Z_LEVEL * se, ability.theta + Z_LEVEL * se]),
+        level: LEVEL,
+        predicted_score: session.prediction(LEVEL),
+        items_used: answered().count(),
+        skipped: steps.len() - answered().count(),
+        unparseable: answered()
+            .filter(|s| s.outcome == Some(Outcome::Unparseable))
+            .count(),
+        correct: answered().filter(|s| s.score == Some(1)).count(),
+        items: answered().map(|s| s.item_id.clone()).collect(),
+        stop_reason: session
+            .stop_reason()
+            .map_or_else(|| "none".to_owned(), |r| r.name().to_owned()),
+        bank: exam.bank.name().to_owned(),
+        bank_digest: exam.bank.digest().to_owned(),
+        calibration: Calibration {
+            bank: meta.bank.clone(),
+            version: meta.version.clone(),
+            digest: exam.params_digest.clone(),
+        },
+        seed: exam.seed,
+        tokens,
+        latency_seconds: steps.iter().map(|s| s.latency).sum(),
+        elapsed_seconds: steps.iter().map(|s| s.elapsed).sum(),
+        attempts: steps.iter().map(|s| u64::from(s.attempts)).sum(),
+    }
+}
