@@ -6,6 +6,7 @@ mod input;
 mod output;
 mod progress;
 mod score;
+mod simulate;
 
 use clap::{Parser, Subcommand};
 
@@ -27,6 +28,8 @@ enum Command {
     Score(score::Args),
     /// Calibrate item parameters from past responses (marginal maximum likelihood).
     Calibrate(calibrate::Args),
+    /// Run adaptive exams on recorded runs (replay) or simulated examinees; leave-one-out evaluation.
+    Simulate(Box<simulate::Args>),
 }
 
 /// Parses the command line and runs the chosen subcommand.
@@ -35,5 +38,6 @@ pub fn run() -> anyhow::Result<()> {
     match cli.command {
         Command::Score(args) => score::run(args),
         Command::Calibrate(args) => calibrate::run(args),
+        Command::Simulate(args) => simulate::run(*args),
     }
 }
