@@ -151,11 +151,11 @@ fn replay_skips_and_counts_items_without_a_recorded_answer() {
         assert_eq!(num(r, "n_items") as usize, n, "{name}");
         assert_eq!(num(r, "skipped") as usize, 60 - n, "{name}");
         assert_eq!(r["stop_reason"], "exhausted");
-        // The whole run answered: the blended prediction is the observed score.
-        assert!(
-            (num(r, "predicted_score") - num(r, "observed_score")).abs() < 1e-6,
-            "{r:?}"
-        );
+        // The whole run answered: the blended prediction differs from the
+        // observed score only through the model's expectation on the
+        // 60 - n unrecorded items (each moves it by at most 1/60).
+        let gap = (num(r, "predicted_score") - num(r, "observed_score")).abs();
+        assert!(gap <= (60 - n) as f64 / 60.0 + 1e-6, "{r:?}");
     }
     assert!(stderr(&o).contains(&format!(
         "{} selected items skipped",
