@@ -36,11 +36,16 @@ mod content;
 mod curve;
 mod design;
 mod estimation;
+mod eval_loo;
+mod eval_metrics;
+mod eval_variant;
+mod evaluation;
 mod exposure;
 mod index;
 mod plan;
 mod posterior;
 mod predict;
+mod replay;
 mod select;
 mod session;
 mod simulate;
@@ -51,10 +56,19 @@ mod tags;
 pub use bank::CatBank;
 pub use content::Content;
 pub use design::Design;
+pub use eval_loo::{LooConfig, LooDetail, LooReport, LooRow, leave_one_out};
+pub use eval_metrics::{Summary, errors, exposure as exposure_stats, spearman};
+pub use eval_variant::{
+    EXPOSURE_ROUNDS, EXPOSURE_SIMULEES, Variant, bank_shares, parse_exposure, prepare_design,
+};
+pub use evaluation::{
+    BankScore, ExamResult, bank_score, exam, examinee_seed, normal_thetas, replay_all, simulate_all,
+};
 pub use exposure::{Exposure, ExposureFit, ExposureParams, calibrate_exposure};
 pub use plan::{Grid, Plan, Prior, Start};
 pub use posterior::GridPosterior;
 pub use predict::{GroupScore, Prediction};
+pub use replay::Replay;
 pub use select::SelectRule;
 pub use session::Session;
 pub use simulate::{Outcome, Step, simulate, simulated_examinee};

@@ -8,6 +8,7 @@ mod input;
 mod output;
 mod progress;
 mod score;
+mod simulate;
 
 use clap::{Parser, Subcommand};
 
@@ -35,6 +36,8 @@ enum Command {
     Exam(exam::Args),
     /// Import, check and summarise item banks (items.jsonl and their calibration).
     Bank(bank::Args),
+    /// Run adaptive exams on recorded runs (replay) or simulated examinees; leave-one-out evaluation.
+    Simulate(Box<simulate::Args>),
 }
 
 /// Parses the command line and runs the chosen subcommand.
@@ -45,5 +48,6 @@ pub fn run() -> anyhow::Result<()> {
         Command::Calibrate(args) => calibrate::run(args),
         Command::Exam(args) => exam::run(args),
         Command::Bank(args) => bank::run(args),
+        Command::Simulate(args) => simulate::run(*args),
     }
 }

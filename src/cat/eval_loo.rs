@@ -1,0 +1,571 @@
+//! Leave-one-examinee-out evaluation on real runs: calibrate on all
+//! examinees but one, examine the held-out one by replay of its recorded
+//! run, and compare the predicted bank score with its observed full-run
+//! score. The held-out examinee's responses never enter its calibration.
+//!
+//! Each row of the result is one method at one length `k`, over every
+//! held-out examinee and every seed:
+//!
+//! * `adaptive` (and each plan [`Variant`]): an adaptive exam of at most
+//!   `k` items;
+//! * `random-accuracy`: the plain proportion correct on `k` items drawn at
+//!   random from the examinee's recorded run;
+//! * `random-irt`: the same `k` items scored with the calibration
+//!   (the plan's estimator and prior, the same [`BankScore`] rule);
+//! * `irt-full-run` (once per calibration model): the whole recorded run
+//!   scored with the calibration, the floor any exam of the bank can reach.
+//!
+//! Per seed, MAE, largest error and Spearman's correlation are taken over
+//! the held-out examinees; the row reports their mean over seeds (and the
+//! worst error of any seed).
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use rand::SeedableRng;
+use rand::seq::index::sample;
+use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::bank::CatBank;
+use super::design::Design;
+use super::eval_metrics::{errors, exposure, spearman};
+use super::eval_variant::{Variant, prepare_design};
+use super::evaluation::{BankScore, bank_score, exam, examinee_seed};
+use super::plan::Plan;
+use super::replay::Replay;
+use super::session::Session;
+use super::tags::Tags;
+use crate::bank::{Metadata, ParamSet};
+use crate::calibrate::{CalibrationConfig, ItemPriors, NormalPrior, PriorConfig, calibrate};
+use crate::data::{Cell, ResponseMatrix};
+use crate::error::{Error, Result};
+use crate::ids::{ExamineeId, ItemId};
+use crate::model::{ModelKind, ResponseModel};
+
+/// What a leave-one-out evaluation runs.
+#[derive(Debug, Clone)]
+pub struct LooConfig {
+    /// Calibration settings; `model` is replaced by each of `models`.
+    pub calibration: CalibrationConfig,
+    /// Calibration models to compare (e.g. rasch, 2pl, 3pl).
+    pub models: Vec<ModelKind>,
+    /// Exam lengths `k`.
+    pub lengths: Vec<usize>,
+    /// Number of seeds; seed `s` is `seed + s`.
+    pub seeds: usize,
+    /// First seed.
+    pub seed: u64,
+    /// The base plan (`max_items` is set to each length).
+    pub plan: Plan,
+    /// How predicted bank scores are formed.
+    pub score: BankScore,
+    /// Plan variants run beside the base plan.
+    pub variants: Vec<Variant>,
+    /// Item tags (for content-balanced variants).
+    pub tags: HashMap<ItemId, Tags>,
+    /// Rows of the examinees held out in turn (all when `None`).
+    pub held_out: Option<Vec<usize>>,
+    /// A folder where each fold's calibration is saved and reused.
+    pub cache: Option<PathBuf>,
+    /// When set, the slope prior `ln a ~ N(0, sd)` replaces the model's
+    /// default one (other priors unchanged): a stronger pull toward
+    /// `a = 1` for items calibrated on few examinees.
+    pub slope_prior_sd: Option<f64>,
+}
+
+/// One method at one length.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LooRow {
+    /// Calibration model.
+    pub calibration: String,
+    /// `adaptive`, `adaptive <variant>`, `random-accuracy`, `random-irt` or
+    /// `irt-full-run`.
+    pub method: String,
+    /// Exam length `k` (the mean run length for `irt-full-run`).
+    pub items: usize,
+    /// Mean over seeds of the mean absolute error (proportion).
+    pub mae: f64,
+    /// Standard deviation over seeds of the MAE.
+    pub mae_sd: f64,
+    /// Mean over seeds of the largest error over examinees.
+    pub max_error: f64,
+    /// Largest error over every seed and examinee.
+    pub worst: f64,
+    /// Mean over seeds of Spearman's correlation over examinees.
+    pub spearman: f64,
+    /// Mean number of items answered.
+    pub mean_length: f64,
+    /// Mean over seeds of the largest item exposure rate across the
+    /// held-out examinees' exams.
+    pub max_exposure: f64,
+    /// Mean over seeds of the mean overlap between two exams.
+    pub mean_overlap: f64,
+    /// Wall time of the row's exams (with exposure-parameter simulation;
+    /// without calibration), seconds.
+    pub seconds: f64,
+}
+
+/// One held-out examinee's prediction by one method, length and seed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LooDetail {
+    /// Calibration model.
+    pub calibration: String,
+    /// Method, as in [`LooRow::method`].
+    pub method: String,
+    /// Exam length.
+    pub items: usize,
+    /// Seed.
+    pub seed: u64,
+    /// The held-out examinee.
+    pub examinee: String,
+    /// Predicted bank score.
+    pub predicted: f64,
+    /// Observed full-run score.
+    pub observed: f64,
+}
+
+/// The result of [`leave_one_out`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LooReport {
+    /// The rows, by calibration model, then length, then method.
+    pub rows: Vec<LooRow>,
+    /// Examinees held out.
+    pub held_out: Vec<String>,
+    /// Items of the response matrix.
+    pub n_items: usize,
+    /// Calibration wall time per model (all folds), seconds.
+    pub calibration_seconds: Vec<(String, f64)>,
+    /// Every prediction behind the rows.
+    pub details: Vec<LooDetail>,
+}
+
+/// One held-out examinee with the bank calibrated without it.
+struct Fold {
+    row: usize,
+    bank: Arc<CatBank>,
+    replay: Replay,
+}
+
+/// A copy of `m` without the items nobody answered (calibration rejects them).
+fn answered_items(m: &ResponseMatrix) -> Result<ResponseMatrix> {
+    let keep: Vec<Option<u32>> = {
+        let mut next = 0u32;
+        (0..m.n_items())
+            .map(|j| {
+                (!m.item_responses(j).0.is_empty()).then(|| {
+                    next += 1;
+                    next - 1
+                })
+            })
+            .collect()
+    };
+    if keep.iter().all(Option::is_some) {
+        return Ok(m.clone());
+    }
+    let items = m
+        .items()
+        .iter()
+        .zip(&keep)
+        .filter(|(_, k)| k.is_some())
+        .map(|(id, _)| id.clone())
+        .collect();
+    let cells = m
+        .cells()
+        .filter_map(|c| {
+            keep[c.item as usize].map(|item| Cell {
+                item,
+                examinee: c.examinee,
+                score: c.score,
+            })
+        })
+        .collect();
+    ResponseMatrix::new(
+        m.examinees().to_vec(),
+        items,
+        cells,
+        Some(m.weights().to_vec()),
+    )
+}
+
+fn cache_file(dir: &std::path::Path, model: &str, id: &ExamineeId) -> PathBuf {
+    let safe: String = id
+        .as_str()
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    dir.join(format!("loo-{model}-{safe}.json"))
+}
+
+/// Calibrates without examinee `row` (or reads the cached calibration).
+fn fold(
+    responses: &ResponseMatrix,
+    config: &LooConfig,
+    model: ModelKind,
+    row: usize,
+) -> Result<Fold> {
+    let id = &responses.examinees()[row];
+    let train = answered_items(&responses.filter_examinees(|e, _| e != row))?;
+    let priors = match config.slope_prior_sd {
+        Some(sd) => PriorConfig::Custom(ItemPriors {
+            log_slope: Some(NormalPrior { mean: 0.0, sd }),
+            ..config.calibration.priors.for_kind(model)
+        }),
+        None => config.calibration.priors,
+    };
+    // Everything the fold's calibration depends on, as text (numbers would
+    // not survive a round trip through the file exactly).
+    let key = serde_json::Value::String(format!(
+        "held out {id}; {} responses; {model}; priors {priors:?}; quadrature {} on +-{}; tolerance {}",
+        train.n_responses(),
+        config.calibration.quadrature.points(),
+        config.calibration.quadrature.range(),
+        config.calibration.tolerance,
+    ));
+    let label = match config.slope_prior_sd {
+        Some(sd) => format!("{model}-slope{sd}"),
+        None => model.to_string(),
+    };
+    let cached = config.cache.as_ref().map(|d| cache_file(d, &label, id));
+    let loaded = cached
+        .as_ref()
+        .filter(|p| p.is_file())
+        .and_then(|p| ParamSet::load(p).ok())
+        .map(|l| l.params)
+        .filter(|p| p.metadata().provenance.get("leave_one_out") == Some(&key));
+    let params = match loaded {
+        Some(p) => p,
+        None => {
+            let calibration = CalibrationConfig {
+                model,
+                priors,
+                item_models: None,
+                standard_errors: false,
+                ..config.calibration.clone()
+            };
+            let fit = calibrate(&train, &calibration, &mut |_| {}).map_err(|e| {
+                Error::config(format!("calibration without '{id}': {}", e.message()))
+            })?;
+            let mut metadata = Metadata::default();
+            metadata.provenance.insert("leave_one_out".into(), key);
+            let params = fit.to_param_set(metadata)?;
+            if let Some(p) = &cached {
+                std::fs::create_dir_all(p.parent().unwrap_or(p)).map_err(|e| Error::io(p, e))?;
+                params.save_json(p)?;
+            }
+            params
+        }
+    };
+    let tags: HashMap<ItemId, Tags> = config
+        .tags
+        .iter()
+        .filter(|(id, _)| params.index_of(id.as_str()).is_some())
+        .map(|(id, t)| (id.clone(), t.clone()))
+        .collect();
+    let bank = Arc::new(CatBank::new(&params)?.with_tags(&tags)?);
+    let replay = Replay::new(&bank, &responses.filter_examinees(|e, _| e == row))?;
+    Ok(Fold { row, bank, replay })
+}
+
+/// Per-seed predictions over folds, and the items each exam used.
+struct SeedRun {
+    seed: u64,
+    predicted: Vec<f64>,
+    exams: Vec<Vec<usize>>,
+}
+
+fn details_of(
+    row: &LooRow,
+    runs: &[SeedRun],
+    names: &[String],
+    observed: &[f64],
+) -> Vec<LooDetail> {
+    runs.iter()
+        .flat_map(|r| {
+            r.predicted
+                .iter()
+                .enumerate()
+                .map(move |(f, &p)| LooDetail {
+                    calibration: row.calibration.clone(),
+                    method: row.method.clone(),
+                    items: row.items,
+                    seed: r.seed,
+                    examinee: names[f].clone(),
+                    predicted: p,
+                    observed: observed[f],
+                })
+        })
+        .collect()
+}
+
+fn row_of(
+    calibration: &str,
+    method: String,
+    items: usize,
+    observed: &[f64],
+    runs: &[SeedRun],
+    n_items: usize,
+    seconds: f64,
+) -> LooRow {
+    let mut maes = Vec::new();
+    let mut maxes = Vec::new();
+    let mut rhos = Vec::new();
+    let mut exps = Vec::new();
+    let mut overlaps = Vec::new();
+    let mut lengths = Vec::new();
+    for r in runs {
+        let (mae, max) = errors(&r.predicted, observed);
+        maes.push(mae);
+        maxes.push(max);
+        rhos.push(spearman(&r.predicted, observed));
+        let (e, o) = exposure(&r.exams, n_items);
+        exps.push(e);
+        overlaps.push(o);
+        lengths.extend(r.exams.iter().map(|e| e.len() as f64));
+    }
+    let mean = |x: &[f64]| x.iter().sum::<f64>() / x.len().max(1) as f64;
+    let m = mean(&maes);
+    let sd =
+        (maes.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / maes.len().max(1) as f64).sqrt();
+    LooRow {
+        calibration: calibration.to_owned(),
+        method,
+        items,
+        mae: m,
+        mae_sd: sd,
+        max_error: mean(&maxes),
+        worst: maxes.iter().copied().fold(f64::NAN, f64::max),
+        spearman: mean(&rhos),
+        mean_length: mean(&lengths),
+        max_exposure: mean(&exps),
+        mean_overlap: mean(&overlaps),
+        seconds,
+    }
+}
+
+/// Runs the leave-one-out evaluation of `config` on `responses`.
+/// `progress` receives a short status text now and then.
+///
+/// # Errors
+/// No lengths, seeds or models, fewer than three examinees, a held-out row
+/// out of range ([`ErrorKind::Config`](crate::ErrorKind::Config)); a
+/// calibration that fails; a plan or variant the bank rejects.
+pub fn leave_one_out(
+    responses: &ResponseMatrix,
+    config: &LooConfig,
+    progress: &mut dyn FnMut(String),
+) -> Result<LooReport> {
+    if config.lengths.is_empty() || config.seeds == 0 || config.models.is_empty() {
+        return Err(Error::config(
+            "leave-one-out needs lengths, seeds and calibration models",
+        ));
+    }
+    if responses.n_examinees() < 3 {
+        return Err(Error::config(
+            "leave-one-out needs at least three examinees",
+        ));
+    }
+    let held: Vec<usize> = match &config.held_out {
+        Some(h) => h.clone(),
+        None => (0..responses.n_examinees()).collect(),
+    };
+    if let Some(&r) = held.iter().find(|&&r| r >= responses.n_examinees()) {
+        return Err(Error::config(format!("held-out row {r} is out of range")));
+    }
+    let seeds: Vec<u64> = (0..config.seeds as u64).map(|s| config.seed + s).collect();
+    let mut rows = Vec::new();
+    let mut calibration_seconds = Vec::new();
+    let mut details = Vec::new();
+    let names: Vec<String> = held
+        .iter()
+        .map(|&r| responses.examinees()[r].to_string())
+        .collect();
+    for &model in &config.models {
+        let name = match config.slope_prior_sd {
+            Some(sd) => format!("{model} (ln a ~ N(0, {sd}))"),
+            None => model.to_string(),
+        };
+        progress(format!("{name}: calibrating {} folds", held.len()));
+        let t = Instant::now();
+        let folds: Vec<Fold> = held
+            .par_iter()
+            .map(|&row| fold(responses, config, model, row))
+            .collect::<Result<_>>()?;
+        calibration_seconds.push((name.clone(), t.elapsed().as_secs_f64()));
+        let observed: Vec<f64> = folds.iter().map(|f| f.replay.observed(0)).collect();
+        let n_items = folds[0].bank.len();
+
+        // The floor: every recorded answer scored with the calibration.
+        let t = Instant::now();
+        let full: Vec<(f64, usize)> = folds
+            .par_iter()
+            .map(|f| score_items(f, &config.plan, BankScore::Model, f.replay.run(0)))
+            .collect::<Result<_>>()?;
+        let run = SeedRun {
+            seed: config.seed,
+            predicted: full.iter().map(|x| x.0).collect(),
+            exams: Vec::new(),
+        };
+        let mean_run = full.iter().map(|x| x.1).sum::<usize>() / full.len();
+        let mut floor = row_of(
+            &name,
+            "irt-full-run".into(),
+            mean_run,
+            &observed,
+            std::slice::from_ref(&run),
+            n_items,
+            t.elapsed().as_secs_f64(),
+        );
+        floor.mean_length = mean_run as f64;
+        details.extend(details_of(&floor, &[run], &names, &observed));
+        rows.push(floor);
+
+        for &k in &config.lengths {
+            let base = Plan {
+                max_items: k,
+                min_items: config.plan.min_items.min(k),
+                ..config.plan.clone()
+            };
+            let mut variants = vec![Variant::base()];
+            variants.extend(config.variants.iter().cloned());
+            for v in &variants {
+                progress(format!("{name}: {k} items, {}", v.name()));
+                let t = Instant::now();
+                let designs: Vec<(Arc<Design>, BankScore)> = folds
+                    .par_iter()
+                    .map(|f| {
+                        let (plan, score) = v.apply(&base, config.score, &f.bank)?;
+                        Ok((
+                            prepare_design(&f.bank, &plan, examinee_seed(config.seed, f.row))?,
+                            score,
+                        ))
+                    })
+                    .collect::<Result<_>>()?;
+                let runs = seeds
+                    .iter()
+                    .map(|&s| {
+                        let outs: Vec<(f64, Vec<usize>)> = folds
+                            .par_iter()
+                            .zip(&designs)
+                            .map(|(f, (d, score))| {
+                                let o = exam(d, examinee_seed(s, f.row), 0.95, *score, |j| {
+                                    f.replay.answer(0, j)
+                                })?;
+                                Ok((o.predicted.mean, o.steps.iter().map(|s| s.item).collect()))
+                            })
+                            .collect::<Result<_>>()?;
+                        let (predicted, exams) = outs.into_iter().unzip();
+                        Ok(SeedRun {
+                            seed: s,
+                            predicted,
+                            exams,
+                        })
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                let method = if v.name() == "base" {
+                    "adaptive".to_owned()
+                } else {
+                    format!("adaptive {}", v.name())
+                };
+                let row = row_of(
+                    &name,
+                    method,
+                    k,
+                    &observed,
+                    &runs,
+                    n_items,
+                    t.elapsed().as_secs_f64(),
+                );
+                details.extend(details_of(&row, &runs, &names, &observed));
+                rows.push(row);
+            }
+
+            // Baselines: the same k random recorded items per seed.
+            let t = Instant::now();
+            let mut acc_runs = Vec::new();
+            let mut irt_runs = Vec::new();
+            for &s in &seeds {
+                let outs: Vec<(f64, f64, Vec<usize>)> = folds
+                    .par_iter()
+                    .map(|f| {
+                        let run = f.replay.run(0);
+                        let mut rng = ChaCha8Rng::seed_from_u64(examinee_seed(s ^ 0xBA5E, f.row));
+                        let picked: Vec<(u32, u8)> = sample(&mut rng, run.len(), k.min(run.len()))
+                            .into_iter()
+                            .map(|i| run[i])
+                            .collect();
+                        let irfs = f.bank.irfs();
+                        let acc = picked
+                            .iter()
+                            .map(|&(j, x)| x as f64 / (irfs[j as usize].n_categories() - 1) as f64)
+                            .sum::<f64>()
+                            / picked.len().max(1) as f64;
+                        let (irt, _) = score_items(f, &base, config.score, &picked)?;
+                        Ok((acc, irt, picked.iter().map(|p| p.0 as usize).collect()))
+                    })
+                    .collect::<Result<_>>()?;
+                let exams: Vec<Vec<usize>> = outs.iter().map(|o| o.2.clone()).collect();
+                acc_runs.push(SeedRun {
+                    seed: s,
+                    predicted: outs.iter().map(|o| o.0).collect(),
+                    exams: exams.clone(),
+                });
+                irt_runs.push(SeedRun {
+                    seed: s,
+                    predicted: outs.iter().map(|o| o.1).collect(),
+                    exams,
+                });
+            }
+            let secs = t.elapsed().as_secs_f64();
+            for (method, runs) in [("random-accuracy", &acc_runs), ("random-irt", &irt_runs)] {
+                let row = row_of(&name, method.into(), k, &observed, runs, n_items, secs);
+                details.extend(details_of(&row, runs, &names, &observed));
+                rows.push(row);
+            }
+        }
+    }
+    Ok(LooReport {
+        rows,
+        held_out: names,
+        n_items: responses.n_items(),
+        calibration_seconds,
+        details,
+    })
+}
+
+/// The predicted bank score of fold `f` from the answers `items`
+/// (bank index, score), under `plan`'s estimator and prior.
+fn score_items(
+    f: &Fold,
+    plan: &Plan,
+    score: BankScore,
+    items: &[(u32, u8)],
+) -> Result<(f64, usize)> {
+    let plan = Plan {
+        max_items: items.len().max(1),
+        min_items: 0,
+        content: None,
+        exposure: Default::default(),
+        exclude: Vec::new(),
+        enemies: Vec::new(),
+        ..plan.clone()
+    };
+    let design = Arc::new(Design::new(Arc::clone(&f.bank), plan)?);
+    let mut session = Session::start(design, 0);
+    let ids = f.bank.ids();
+    let answers: Vec<(&str, usize)> = items
+        .iter()
+        .map(|&(j, x)| (ids[j as usize].as_str(), x as usize))
+        .collect();
+    session.record_all(&answers)?;
+    Ok((bank_score(&session, 0.95, score).mean, items.len()))
+}

@@ -1,0 +1,195 @@
+//! How well a run of exams did: error of the predicted scores against the
+//! full-run scores, rank agreement, length, and item exposure.
+
+use serde::{Deserialize, Serialize};
+
+use super::evaluation::ExamResult;
+
+/// Summary of a run of exams.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    /// Number of exams.
+    pub n: usize,
+    /// Mean absolute error of predicted vs observed score (proportions).
+    pub mae: f64,
+    /// Largest absolute error.
+    pub max_error: f64,
+    /// Spearman rank correlation of predicted and observed scores.
+    pub spearman: f64,
+    /// Mean number of items answered.
+    pub mean_length: f64,
+    /// Largest share of exams that administered one item.
+    pub max_exposure: f64,
+    /// Mean overlap between two exams (see [`exposure`]).
+    pub mean_overlap: f64,
+    /// Items selected without a recorded answer, over all exams.
+    pub skipped: usize,
+    /// Root mean squared error of theta against the true ability
+    /// (simulated examinees only).
+    pub theta_rmse: Option<f64>,
+}
+
+impl Summary {
+    /// Summarises `results` on a bank of `n_items` items. Exams whose
+    /// observed score is NaN (no recorded answer) are left out of the error
+    /// measures.
+    pub fn new(results: &[ExamResult], n_items: usize) -> Self {
+        let (pred, obs): (Vec<f64>, Vec<f64>) = results
+            .iter()
+            .filter(|r| !r.observed.is_nan())
+            .map(|r| (r.outcome.predicted.mean, r.observed))
+            .unzip();
+        let (mae, max_error) = errors(&pred, &obs);
+        let exams: Vec<Vec<usize>> = results
+            .iter()
+            .map(|r| r.outcome.steps.iter().map(|s| s.item).collect())
+            .collect();
+        let (max_exposure, mean_overlap) = exposure(&exams, n_items);
+        let truth: Vec<(f64, f64)> = results
+            .iter()
+            .filter_map(|r| r.true_theta.map(|t| (r.outcome.ability.theta, t)))
+            .collect();
+        let theta_rmse = (!truth.is_empty()).then(|| {
+            (truth.iter().map(|(e, t)| (e - t) * (e - t)).sum::<f64>() / truth.len() as f64).sqrt()
+        });
+        Summary {
+            n: results.len(),
+            mae,
+            max_error,
+            spearman: spearman(&pred, &obs),
+            mean_length: mean(&exams.iter().map(|e| e.len() as f64).collect::<Vec<_>>()),
+            max_exposure,
+            mean_overlap,
+            skipped: results.iter().map(|r| r.outcome.skipped).sum(),
+            theta_rmse,
+        }
+    }
+}
+
+fn mean(x: &[f64]) -> f64 {
+    if x.is_empty() {
+        f64::NAN
+    } else {
+        x.iter().sum::<f64>() / x.len() as f64
+    }
+}
+
+/// Mean and largest absolute difference of paired values (NaN when empty).
+pub fn errors(predicted: &[f64], observed: &[f64]) -> (f64, f64) {
+    let abs: Vec<f64> = predicted
+        .iter()
+        .zip(observed)
+        .map(|(p, o)| (p - o).abs())
+        .collect();
+    let max = abs.iter().copied().fold(f64::NAN, f64::max);
+    (mean(&abs), max)
+}
+
+/// Ranks from 1, ties given their average rank.
+fn ranks(x: &[f64]) -> Vec<f64> {
+    let mut order: Vec<usize> = (0..x.len()).collect();
+    order.sort_by(|&a, &b| x[a].total_cmp(&x[b]));
+    let mut r = vec![0.0; x.len()];
+    let mut i = 0;
+    while i < order.len() {
+        let mut k = i;
+        while k + 1 < order.len() && x[order[k + 1]] == x[order[i]] {
+            k += 1;
+        }
+        let avg = (i + k) as f64 / 2.0 + 1.0;
+        for &o in &order[i..=k] {
+            r[o] = avg;
+        }
+        i = k + 1;
+    }
+    r
+}
+
+/// Spearman's rank correlation: Pearson's correlation of the ranks (ties
+/// share their average rank). NaN for fewer than two pairs or a constant
+/// side.
+pub fn spearman(x: &[f64], y: &[f64]) -> f64 {
+    let n = x.len().min(y.len());
+    if n < 2 {
+        return f64::NAN;
+    }
+    let (rx, ry) = (ranks(&x[..n]), ranks(&y[..n]));
+    let (mx, my) = (mean(&rx), mean(&ry));
+    let (mut sxy, mut sxx, mut syy) = (0.0, 0.0, 0.0);
+    for i in 0..n {
+        let (dx, dy) = (rx[i] - mx, ry[i] - my);
+        sxy += dx * dy;
+        sxx += dx * dx;
+        syy += dy * dy;
+    }
+    sxy / (sxx * syy).sqrt()
+}
+
+/// Item exposure of a set of exams (each a list of distinct bank indexes):
+/// the largest share of exams that contain one item, and the mean overlap
+/// between two exams, `sum_j c_j (c_j - 1) / (n (n - 1) L)` with `c_j` the
+/// exams containing item `j`, `n` exams and `L` their mean length (the
+/// expected share of one exam's items that another also has). NaN overlap
+/// for fewer than two exams.
+pub fn exposure(exams: &[Vec<usize>], n_items: usize) -> (f64, f64) {
+    let n = exams.len();
+    if n == 0 {
+        return (f64::NAN, f64::NAN);
+    }
+    let mut count = vec![0u64; n_items];
+    let mut total = 0usize;
+    for exam in exams {
+        total += exam.len();
+        for &j in exam {
+            if let Some(c) = count.get_mut(j) {
+                *c += 1;
+            }
+        }
+    }
+    let max_rate = count.iter().copied().max().unwrap_or(0) as f64 / n as f64;
+    let length = total as f64 / n as f64;
+    let overlap = if n < 2 || length == 0.0 {
+        f64::NAN
+    } else {
+        let pairs: f64 = count
+            .iter()
+            .map(|&c| (c * c.saturating_sub(1)) as f64)
+            .sum();
+        pairs / (n as f64 * (n as f64 - 1.0) * length)
+    };
+    (max_rate, overlap)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spearman_matches_hand_values() {
+        // Perfectly monotone, reversed, and a hand-computed case with a tie:
+        // x ranks (1, 2.5, 2.5, 4), y ranks (1, 3, 2, 4): r = 4.5 / sqrt(4.5 * 5).
+        assert!((spearman(&[1.0, 2.0, 3.0], &[10.0, 20.0, 90.0]) - 1.0).abs() < 1e-12);
+        assert!((spearman(&[1.0, 2.0, 3.0], &[3.0, 2.0, 1.0]) + 1.0).abs() < 1e-12);
+        let r = spearman(&[1.0, 2.0, 2.0, 3.0], &[1.0, 3.0, 2.0, 4.0]);
+        assert!((r - 4.5 / (4.5f64 * 5.0).sqrt()).abs() < 1e-12, "{r}");
+        assert!(spearman(&[1.0], &[1.0]).is_nan());
+    }
+
+    #[test]
+    fn exposure_of_identical_and_disjoint_exams() {
+        let same = vec![vec![0, 1], vec![0, 1], vec![0, 1]];
+        assert_eq!(exposure(&same, 4), (1.0, 1.0));
+        let disjoint = vec![vec![0, 1], vec![2, 3]];
+        assert_eq!(exposure(&disjoint, 4), (0.5, 0.0));
+        // Exams {0,1} and {1,2}: half of each exam is shared.
+        let (max, overlap) = exposure(&[vec![0, 1], vec![1, 2]], 3);
+        assert_eq!(max, 1.0);
+        assert!((overlap - 0.5).abs() < 1e-12);
+    }
+
+    #[test]
+    fn errors_are_mean_and_max_absolute_differences() {
+        let (mae, max) = errors(&[0.5, 0.2, 0.9], &[0.4, 0.4, 0.9]);
+        assert!((mae - 0.1).abs() < 1e-12 && (max - 0.2).abs() < 1e-12);
+    }
+}

@@ -1,0 +1,299 @@
+//! Plan variants for evaluations: a base plan with a few settings changed,
+//! named by a short spec such as `select=kl+exposure=randomesque:5`.
+//!
+//! A spec is `+`-joined `key=value` changes:
+//!
+//! | key | values |
+//! |---|---|
+//! | `select` | `max-info`, `kl`, `min-variance`, `closest-b`, `random` |
+//! | `estimator` | `eap`, `map`, `ml`, `wle` |
+//! | `exposure` | `none`, `randomesque:K`, `a-stratified:S`, `sympson-hetter:R`, `eligibility:R` |
+//! | `content` | a tag name: targets are the bank's own shares of its values |
+//! | `start` | `random:N` (random pre-block of N items) or `theta:X` |
+//! | `prior-sd` | the prior's standard deviation |
+//! | `quadrature` | `N` fixed points on `[-6, 6]`, or `adaptive` |
+//! | `shortlist` | candidates the `kl` and `min-variance` rules score |
+//! | `score` | `model` or `blend` ([`BankScore`]) |
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Arc;
+
+use super::bank::CatBank;
+use super::content::Content;
+use super::design::Design;
+use super::evaluation::{BankScore, normal_thetas};
+use super::exposure::{Exposure, calibrate_exposure};
+use super::plan::{Grid, Plan, Start};
+use crate::error::{Error, Result};
+
+/// Simulated examinees and rounds used to set Sympson-Hetter or
+/// eligibility parameters when a bank has none.
+pub const EXPOSURE_SIMULEES: usize = 300;
+/// See [`EXPOSURE_SIMULEES`].
+pub const EXPOSURE_ROUNDS: usize = 8;
+
+/// A named set of changes to a plan.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Variant {
+    spec: String,
+    changes: Vec<(String, String)>,
+}
+
+impl fmt::Display for Variant {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.spec.is_empty() {
+            "base"
+        } else {
+            &self.spec
+        })
+    }
+}
+
+const KEYS: [&str; 9] = [
+    "select",
+    "estimator",
+    "exposure",
+    "content",
+    "start",
+    "prior-sd",
+    "quadrature",
+    "shortlist",
+    "score",
+];
+
+impl Variant {
+    /// The base plan unchanged.
+    pub fn base() -> Self {
+        Variant {
+            spec: String::new(),
+            changes: Vec::new(),
+        }
+    }
+
+    /// Parses a spec (`base` or an empty text is the base plan). The values
+    /// are checked when applied.
+    ///
+    /// # Errors
+    /// A change that is not `key=value` or an unknown key
+    /// ([`ErrorKind::Config`](crate::ErrorKind::Config)).
+    pub fn parse(spec: &str) -> Result<Self> {
+        let spec = spec.trim();
+        if spec.is_empty() || spec == "base" {
+            return Ok(Variant::base());
+        }
+        let mut changes = Vec::new();
+        for part in spec.split('+') {
+            let (k, v) = part.split_once('=').ok_or_else(|| {
+                Error::config(format!("variant '{spec}': '{part}' is not key=value"))
+            })?;
+            let k = k.trim().to_ascii_lowercase();
+            if !KEYS.contains(&k.as_str()) {
+                return Err(Error::config(format!(
+                    "variant '{spec}': unknown key '{k}' (expected one of {})",
+                    KEYS.join(", ")
+                )));
+            }
+            changes.push((k, v.trim().to_owned()));
+        }
+        Ok(Variant {
+            spec: spec.to_owned(),
+            changes,
+        })
+    }
+
+    /// The spec text (`base` for the base plan).
+    pub fn name(&self) -> String {
+        self.to_string()
+    }
+
+    /// `plan` and `score` with this variant's changes.
+    ///
+    /// # Errors
+    /// An invalid value, or a changed plan [`Plan::validate`] rejects.
+    pub fn apply(
+        &self,
+        plan: &Plan,
+        score: BankScore,
+        bank: &CatBank,
+    ) -> Result<(Plan, BankScore)> {
+        let mut plan = plan.clone();
+        let mut score = score;
+        for (k, v) in &self.changes {
+            let bad =
+                |what: &str| Error::config(format!("variant '{}': {k}={v}: {what}", self.spec));
+            let num = |s: &str| s.trim().parse::<f64>().map_err(|_| bad("not a number"));
+            match k.as_str() {
+                "select" => plan.select = v.parse()?,
+                "estimator" => plan.estimator = v.parse()?,
+                "score" => score = v.parse()?,
+                "shortlist" => plan.shortlist = num(v)? as usize,
+                "prior-sd" => plan.prior.sd = num(v)?,
+                "quadrature" => {
+                    plan.quadrature = if v == "adaptive" {
+                        None
+                    } else {
+                        Some(Grid {
+                            points: num(v)? as usize,
+                            lo: -6.0,
+                            hi: 6.0,
+                        })
+                    }
+                }
+                "content" => {
+                    plan.content = Some(Content {
+                        tag: v.clone(),
+                        targets: bank_shares(bank, v)?,
+                    })
+                }
+                "start" => {
+                    let (how, x) = v.split_once(':').ok_or_else(|| bad("expected random:N or theta:X"))?;
+                    plan.start = match how {
+                        "random" => Start {
+                            random_items: num(x)? as usize,
+                            ..plan.start
+                        },
+                        "theta" => Start {
+                            theta: num(x)?,
+                            ..plan.start
+                        },
+                        _ => return Err(bad("expected random:N or theta:X")),
+                    }
+                }
+                "exposure" => plan.exposure = parse_exposure(v).ok_or_else(|| bad("expected none, randomesque:K, a-stratified:S, sympson-hetter:R or eligibility:R"))?,
+                _ => unreachable!("keys are checked when parsed"),
+            }
+        }
+        plan.validate()
+            .map_err(|e| Error::config(format!("variant '{}': {}", self.spec, e.message())))?;
+        Ok((plan, score))
+    }
+}
+
+/// Parses `none`, `randomesque:K`, `a-stratified:S`, `sympson-hetter:R`
+/// or `eligibility:R`.
+pub fn parse_exposure(text: &str) -> Option<Exposure> {
+    let (how, x) = text.split_once(':').unwrap_or((text, ""));
+    let x = x.trim();
+    Some(match how.trim() {
+        "none" => Exposure::None,
+        "randomesque" => Exposure::Randomesque { k: x.parse().ok()? },
+        "a-stratified" => Exposure::AStratified {
+            strata: x.parse().ok()?,
+        },
+        "sympson-hetter" => Exposure::SympsonHetter {
+            r_max: x.parse().ok()?,
+        },
+        "eligibility" => Exposure::Eligibility {
+            r_max: x.parse().ok()?,
+        },
+        _ => return None,
+    })
+}
+
+/// The share of the bank's tagged items having each value of tag `tag`
+/// (content targets that mirror the bank).
+///
+/// # Errors
+/// No item has the tag ([`ErrorKind::Config`](crate::ErrorKind::Config)).
+pub fn bank_shares(bank: &CatBank, tag: &str) -> Result<BTreeMap<String, f64>> {
+    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    for j in 0..bank.len() {
+        if let Some(v) = bank.tags(j).get(tag) {
+            *counts.entry(v.to_owned()).or_default() += 1;
+        }
+    }
+    let total: usize = counts.values().sum();
+    if total == 0 {
+        return Err(Error::config(format!(
+            "content: unknown tag '{tag}' (no item of the bank has it)"
+        )));
+    }
+    Ok(counts
+        .into_iter()
+        .map(|(v, c)| (v, c as f64 / total as f64))
+        .collect())
+}
+
+/// The design of `plan` on `bank`; for Sympson-Hetter or eligibility
+/// control on a bank without exposure parameters, they are first set by
+/// simulation ([`calibrate_exposure`] with [`EXPOSURE_SIMULEES`] `N(0, 1)`
+/// examinees and [`EXPOSURE_ROUNDS`] rounds, seeded by `seed`).
+///
+/// # Errors
+/// As [`Design::new`] and [`calibrate_exposure`].
+pub fn prepare_design(bank: &Arc<CatBank>, plan: &Plan, seed: u64) -> Result<Arc<Design>> {
+    let bank = if plan.exposure.uses_params() && bank.exposure_param(0).is_none() {
+        let thetas = normal_thetas(EXPOSURE_SIMULEES, seed);
+        let fit = calibrate_exposure(bank, plan, &thetas, EXPOSURE_ROUNDS, seed)?;
+        Arc::new((**bank).clone().with_exposure_params(&fit.params)?)
+    } else {
+        Arc::clone(bank)
+    };
+    Ok(Arc::new(Design::new(bank, plan.clone())?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cat::{SelectRule, Tags};
+    use crate::estimate::Method;
+    use crate::model::{Irf, Logistic};
+    use std::collections::HashMap;
+
+    fn bank() -> CatBank {
+        let irfs: Vec<Irf> = (0..10)
+            .map(|j| Logistic::two_pl(1.0, j as f64 / 5.0 - 1.0).unwrap().into())
+            .collect();
+        let ids: Vec<_> = (0..10).map(|j| format!("q{j}").into()).collect();
+        let tags: HashMap<_, _> = (0..10)
+            .map(|j| {
+                let c = if j < 3 { "law" } else { "math" };
+                (format!("q{j}").into(), Tags::category(c))
+            })
+            .collect();
+        CatBank::from_parts(ids, irfs)
+            .unwrap()
+            .with_tags(&tags)
+            .unwrap()
+    }
+
+    #[test]
+    fn specs_change_the_named_settings() {
+        let v = Variant::parse("select=kl+estimator=map+exposure=randomesque:3+content=category+start=random:2+score=model").unwrap();
+        let (plan, score) = v
+            .apply(&Plan::default(), BankScore::Blend, &bank())
+            .unwrap();
+        assert_eq!(plan.select, SelectRule::Kl);
+        assert_eq!(plan.estimator, Method::Map);
+        assert_eq!(plan.exposure, Exposure::Randomesque { k: 3 });
+        assert_eq!(plan.start.random_items, 2);
+        assert_eq!(score, BankScore::Model);
+        let t = plan.content.unwrap().targets;
+        assert!((t["law"] - 0.3).abs() < 1e-12 && (t["math"] - 0.7).abs() < 1e-12);
+        assert_eq!(Variant::parse("base").unwrap(), Variant::base());
+        assert_eq!(
+            v.name(),
+            "select=kl+estimator=map+exposure=randomesque:3+content=category+start=random:2+score=model"
+        );
+    }
+
+    #[test]
+    fn bad_specs_are_config_errors() {
+        assert!(Variant::parse("selct=kl").is_err());
+        assert!(Variant::parse("kl").is_err());
+        let b = bank();
+        for spec in [
+            "select=best",
+            "exposure=randomesque:0",
+            "content=dimension",
+            "start=late:1",
+        ] {
+            let v = Variant::parse(spec).unwrap();
+            assert!(
+                v.apply(&Plan::default(), BankScore::Blend, &b).is_err(),
+                "{spec}"
+            );
+        }
+    }
+}

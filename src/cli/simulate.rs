@@ -1,0 +1,737 @@
+//! `fangsheng simulate`: adaptive exams for recorded runs (post-hoc replay)
+//! or simulated examinees, and the leave-one-out evaluation on real runs.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use anyhow::{Context, bail};
+use clap::Args as ClapArgs;
+use fangsheng::bank::ParamSet;
+use fangsheng::calibrate::{CalibrationConfig, PriorConfig};
+use fangsheng::cat::{
+    BankScore, CatBank, Content, ExamResult, LooConfig, LooReport, Plan, Replay, Summary, Tags,
+    Variant, bank_shares, leave_one_out, normal_thetas, parse_exposure, prepare_design, replay_all,
+    simulate_all,
+};
+use fangsheng::ids::ItemId;
+use fangsheng::model::ModelKind;
+use fangsheng::{Error, Result};
+use serde_json::{Value, json};
+
+use super::input::ResponseArgs;
+use super::output::emit;
+use super::progress::ProgressLine;
+
+/// Flags of `fangsheng simulate`.
+#[derive(Debug, ClapArgs)]
+#[command(after_help = "Examples:
+  fangsheng simulate --params calibration/demo/v1.json --responses calibration/demo/runs.csv --max-items 20 --out exams.csv
+  fangsheng simulate --params calibration/demo/v1.json --thetas 1000 --seed 7 --stop-se 0.3 --out sim.csv --trace steps.csv
+  fangsheng simulate --params bank.json --responses runs.csv --plan plan.toml --select kl --json --out exams.json
+  fangsheng simulate --leave-one-out --responses ../shared/data/mmlu-pro/responses.csv.gz \\
+      --tags ../shared/data/mmlu-pro/items.jsonl.gz --id-field question_id --tag-field category \\
+      --lengths 25,50,100 --seeds 20 --out loo.csv")]
+pub struct Args {
+    /// Item parameter file (fangsheng-params/1 JSON, or CSV). Not used with
+    /// --leave-one-out, which calibrates its own.
+    #[arg(long, short = 'p', value_name = "FILE")]
+    params: Option<PathBuf>,
+
+    #[command(flatten)]
+    input: ResponseArgs,
+
+    /// Simulate this many examinees with abilities drawn from N(0, 1)
+    /// instead of replaying recorded runs.
+    #[arg(long, value_name = "N", conflicts_with = "responses")]
+    thetas: Option<usize>,
+
+    /// Seed of the run: examinee i's exam (and simulated answers) use a seed
+    /// derived from it and i.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+
+    /// Plan file (TOML, or JSON by extension); the flags below override it.
+    #[arg(long, value_name = "FILE")]
+    plan: Option<PathBuf>,
+
+    /// Largest number of items per exam.
+    #[arg(long, value_name = "N")]
+    max_items: Option<usize>,
+
+    /// Smallest number of items before a precision or information stop.
+    #[arg(long, value_name = "N")]
+    min_items: Option<usize>,
+
+    /// Stop when the standard error is at most this.
+    #[arg(long, value_name = "SE")]
+    stop_se: Option<f64>,
+
+    /// Selection rule: max-info, kl, min-variance, closest-b or random.
+    #[arg(long, value_name = "RULE")]
+    select: Option<String>,
+
+    /// Estimator: eap, map, ml or wle.
+    #[arg(long, value_name = "METHOD")]
+    estimator: Option<String>,
+
+    /// Exposure control: none, randomesque:K, a-stratified:S,
+    /// sympson-hetter:R or eligibility:R (parameters set by simulation when
+    /// the bank has none).
+    #[arg(long, value_name = "SPEC")]
+    exposure: Option<String>,
+
+    /// Balance content over the values of this tag, with the bank's own
+    /// shares as targets (needs --tags).
+    #[arg(long, value_name = "TAG")]
+    balance: Option<String>,
+
+    /// Predicted bank score: blend (observed answers on administered items,
+    /// the model's expectation on the rest) or model (expectation on every item).
+    #[arg(long, default_value = "blend")]
+    score: String,
+
+    /// Level of the predicted score's interval.
+    #[arg(long, default_value_t = 0.95)]
+    level: f64,
+
+    /// Item tags: CSV with columns id,category(,dimension), or JSON lines
+    /// (gzip allowed), e.g. MMLU-Pro's items.jsonl.gz.
+    #[arg(long, value_name = "FILE")]
+    tags: Option<PathBuf>,
+
+    /// Field (JSON lines) or column (CSV) of the item id in --tags.
+    #[arg(long, default_value = "id")]
+    id_field: String,
+
+    /// Field or column of the category in --tags.
+    #[arg(long, default_value = "category")]
+    tag_field: String,
+
+    /// Field or column of the dimension in --tags (read when present).
+    #[arg(long, default_value = "dimension")]
+    dimension_field: String,
+
+    /// Output file (default: standard output). Written atomically.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    out: Option<PathBuf>,
+
+    /// Also write every step: examinee,step,item,score,theta,se (CSV).
+    #[arg(long, value_name = "FILE")]
+    trace: Option<PathBuf>,
+
+    /// Write JSON instead of CSV.
+    #[arg(long)]
+    json: bool,
+
+    /// Leave-one-examinee-out evaluation on --responses: calibrate on all
+    /// examinees but one, replay the held-out one, for each length and seed,
+    /// beside random-item baselines.
+    #[arg(long)]
+    leave_one_out: bool,
+
+    /// Leave-one-out: exam lengths.
+    #[arg(
+        long,
+        value_name = "K,K,...",
+        default_value = "25,50,100",
+        value_delimiter = ','
+    )]
+    lengths: Vec<usize>,
+
+    /// Leave-one-out: number of seeds (seed, seed+1, ...).
+    #[arg(long, default_value_t = 20)]
+    seeds: usize,
+
+    /// Leave-one-out: calibration models to compare.
+    #[arg(
+        long,
+        value_name = "M,M,...",
+        default_value = "2pl",
+        value_delimiter = ','
+    )]
+    models: Vec<String>,
+
+    /// Leave-one-out: plan variants beside the plan, comma separated, each
+    /// `key=value` changes joined by `+` (e.g. `select=kl,exposure=randomesque:5`).
+    #[arg(long, value_name = "SPEC,...", value_delimiter = ',')]
+    variants: Vec<String>,
+
+    /// Leave-one-out: hold out only N examinees, evenly spaced in file order.
+    #[arg(long, value_name = "N")]
+    hold_out: Option<usize>,
+
+    /// Leave-one-out: priors on item parameters, default or none.
+    #[arg(long, default_value = "default", value_parser = ["default", "none"])]
+    prior: String,
+
+    /// Leave-one-out: slope prior ln a ~ N(0, SD) instead of the model's default.
+    #[arg(long, value_name = "SD")]
+    slope_prior_sd: Option<f64>,
+
+    /// Leave-one-out: also write every prediction
+    /// (calibration,method,items,seed,examinee,predicted,observed) as CSV.
+    #[arg(long, value_name = "FILE")]
+    details: Option<PathBuf>,
+
+    /// Leave-one-out: save each fold's calibration in this folder and reuse it.
+    #[arg(long, value_name = "DIR")]
+    cache: Option<PathBuf>,
+
+    /// No progress line.
+    #[arg(long, short = 'q')]
+    quiet: bool,
+}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let tags = match &args.tags {
+        Some(p) => read_tags(p, &args.id_field, &args.tag_field, &args.dimension_field)?,
+        None => HashMap::new(),
+    };
+    let score: BankScore = args.score.parse()?;
+    let plan = plan(&args)?;
+    if args.leave_one_out {
+        return run_loo(&args, plan, score, tags);
+    }
+    let params_path = args
+        .params
+        .as_deref()
+        .context("--params FILE is required (or --leave-one-out)")?;
+    let loaded = ParamSet::load(params_path)?;
+    for w in &loaded.warnings {
+        eprintln!("warning: {w}");
+    }
+    let known: HashMap<ItemId, Tags> = tags
+        .into_iter()
+        .filter(|(id, _)| loaded.params.index_of(id.as_str()).is_some())
+        .collect();
+    let bank = Arc::new(CatBank::new(&loaded.params)?.with_tags(&known)?);
+    let plan = balanced(plan, &args, &bank)?;
+    let design = prepare_design(&bank, &plan, args.seed).map_err(|e| at_plan(e, &args))?;
+
+    let mut progress = ProgressLine::new(args.quiet);
+    let (results, names, source) = match (args.thetas, &args.input.responses) {
+        (Some(n), _) => {
+            if n == 0 {
+                bail!("--thetas must be at least 1");
+            }
+            let thetas = normal_thetas(n, args.seed);
+            let results = with_progress(&mut progress, n, |tick| {
+                simulate_all(&design, &thetas, args.seed, args.level, score, tick)
+            })?;
+            let names: Vec<String> = (1..=n).map(|i| format!("sim{i:05}")).collect();
+            (
+                results,
+                names,
+                format!("{n} simulated examinees, theta ~ N(0, 1)"),
+            )
+        }
+        (None, Some(path)) => {
+            let responses = args.input.read()?;
+            let replay = Replay::new(&bank, &responses).map_err(|e| e.in_file(path))?;
+            if replay.outside_bank() > 0 {
+                eprintln!(
+                    "warning: {} recorded responses are to items not in {} (ignored)",
+                    replay.outside_bank(),
+                    params_path.display()
+                );
+            }
+            let results = with_progress(&mut progress, replay.len(), |tick| {
+                replay_all(&design, &replay, args.seed, args.level, score, tick)
+            })?;
+            let names: Vec<String> = replay.examinees().iter().map(|e| e.to_string()).collect();
+            (results, names, format!("replay of {}", path.display()))
+        }
+        (None, None) => bail!("give --responses FILE (replay) or --thetas N (simulation)"),
+    };
+    progress.finish();
+    let seconds = progress.elapsed().as_secs_f64();
+    let simulated = args.thetas.is_some();
+    let summary = Summary::new(&results, bank.len());
+    emit(args.out.as_deref(), |w| {
+        write_exams(
+            w,
+            &results,
+            &names,
+            simulated,
+            &args,
+            &design.plan().to_toml(),
+            &summary,
+        )
+    })?;
+    if let Some(path) = &args.trace {
+        emit(Some(path), |w| write_trace(w, &results, &names, bank.ids()))?;
+    }
+    report(&summary, &source, design.plan(), seconds, simulated);
+    Ok(())
+}
+
+/// Runs `work` with a progress callback counting finished exams.
+fn with_progress<T>(
+    progress: &mut ProgressLine,
+    total: usize,
+    work: impl FnOnce(&(dyn Fn(usize) + Sync)) -> Result<T> + Send,
+) -> anyhow::Result<T>
+where
+    T: Send,
+{
+    let done = AtomicUsize::new(0);
+    let out = std::thread::scope(|s| {
+        let handle = s.spawn(|| {
+            let tick = |n: usize| {
+                done.fetch_max(n, Ordering::Relaxed);
+            };
+            work(&tick)
+        });
+        while !handle.is_finished() {
+            progress.update(|| format!("exams: {} of {total}", done.load(Ordering::Relaxed)));
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        handle.join()
+    });
+    match out {
+        Ok(r) => Ok(r?),
+        Err(_) => bail!("an exam worker panicked"),
+    }
+}
+
+/// The plan: the plan file (or the defaults) with the flags applied.
+fn plan(args: &Args) -> anyhow::Result<Plan> {
+    let mut plan = match &args.plan {
+        Some(p) => Plan::load(p)?,
+        None => Plan::default(),
+    };
+    if let Some(n) = args.max_items {
+        plan.max_items = n;
+    }
+    if let Some(n) = args.min_items {
+        plan.min_items = n;
+    }
+    if let Some(se) = args.stop_se {
+        plan.stop_se = Some(se);
+    }
+    if let Some(s) = &args.select {
+        plan.select = s.parse()?;
+    }
+    if let Some(m) = &args.estimator {
+        plan.estimator = m.parse()?;
+    }
+    if let Some(e) = &args.exposure {
+        plan.exposure = parse_exposure(e).with_context(|| {
+            format!("--exposure takes none, randomesque:K, a-stratified:S, sympson-hetter:R or eligibility:R, got '{e}'")
+        })?;
+    }
+    plan.validate().map_err(|e| at_plan(e, args))?;
+    Ok(plan)
+}
+
+/// Errors about the plan name the plan file when there is one.
+fn at_plan(e: Error, args: &Args) -> Error {
+    match (&args.plan, e.path()) {
+        (Some(p), None) => e.in_file(p),
+        _ => e,
+    }
+}
+
+fn balanced(mut plan: Plan, args: &Args, bank: &CatBank) -> anyhow::Result<Plan> {
+    if let Some(tag) = &args.balance {
+        plan.content = Some(Content {
+            tag: tag.clone(),
+            targets: bank_shares(bank, tag).context("--balance")?,
+        });
+    }
+    Ok(plan)
+}
+
+/// Reads item tags from CSV (`id`, category and dimension columns) or JSON
+/// lines (one object per item; numbers are read as text ids).
+fn read_tags(
+    path: &Path,
+    id_field: &str,
+    tag_field: &str,
+    dim_field: &str,
+) -> anyhow::Result<HashMap<ItemId, Tags>> {
+    let text = fangsheng::io::read_to_string(path)?;
+    let mut out = HashMap::new();
+    let as_text = |v: &Value| match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    };
+    if text.trim_start().starts_with('{') {
+        for (i, line) in text.lines().enumerate() {
+            if line.trim().is_empty() {
+                continue;
+            }
+            let at = |msg: String| Error::format(msg).at_line(i as u64 + 1).in_file(path);
+            let v: Value =
+                serde_json::from_str(line).map_err(|e| at(format!("not a JSON object: {e}")))?;
+            let id = v
+                .get(id_field)
+                .and_then(as_text)
+                .ok_or_else(|| at(format!("no id field '{id_field}'")))?;
+            let mut t = Tags::default();
+            if let Some(c) = v.get(tag_field).and_then(as_text) {
+                t = t.with("category", c);
+            }
+            if let Some(d) = v.get(dim_field).and_then(as_text) {
+                t = t.with("dimension", d);
+            }
+            out.insert(ItemId::from(id), t);
+        }
+    } else {
+        let mut reader = csv::Reader::from_reader(text.as_bytes());
+        let headers = reader
+            .headers()
+            .with_context(|| format!("{}: cannot read the header", path.display()))?
+            .clone();
+        let col = |name: &str| headers.iter().position(|h| h.trim() == name);
+        let id_col = col(id_field)
+            .with_context(|| format!("{}:1: no column '{id_field}'", path.display()))?;
+        let (cat_col, dim_col) = (col(tag_field), col(dim_field));
+        for (i, rec) in reader.records().enumerate() {
+            let rec =
+                rec.with_context(|| format!("{}:{}: malformed row", path.display(), i + 2))?;
+            let get = |c: Option<usize>| {
+                c.and_then(|c| rec.get(c))
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+            };
+            let mut t = Tags::default();
+            if let Some(c) = get(cat_col) {
+                t = t.with("category", c);
+            }
+            if let Some(d) = get(dim_col) {
+                t = t.with("dimension", d);
+            }
+            out.insert(ItemId::from(rec.get(id_col).unwrap_or("").trim()), t);
+        }
+    }
+    Ok(out)
+}
+
+fn write_exams(
+    w: &mut dyn Write,
+    results: &[ExamResult],
+    names: &[String],
+    simulated: bool,
+    args: &Args,
+    plan: &str,
+    summary: &Summary,
+) -> Result<()> {
+    let io = |e: std::io::Error| Error::io("<output>", e);
+    if args.json {
+        let rows: Vec<Value> = results
+            .iter()
+            .map(|r| {
+                let o = &r.outcome;
+                let mut v = json!({
+                    "examinee": names[r.index],
+                    "theta": o.ability.theta,
+                    "se": o.ability.se,
+                    "n_items": o.steps.len(),
+                    "stop_reason": o.stop_reason.name(),
+                    "predicted_score": o.predicted.mean,
+                    "observed_score": r.observed,
+                    "predicted_lo": o.predicted.lo,
+                    "predicted_hi": o.predicted.hi,
+                    "skipped": o.skipped,
+                });
+                if let Some(t) = r.true_theta {
+                    v["true_theta"] = json!(t);
+                }
+                v
+            })
+            .collect();
+        let doc = json!({
+            "seed": args.seed,
+            "score": args.score,
+            "plan": plan,
+            "summary": summary,
+            "exams": rows,
+        });
+        serde_json::to_writer_pretty(&mut *w, &doc)
+            .map_err(|e| Error::format(format!("writing JSON: {e}")))?;
+        return writeln!(w).map_err(io);
+    }
+    let csv_err = |e: csv::Error| Error::format(format!("writing CSV: {e}"));
+    let mut out = csv::Writer::from_writer(w);
+    let mut header = vec![
+        "examinee",
+        "theta",
+        "se",
+        "n_items",
+        "stop_reason",
+        "predicted_score",
+        "observed_score",
+    ];
+    if simulated {
+        header.push("true_theta");
+    }
+    header.extend(["predicted_lo", "predicted_hi", "skipped"]);
+    out.write_record(&header).map_err(csv_err)?;
+    for r in results {
+        let o = &r.outcome;
+        let mut rec = vec![
+            names[r.index].clone(),
+            format!("{:.6}", o.ability.theta),
+            format!("{:.6}", o.ability.se),
+            o.steps.len().to_string(),
+            o.stop_reason.name().to_owned(),
+            format!("{:.6}", o.predicted.mean),
+            format!("{:.6}", r.observed),
+        ];
+        if simulated {
+            rec.push(format!("{:.6}", r.true_theta.unwrap_or(f64::NAN)));
+        }
+        rec.extend([
+            format!("{:.6}", o.predicted.lo),
+            format!("{:.6}", o.predicted.hi),
+            o.skipped.to_string(),
+        ]);
+        out.write_record(&rec).map_err(csv_err)?;
+    }
+    out.flush().map_err(io)
+}
+
+fn write_trace(
+    w: &mut dyn Write,
+    results: &[ExamResult],
+    names: &[String],
+    ids: &[ItemId],
+) -> Result<()> {
+    let csv_err = |e: csv::Error| Error::format(format!("writing CSV: {e}"));
+    let mut out = csv::Writer::from_writer(w);
+    out.write_record(["examinee", "step", "item", "score", "theta", "se"])
+        .map_err(csv_err)?;
+    for r in results {
+        for (i, s) in r.outcome.steps.iter().enumerate() {
+            out.write_record([
+                names[r.index].as_str(),
+                &(i + 1).to_string(),
+                ids[s.item].as_str(),
+                &s.score.to_string(),
+                &format!("{:.6}", s.theta),
+                &format!("{:.6}", s.se),
+            ])
+            .map_err(csv_err)?;
+        }
+    }
+    out.flush().map_err(|e| Error::io("<trace>", e))
+}
+
+fn report(s: &Summary, source: &str, plan: &Plan, seconds: f64, simulated: bool) {
+    eprintln!(
+        "ran {} exams ({source}) in {seconds:.2}s: select {}, estimator {}, {} to {} items",
+        s.n, plan.select, plan.estimator, plan.min_items, plan.max_items
+    );
+    eprintln!(
+        "predicted vs {} score: MAE {:.2} points, max error {:.2} points, Spearman {:.3}",
+        if simulated {
+            "true expected"
+        } else {
+            "observed"
+        },
+        100.0 * s.mae,
+        100.0 * s.max_error,
+        s.spearman
+    );
+    eprintln!(
+        "length: mean {:.1} items; {} selected items skipped for lack of a recorded answer",
+        s.mean_length, s.skipped
+    );
+    eprintln!(
+        "exposure: max rate {:.3}, mean overlap between exams {:.3}",
+        s.max_exposure, s.mean_overlap
+    );
+    if let Some(r) = s.theta_rmse {
+        eprintln!("theta RMSE against the true abilities: {r:.3}");
+    }
+}
+
+fn run_loo(
+    args: &Args,
+    plan: Plan,
+    score: BankScore,
+    tags: HashMap<ItemId, Tags>,
+) -> anyhow::Result<()> {
+    let source = args
+        .input
+        .responses
+        .clone()
+        .context("--leave-one-out needs --responses FILE")?;
+    if args.params.is_some() || args.thetas.is_some() {
+        bail!(
+            "--leave-one-out calibrates its own parameters from --responses: drop --params and --thetas"
+        );
+    }
+    let responses = args.input.read()?;
+    let models = args
+        .models
+        .iter()
+        .map(|m| m.parse::<ModelKind>())
+        .collect::<Result<Vec<_>>>()?;
+    let variants = args
+        .variants
+        .iter()
+        .map(|v| Variant::parse(v))
+        .collect::<Result<Vec<_>>>()?;
+    let mut variants = variants;
+    if let Some(tag) = &args.balance {
+        // --balance applies to the plan; as a variant it needs the fold's bank.
+        variants.insert(0, Variant::parse(&format!("content={tag}"))?);
+    }
+    let n = responses.n_examinees();
+    let held_out = args.hold_out.map(|h| {
+        let h = h.clamp(1, n);
+        (0..h).map(|i| i * n / h).collect()
+    });
+    let config = LooConfig {
+        calibration: CalibrationConfig {
+            priors: if args.prior == "none" {
+                PriorConfig::none()
+            } else {
+                PriorConfig::default()
+            },
+            ..CalibrationConfig::default()
+        },
+        models,
+        lengths: args.lengths.clone(),
+        seeds: args.seeds,
+        seed: args.seed,
+        plan,
+        score,
+        variants,
+        tags,
+        held_out,
+        cache: args.cache.clone(),
+        slope_prior_sd: args.slope_prior_sd,
+    };
+    let mut progress = ProgressLine::new(args.quiet);
+    let report = leave_one_out(&responses, &config, &mut |msg| progress.update(|| msg)).map_err(
+        |e| match e.path() {
+            None => e.in_file(&source),
+            Some(_) => e,
+        },
+    )?;
+    progress.finish();
+    let seconds = progress.elapsed().as_secs_f64();
+    emit(args.out.as_deref(), |w| write_loo(w, &report, args.json))?;
+    if let Some(path) = &args.details {
+        emit(Some(path), |w| write_details(w, &report))?;
+    }
+    eprintln!(
+        "leave-one-out on {} ({} examinees held out, {} items, {} seeds from {}) in {seconds:.1}s; calibration {}",
+        source.display(),
+        report.held_out.len(),
+        report.n_items,
+        args.seeds,
+        args.seed,
+        report
+            .calibration_seconds
+            .iter()
+            .map(|(m, s)| format!("{m} {s:.1}s"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    eprint!("{}", markdown(&report));
+    Ok(())
+}
+
+/// The table in Markdown, errors in accuracy points (x100).
+fn markdown(report: &LooReport) -> String {
+    let mut s = String::from(
+        "| calibration | method | k | MAE | MAE sd | max err | worst | Spearman | max exposure | overlap | seconds |\n|---|---|---|---|---|---|---|---|---|---|---|\n",
+    );
+    for r in &report.rows {
+        s.push_str(&format!(
+            "| {} | {} | {} | {:.2} | {:.2} | {:.2} | {:.2} | {:.3} | {:.2} | {:.2} | {:.1} |\n",
+            r.calibration,
+            r.method,
+            r.items,
+            100.0 * r.mae,
+            100.0 * r.mae_sd,
+            100.0 * r.max_error,
+            100.0 * r.worst,
+            r.spearman,
+            r.max_exposure,
+            r.mean_overlap,
+            r.seconds
+        ));
+    }
+    s
+}
+
+fn write_loo(w: &mut dyn Write, report: &LooReport, json: bool) -> Result<()> {
+    let io = |e: std::io::Error| Error::io("<output>", e);
+    if json {
+        serde_json::to_writer_pretty(&mut *w, report)
+            .map_err(|e| Error::format(format!("writing JSON: {e}")))?;
+        return writeln!(w).map_err(io);
+    }
+    let csv_err = |e: csv::Error| Error::format(format!("writing CSV: {e}"));
+    let mut out = csv::Writer::from_writer(w);
+    out.write_record([
+        "calibration",
+        "method",
+        "items",
+        "mae",
+        "mae_sd",
+        "max_error",
+        "worst",
+        "spearman",
+        "mean_length",
+        "max_exposure",
+        "mean_overlap",
+        "seconds",
+    ])
+    .map_err(csv_err)?;
+    for r in &report.rows {
+        out.write_record([
+            r.calibration.clone(),
+            r.method.clone(),
+            r.items.to_string(),
+            format!("{:.6}", r.mae),
+            format!("{:.6}", r.mae_sd),
+            format!("{:.6}", r.max_error),
+            format!("{:.6}", r.worst),
+            format!("{:.6}", r.spearman),
+            format!("{:.3}", r.mean_length),
+            format!("{:.6}", r.max_exposure),
+            format!("{:.6}", r.mean_overlap),
+            format!("{:.3}", r.seconds),
+        ])
+        .map_err(csv_err)?;
+    }
+    out.flush().map_err(io)
+}
+
+fn write_details(w: &mut dyn Write, report: &LooReport) -> Result<()> {
+    let csv_err = |e: csv::Error| Error::format(format!("writing CSV: {e}"));
+    let mut out = csv::Writer::from_writer(w);
+    out.write_record([
+        "calibration",
+        "method",
+        "items",
+        "seed",
+        "examinee",
+        "predicted",
+        "observed",
+    ])
+    .map_err(csv_err)?;
+    for d in &report.details {
+        out.write_record([
+            d.calibration.clone(),
+            d.method.clone(),
+            d.items.to_string(),
+            d.seed.to_string(),
+            d.examinee.clone(),
+            format!("{:.6}", d.predicted),
+            format!("{:.6}", d.observed),
+        ])
+        .map_err(csv_err)?;
+    }
+    out.flush().map_err(|e| Error::io("<details>", e))
+}

@@ -1,0 +1,375 @@
+//! End-to-end runs of `fangsheng simulate`: replay of recorded runs on the
+//! demo bank, simulated examinees, determinism, content balance, bad plans,
+//! and a reduced leave-one-out evaluation on the real MMLU-Pro runs.
+
+mod common;
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const PARAMS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/calibration/demo/v1.json");
+const RUNS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/calibration/demo/runs.csv");
+const HEADER: &str = "examinee,theta,se,n_items,stop_reason,predicted_score,observed_score,predicted_lo,predicted_hi,skipped";
+
+fn fangsheng(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_fangsheng"))
+        .args(args)
+        .output()
+        .expect("run fangsheng")
+}
+
+fn fixture(name: &str) -> String {
+    common::fixture(&format!("simulate/{name}"))
+        .display()
+        .to_string()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn ok(o: Output) -> Output {
+    assert!(o.status.success(), "failed: {}", stderr(&o));
+    o
+}
+
+/// CSV rows as maps from column name to text.
+fn table(text: &str) -> Vec<HashMap<String, String>> {
+    let mut r = csv::Reader::from_reader(text.as_bytes());
+    let h = r.headers().unwrap().clone();
+    r.records()
+        .map(|rec| {
+            let rec = rec.unwrap();
+            h.iter()
+                .zip(rec.iter())
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect()
+        })
+        .collect()
+}
+
+fn num(row: &HashMap<String, String>, col: &str) -> f64 {
+    row[col].parse().unwrap()
+}
+
+fn tmp(dir: &Path, name: &str) -> PathBuf {
+    dir.join(name)
+}
+
+/// Recorded answers per examinee in the demo runs.
+fn recorded() -> BTreeMap<String, usize> {
+    let text = std::fs::read_to_string(RUNS).unwrap();
+    let mut n = BTreeMap::new();
+    for row in table(&text) {
+        *n.entry(row["model"].clone()).or_default() += 1;
+    }
+    n
+}
+
+#[test]
+fn replay_writes_one_row_per_examinee_and_a_trace() {
+    let dir = tempfile::tempdir().unwrap();
+    let (out, trace) = (tmp(dir.path(), "exams.csv"), tmp(dir.path(), "trace.csv"));
+    let o = ok(fangsheng(&[
+        "simulate",
+        "--params",
+        PARAMS,
+        "--responses",
+        RUNS,
+        "--max-items",
+        "20",
+        "--out",
+        out.to_str().unwrap(),
+        "--trace",
+        trace.to_str().unwrap(),
+    ]));
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert_eq!(text.lines().next(), Some(HEADER));
+    let rows = table(&text);
+    let counts = recorded();
+    assert_eq!(rows.len(), counts.len());
+    for r in &rows {
+        assert_eq!(r["n_items"], "20");
+        assert_eq!(r["stop_reason"], "max-items");
+        let (p, lo, hi) = (
+            num(r, "predicted_score"),
+            num(r, "predicted_lo"),
+            num(r, "predicted_hi"),
+        );
+        assert!(lo <= p && p <= hi && (0.0..=1.0).contains(&p), "{r:?}");
+    }
+    // Summary on stderr names the measures.
+    let err = stderr(&o);
+    for word in [
+        "MAE",
+        "max error",
+        "Spearman",
+        "mean",
+        "max rate",
+        "overlap",
+    ] {
+        assert!(err.contains(word), "{word} missing in: {err}");
+    }
+    let steps = table(&std::fs::read_to_string(&trace).unwrap());
+    assert_eq!(steps.len(), 20 * rows.len());
+    assert_eq!(
+        std::fs::read_to_string(&trace).unwrap().lines().next(),
+        Some("examinee,step,item,score,theta,se")
+    );
+    // Every traced item was answered in the recording, never twice.
+    let runs = table(&std::fs::read_to_string(RUNS).unwrap());
+    let answered: std::collections::HashSet<(String, String)> = runs
+        .iter()
+        .map(|r| (r["model"].clone(), r["item"].clone()))
+        .collect();
+    let mut seen = std::collections::HashSet::new();
+    for s in &steps {
+        let key = (s["examinee"].clone(), s["item"].clone());
+        assert!(answered.contains(&key), "{key:?} has no recorded answer");
+        assert!(seen.insert(key.clone()), "{key:?} asked twice");
+    }
+}
+
+#[test]
+fn replay_skips_and_counts_items_without_a_recorded_answer() {
+    // With no length limit every exam runs the bank out: it answers each
+    // recorded item once and skips each of the 120 it has no answer for.
+    let o = ok(fangsheng(&[
+        "simulate",
+        "--params",
+        PARAMS,
+        "--responses",
+        RUNS,
+        "--max-items",
+        "120",
+        "-q",
+    ]));
+    let rows = table(&String::from_utf8_lossy(&o.stdout));
+    for (name, n) in recorded() {
+        let r = rows.iter().find(|r| r["examinee"] == name).unwrap();
+        assert_eq!(num(r, "n_items") as usize, n, "{name}");
+        assert_eq!(num(r, "skipped") as usize, 120 - n, "{name}");
+        assert_eq!(r["stop_reason"], "exhausted");
+        // The whole run answered: the blended prediction differs from the
+        // observed score only through the model's expectation on the
+        // 120 - n unrecorded items (each moves it by at most 1/120).
+        let gap = (num(r, "predicted_score") - num(r, "observed_score")).abs();
+        assert!(gap <= (120 - n) as f64 / 120.0 + 1e-6, "{r:?}");
+    }
+    assert!(stderr(&o).contains(&format!(
+        "{} selected items skipped",
+        recorded().values().map(|n| 120 - n).sum::<usize>()
+    )));
+}
+
+#[test]
+fn the_same_seed_gives_identical_output_and_another_seed_differs() {
+    let run = |seed: &str| {
+        let o = ok(fangsheng(&[
+            "simulate",
+            "--params",
+            PARAMS,
+            "--responses",
+            RUNS,
+            "--plan",
+            &fixture("randomesque.toml"),
+            "--seed",
+            seed,
+            "-q",
+        ]));
+        o.stdout
+    };
+    let (a, b, c) = (run("5"), run("5"), run("6"));
+    assert_eq!(a, b);
+    assert_ne!(a, c);
+    let sim = |seed: &str| {
+        ok(fangsheng(&[
+            "simulate",
+            "--params",
+            PARAMS,
+            "--thetas",
+            "50",
+            "--seed",
+            seed,
+            "--max-items",
+            "10",
+            "-q",
+        ]))
+        .stdout
+    };
+    assert_eq!(sim("3"), sim("3"));
+    assert_ne!(sim("3"), sim("4"));
+}
+
+fn theta_rmse(max_items: &str) -> f64 {
+    let o = ok(fangsheng(&[
+        "simulate",
+        "--params",
+        PARAMS,
+        "--thetas",
+        "400",
+        "--seed",
+        "11",
+        "--max-items",
+        max_items,
+        "-q",
+    ]));
+    let rows = table(&String::from_utf8_lossy(&o.stdout));
+    assert_eq!(rows.len(), 400);
+    let se: f64 = rows
+        .iter()
+        .map(|r| (num(r, "theta") - num(r, "true_theta")).powi(2))
+        .sum();
+    (se / rows.len() as f64).sqrt()
+}
+
+#[test]
+fn simulated_examinees_are_recovered_better_by_longer_exams() {
+    let (r5, r15, r40) = (theta_rmse("5"), theta_rmse("15"), theta_rmse("40"));
+    assert!(r5 > r15 && r15 > r40, "RMSE {r5} {r15} {r40}");
+    // 40 of 120 demo items (mean information near 0.5 at theta = 0) leave an
+    // SE of about 0.25-0.3; the prior keeps it under 0.4.
+    assert!(r40 < 0.4, "{r40}");
+}
+
+#[test]
+fn json_output_holds_the_seed_plan_summary_and_exams() {
+    let o = ok(fangsheng(&[
+        "simulate",
+        "--params",
+        PARAMS,
+        "--thetas",
+        "20",
+        "--seed",
+        "9",
+        "--max-items",
+        "8",
+        "--json",
+        "-q",
+    ]));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["seed"], 9);
+    assert!(v["plan"].as_str().unwrap().contains("max_items = 8"));
+    assert_eq!(v["exams"].as_array().unwrap().len(), 20);
+    assert!(v["exams"][0]["true_theta"].is_number());
+    assert_eq!(v["summary"]["n"], 20);
+}
+
+#[test]
+fn content_balance_from_a_tag_file_keeps_groups_within_one_item() {
+    let dir = tempfile::tempdir().unwrap();
+    let trace = tmp(dir.path(), "t.csv");
+    ok(fangsheng(&[
+        "simulate",
+        "--params",
+        PARAMS,
+        "--responses",
+        RUNS,
+        "--max-items",
+        "15",
+        "--tags",
+        &fixture("tags.csv"),
+        "--balance",
+        "category",
+        "--trace",
+        trace.to_str().unwrap(),
+        "-q",
+    ]));
+    let mut odd: BTreeMap<String, (i32, i32)> = BTreeMap::new();
+    for s in table(&std::fs::read_to_string(&trace).unwrap()) {
+        let j: u32 = s["item"].trim_start_matches("demo-").parse().unwrap();
+        let e = odd.entry(s["examinee"].clone()).or_default();
+        if j % 2 == 1 { e.0 += 1 } else { e.1 += 1 }
+    }
+    for (name, (math, law)) in odd {
+        assert!((math - law).abs() <= 1, "{name}: {math} math, {law} law");
+    }
+}
+
+#[test]
+fn bad_plans_fail_with_the_plan_file_named() {
+    let cases = [
+        ("unknown_tag.toml", "unknown tag 'subject'"),
+        ("targets_sum.toml", "sum to 1"),
+        ("unknown_rule.toml", "unknown variant"),
+        ("too_long.toml", "fewer than min_items"),
+    ];
+    for (file, want) in cases {
+        let path = fixture(file);
+        let o = fangsheng(&[
+            "simulate",
+            "--params",
+            PARAMS,
+            "--responses",
+            RUNS,
+            "--plan",
+            &path,
+        ]);
+        assert_eq!(o.status.code(), Some(2), "{file}");
+        let err = stderr(&o);
+        assert!(err.contains(&path), "{file}: {err}");
+        assert!(err.contains(want), "{file}: {err}");
+    }
+    let o = fangsheng(&[
+        "simulate",
+        "--params",
+        PARAMS,
+        "--responses",
+        RUNS,
+        "--select",
+        "best",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("unknown selection rule 'best'"));
+    let o = fangsheng(&["simulate", "--params", PARAMS]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("--responses"));
+}
+
+/// Reduced leave-one-out on the real MMLU-Pro runs: 5 of the 22 models
+/// held out, one seed, 50 items. The full run (benches/LOO.md) gives the
+/// content-balanced adaptive plan about 2-2.5 points MAE and random items
+/// 4-6; the bound here leaves room for the 5-model subset.
+#[test]
+fn leave_one_out_on_mmlu_pro_beats_random_items() {
+    let responses = common::shared_data("mmlu-pro/responses.csv.gz");
+    let items = common::shared_data("mmlu-pro/items.jsonl.gz");
+    let o = ok(fangsheng(&[
+        "simulate",
+        "--leave-one-out",
+        "--responses",
+        responses.to_str().unwrap(),
+        "--tags",
+        items.to_str().unwrap(),
+        "--id-field",
+        "question_id",
+        "--hold-out",
+        "5",
+        "--seeds",
+        "1",
+        "--lengths",
+        "50",
+        "--variants",
+        "content=category",
+        "-q",
+    ]));
+    let rows = table(&String::from_utf8_lossy(&o.stdout));
+    let mae = |method: &str| {
+        let r = rows
+            .iter()
+            .find(|r| r["method"] == method && r["items"] == "50")
+            .unwrap();
+        100.0 * num(r, "mae")
+    };
+    let (adaptive, random_acc, random_irt) = (
+        mae("adaptive content=category"),
+        mae("random-accuracy"),
+        mae("random-irt"),
+    );
+    assert!(adaptive < 3.5, "adaptive MAE {adaptive}");
+    assert!(
+        adaptive < random_acc && adaptive < random_irt,
+        "{adaptive} {random_acc} {random_irt}"
+    );
+}
