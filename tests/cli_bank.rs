@@ -4,6 +4,8 @@
 
 mod common;
 
+use common::stderr;
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -26,10 +28,6 @@ fn fixture(name: &str) -> String {
 
 fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
 fn repo(rel: &str) -> PathBuf {

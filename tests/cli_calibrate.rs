@@ -2,19 +2,9 @@
 
 mod common;
 
+use common::{fangsheng, stderr};
+
 use std::path::Path;
-use std::process::{Command, Output};
-
-fn fangsheng(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_fangsheng"))
-        .args(args)
-        .output()
-        .expect("run fangsheng")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
 
 fn items_json(path: &Path) -> serde_json::Value {
     let v: serde_json::Value =

@@ -3,6 +3,8 @@
 //! endpoint, SIGKILL and resume, API-key hygiene, refusing foreign journals.
 
 mod common;
+
+use common::stderr;
 #[path = "support/server.rs"]
 mod server;
 
@@ -33,10 +35,6 @@ fn exam_cmd(args: &[&str]) -> Command {
 
 fn run(args: &[&str]) -> Output {
     exam_cmd(args).output().expect("run fangsheng")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
 fn json(path: &Path) -> Value {

@@ -3,24 +3,14 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use common::{fangsheng, stderr};
 
-fn fangsheng(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_fangsheng"))
-        .args(args)
-        .output()
-        .expect("run fangsheng")
-}
+use std::path::{Path, PathBuf};
 
 fn fixture(name: &str) -> String {
     common::fixture(&format!("score/{name}"))
         .display()
         .to_string()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
 /// Parses `examinee,theta,se,n_items` rows.

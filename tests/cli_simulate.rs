@@ -4,29 +4,20 @@
 
 mod common;
 
+use common::{fangsheng, stderr};
+
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 const PARAMS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/calibration/demo/v1.json");
 const RUNS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/calibration/demo/runs.csv");
 const HEADER: &str = "examinee,theta,se,n_items,stop_reason,predicted_score,observed_score,predicted_lo,predicted_hi,skipped";
 
-fn fangsheng(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_fangsheng"))
-        .args(args)
-        .output()
-        .expect("run fangsheng")
-}
-
 fn fixture(name: &str) -> String {
     common::fixture(&format!("simulate/{name}"))
         .display()
         .to_string()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
 fn ok(o: Output) -> Output {

@@ -8,8 +8,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use clap::Args as ClapArgs;
 use fangsheng::bank::{ItemBank, ParamSet};
-use fangsheng::cat::{Plan, SelectRule};
-use fangsheng::estimate::Method;
+use fangsheng::cat::Plan;
 use fangsheng::exam::{Exam, ExamResult, Progress, run as run_exam};
 use fangsheng::prompt::PromptSpec;
 use fangsheng::respond::{
@@ -43,25 +42,8 @@ pub struct Args {
     #[arg(long, value_name = "FILE")]
     plan: Option<PathBuf>,
 
-    /// Largest number of items.
-    #[arg(long, value_name = "N")]
-    max_items: Option<usize>,
-
-    /// Fewest items before a precision stop.
-    #[arg(long, value_name = "N")]
-    min_items: Option<usize>,
-
-    /// Stop when the standard error is at most this.
-    #[arg(long, value_name = "SE")]
-    stop_se: Option<f64>,
-
-    /// Item selection rule: max-info, kl, min-variance, closest-b or random.
-    #[arg(long, value_name = "RULE")]
-    select: Option<String>,
-
-    /// Ability estimator: eap, map, ml or wle.
-    #[arg(long, value_name = "METHOD")]
-    estimator: Option<String>,
+    #[command(flatten)]
+    plan_flags: super::plan_flags::PlanFlags,
 
     /// Seed of the session's random choices (recorded in the journal and
     /// the result).
@@ -264,21 +246,7 @@ fn load_plan(args: &Args) -> anyhow::Result<(Plan, PromptSpec)> {
             (plan, prompt)
         }
     };
-    if let Some(n) = args.max_items {
-        plan.max_items = n;
-    }
-    if let Some(n) = args.min_items {
-        plan.min_items = n;
-    }
-    if let Some(se) = args.stop_se {
-        plan.stop_se = Some(se);
-    }
-    if let Some(rule) = &args.select {
-        plan.select = rule.parse::<SelectRule>()?;
-    }
-    if let Some(method) = &args.estimator {
-        plan.estimator = method.parse::<Method>()?;
-    }
+    args.plan_flags.apply(&mut plan)?;
     plan.validate()?;
     Ok((plan, prompt))
 }

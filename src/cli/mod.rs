@@ -6,6 +6,7 @@ mod calibrate;
 mod exam;
 mod input;
 mod output;
+mod plan_flags;
 mod progress;
 mod score;
 mod simulate;

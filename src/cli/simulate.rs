@@ -57,25 +57,8 @@ pub struct Args {
     #[arg(long, value_name = "FILE")]
     plan: Option<PathBuf>,
 
-    /// Largest number of items per exam.
-    #[arg(long, value_name = "N")]
-    max_items: Option<usize>,
-
-    /// Smallest number of items before a precision or information stop.
-    #[arg(long, value_name = "N")]
-    min_items: Option<usize>,
-
-    /// Stop when the standard error is at most this.
-    #[arg(long, value_name = "SE")]
-    stop_se: Option<f64>,
-
-    /// Selection rule: max-info, kl, min-variance, closest-b or random.
-    #[arg(long, value_name = "RULE")]
-    select: Option<String>,
-
-    /// Estimator: eap, map, ml or wle.
-    #[arg(long, value_name = "METHOD")]
-    estimator: Option<String>,
+    #[command(flatten)]
+    plan_flags: super::plan_flags::PlanFlags,
 
     /// Exposure control: none, randomesque:K, a-stratified:S,
     /// sympson-hetter:R or eligibility:R (parameters set by simulation when
@@ -303,21 +286,7 @@ fn plan(args: &Args) -> anyhow::Result<Plan> {
         Some(p) => Plan::load(p)?,
         None => Plan::default(),
     };
-    if let Some(n) = args.max_items {
-        plan.max_items = n;
-    }
-    if let Some(n) = args.min_items {
-        plan.min_items = n;
-    }
-    if let Some(se) = args.stop_se {
-        plan.stop_se = Some(se);
-    }
-    if let Some(s) = &args.select {
-        plan.select = s.parse()?;
-    }
-    if let Some(m) = &args.estimator {
-        plan.estimator = m.parse()?;
-    }
+    args.plan_flags.apply(&mut plan)?;
     if let Some(e) = &args.exposure {
         plan.exposure = parse_exposure(e).with_context(|| {
             format!("--exposure takes none, randomesque:K, a-stratified:S, sympson-hetter:R or eligibility:R, got '{e}'")

@@ -30,3 +30,16 @@ pub fn fixture(rel: &str) -> PathBuf {
         .join("tests/fixtures")
         .join(rel)
 }
+
+/// Runs the `fangsheng` binary with `args` and collects its output.
+pub fn fangsheng(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_fangsheng"))
+        .args(args)
+        .output()
+        .expect("run fangsheng")
+}
+
+/// A command's standard error as text.
+pub fn stderr(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
