@@ -3,11 +3,16 @@
 
 mod bank;
 mod calibrate;
+mod calibrate_new;
+mod diagnose;
 mod exam;
+mod export;
 mod input;
+mod link;
 mod output;
 mod plan_flags;
 mod progress;
+mod report;
 mod score;
 mod simulate;
 
@@ -39,6 +44,16 @@ enum Command {
     Bank(bank::Args),
     /// Run adaptive exams on recorded runs (replay) or simulated examinees; leave-one-out evaluation.
     Simulate(Box<simulate::Args>),
+    /// Place two separate calibrations on one scale (Stocking-Lord or mean-sigma).
+    Link(link::Args),
+    /// Calibrate new (pretest) items from exam journals, abilities held fixed.
+    CalibrateNew(calibrate_new::Args),
+    /// Diagnose an item bank: saturation at the frontier, contamination and drift.
+    Diagnose(diagnose::Args),
+    /// Export abilities, items or exam steps as CSV, JSON or Parquet.
+    Export(export::Args),
+    /// Write a self-contained HTML report with plots.
+    Report(report::Args),
 }
 
 /// Parses the command line and runs the chosen subcommand.
@@ -50,5 +65,10 @@ pub fn run() -> anyhow::Result<()> {
         Command::Exam(args) => exam::run(args),
         Command::Bank(args) => bank::run(args),
         Command::Simulate(args) => simulate::run(*args),
+        Command::Link(args) => link::run(args),
+        Command::CalibrateNew(args) => calibrate_new::run(args),
+        Command::Diagnose(args) => diagnose::run(args),
+        Command::Export(args) => export::run(args),
+        Command::Report(args) => report::run(args),
     }
 }

@@ -1,0 +1,12 @@
+//! `fangsheng calibrate_new` (being built).
+
+use clap::Args as ClapArgs;
+
+/// Flags of `fangsheng calibrate_new`.
+#[derive(Debug, ClapArgs)]
+pub struct Args {}
+
+/// Runs the subcommand.
+pub fn run(_args: Args) -> anyhow::Result<()> {
+    anyhow::bail!("not implemented yet")
+}

@@ -1,0 +1,1 @@
+//! Bank health diagnostics: saturation of the frontier, contamination and drift.

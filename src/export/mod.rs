@@ -1,0 +1,1 @@
+//! Tidy exports of abilities, items and exam steps for analysts.

@@ -1,0 +1,1 @@
+//! Linking separate calibrations onto one scale.

@@ -1,0 +1,1 @@
+//! Online calibration of new (pretest) items from exam journals.

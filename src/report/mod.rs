@@ -1,0 +1,1 @@
+//! A self-contained HTML report with inline SVG plots.
