@@ -13,6 +13,7 @@
 //! Backends only fetch text; grading it is the job of `crate::grade`. All are
 //! `Send + Sync`: a campaign asks one backend from several threads.
 
+mod argv;
 mod command;
 mod error;
 mod openai;
@@ -25,6 +26,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+pub use argv::split_command_line;
 pub use command::{Command, CommandConfig, CommandInput};
 pub use error::{BackendError, BackendErrorKind};
 pub use openai::{ApiKey, ApiKeySource, DEFAULT_API_KEY_ENV, OpenAi, OpenAiConfig};
