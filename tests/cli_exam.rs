@@ -559,3 +559,54 @@ fn campaign_runs_each_model_with_its_own_journal_and_result() {
         );
     }
 }
+
+/// The README's first command: `fangsheng exam --demo` needs no files, runs
+/// again and again from any folder (its journal is scratch), prints the
+/// summary, and writes a result only when asked.
+#[test]
+fn demo_exam_runs_twice_from_an_empty_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo = |extra: &[&str]| {
+        let o = Command::new(env!("CARGO_BIN_EXE_fangsheng"))
+            .current_dir(dir.path())
+            .args(["exam", "--demo", "-q"])
+            .args(extra)
+            .output()
+            .expect("run fangsheng");
+        assert!(o.status.success(), "{}", stderr(&o));
+        String::from_utf8(o.stdout).unwrap()
+    };
+    let first = demo(&[]);
+    let second = demo(&[]);
+    assert_eq!(first, second, "same seed, same exam");
+    for needle in [
+        "bank 'demo'",
+        "SIMULATED",
+        "true theta is 0.8",
+        "predicted score on the whole bank",
+        "dimension safety",
+    ] {
+        assert!(first.contains(needle), "{needle} not in\n{first}");
+    }
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        0,
+        "nothing left behind"
+    );
+
+    let out = dir.path().join("demo.json");
+    let text = demo(&["--theta", "-1", "--max-items", "10", "--out", s(&out)]);
+    assert!(text.contains("after 10 items"), "{text}");
+    let r = json(&out);
+    assert_eq!(r["bank"], "demo");
+    assert_eq!(r["items_used"], 10);
+    assert_eq!(r["calibration"]["version"], "v1");
+    assert!(r["backend"].as_str().unwrap().contains("theta=-1"));
+    // The embedded bank is the shipped one: same digest as loading it.
+    let shipped = fangsheng::bank::ItemBank::load(Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/item-banks/demo"
+    )))
+    .unwrap();
+    assert_eq!(r["bank_digest"], shipped.digest());
+}

@@ -361,7 +361,16 @@ impl ItemBank {
     pub fn load(path: &Path) -> Result<Self> {
         let (file, name) = locate(path)?;
         let text = crate::io::read_to_string(&file)?;
-        let (items, mut problems) = parse_lines(&text, &file);
+        Self::from_jsonl(name, &text, &file)
+    }
+
+    /// Reads a bank from the text of an `items.jsonl` file (for example one
+    /// embedded in the binary); `file` names it in errors.
+    ///
+    /// # Errors
+    /// As [`ItemBank::load`], without the I/O errors.
+    pub fn from_jsonl(name: impl Into<String>, text: &str, file: &Path) -> Result<Self> {
+        let (items, mut problems) = parse_lines(text, file);
         if !problems.is_empty() {
             let more = problems.len() - 1;
             let first = problems.swap_remove(0);
@@ -371,7 +380,7 @@ impl ItemBank {
                 with_count(first, more)
             });
         }
-        Self::from_parsed(name, items, &text, &file)
+        Self::from_parsed(name.into(), items, text, file)
     }
 
     fn from_parsed(name: String, items: Vec<Item>, text: &str, file: &Path) -> Result<Self> {

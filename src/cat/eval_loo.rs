@@ -450,7 +450,11 @@ pub fn leave_one_out(
                         ))
                     })
                     .collect::<Result<_>>()?;
-                let runs = seeds
+                // A plan without random choices gives every seed the same
+                // exams: run the first seed and copy it.
+                let random = designs.iter().any(|(d, _)| uses_randomness(d.plan()));
+                let distinct = if random { &seeds[..] } else { &seeds[..1] };
+                let mut runs = distinct
                     .iter()
                     .map(|&s| {
                         let outs: Vec<(f64, Vec<usize>)> = folds
@@ -471,6 +475,15 @@ pub fn leave_one_out(
                         })
                     })
                     .collect::<Result<Vec<_>>>()?;
+                for &s in &seeds[distinct.len()..] {
+                    let first = &runs[0];
+                    let copy = SeedRun {
+                        seed: s,
+                        predicted: first.predicted.clone(),
+                        exams: first.exams.clone(),
+                    };
+                    runs.push(copy);
+                }
                 let method = if v.name() == "base" {
                     "adaptive".to_owned()
                 } else {
@@ -540,6 +553,16 @@ pub fn leave_one_out(
         calibration_seconds,
         details,
     })
+}
+
+/// True when exams of `plan` depend on the seed.
+fn uses_randomness(plan: &Plan) -> bool {
+    use super::exposure::Exposure;
+    use super::select::SelectRule;
+    plan.start.random_items > 0
+        || plan.select == SelectRule::Random
+        || !matches!(plan.exposure, Exposure::None | Exposure::AStratified { .. })
+        || matches!(plan.exposure, Exposure::Randomesque { k } if k > 1)
 }
 
 /// The predicted bank score of fold `f` from the answers `items`

@@ -1,6 +1,7 @@
 //! `fangsheng exam`: an adaptive exam of a model (or of several, in a
 //! campaign) through a backend, journalled and resumable.
 
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,19 +21,30 @@ use serde::Deserialize;
 /// Flags of `fangsheng exam`.
 #[derive(Debug, ClapArgs)]
 #[command(after_help = "Examples:
+  fangsheng exam --demo
+  fangsheng exam --demo --theta 1.5 --max-items 15 --out demo.json
+  fangsheng exam --demo --backend openai --endpoint http://localhost:8000/v1 --model llama-3
   fangsheng exam --bank item-banks/demo --params calibration/demo/v1.json --backend simulated --theta 0.5 --out result.json
   fangsheng exam --bank item-banks/mmlu-pro --params calibration/mmlu-pro/v1.json --backend openai \\
       --endpoint http://localhost:8000/v1 --model llama-3 --journal llama.jsonl --out llama.json
   fangsheng exam ... --journal llama.jsonl --resume --out llama.json
   fangsheng exam --bank item-banks/demo --params calibration/demo/v1.json --campaign models.toml --out results/")]
 pub struct Args {
+    /// The embedded demo: the demo bank (item-banks/demo) with its
+    /// SIMULATED calibration (calibration/demo/v1.json), answered by a
+    /// simulated model of ability --theta (default 0.8) unless --backend is
+    /// given; the journal goes to a temporary file (removed afterwards)
+    /// unless --journal is given, and the result is printed.
+    #[arg(long, conflicts_with_all = ["bank", "params", "campaign"])]
+    demo: bool,
+
     /// Item bank folder (with items.jsonl).
-    #[arg(long, value_name = "DIR")]
-    bank: PathBuf,
+    #[arg(long, value_name = "DIR", required_unless_present = "demo")]
+    bank: Option<PathBuf>,
 
     /// Calibrated parameters of the bank's items.
-    #[arg(long, value_name = "FILE")]
-    params: PathBuf,
+    #[arg(long, value_name = "FILE", required_unless_present = "demo")]
+    params: Option<PathBuf>,
 
     #[command(flatten)]
     backend: BackendFlags,
@@ -64,9 +76,10 @@ pub struct Args {
     #[arg(long, value_name = "FILE")]
     campaign: Option<PathBuf>,
 
-    /// Result file (JSON), or the campaign's output folder.
-    #[arg(long, value_name = "PATH")]
-    out: PathBuf,
+    /// Result file (JSON), or the campaign's output folder (optional with
+    /// --demo).
+    #[arg(long, value_name = "PATH", required_unless_present = "demo")]
+    out: Option<PathBuf>,
 
     /// No progress lines.
     #[arg(long, short = 'q')]
@@ -273,7 +286,7 @@ fn run_one(
     backend: &dyn Backend,
     journal: &Path,
     resume: bool,
-    out: &Path,
+    out: Option<&Path>,
     label: &str,
     quiet: bool,
 ) -> anyhow::Result<ExamResult> {
@@ -299,52 +312,180 @@ fn run_one(
     };
     let result = run_exam(exam, backend, journal, resume, &mut progress)
         .with_context(|| format!("{label}: exam stopped"))?;
-    write_result(out, &result)?;
+    if let Some(out) = out {
+        write_result(out, &result)?;
+    }
     if !quiet {
         eprintln!(
-            "{label}: done ({}): theta {:.3}, predicted score {:.3}, {} items, result in {}",
+            "{label}: done ({}): theta {:.3}, predicted score {:.3}, {} items{}",
             result.stop_reason,
             result.theta,
             result.predicted_score.bank.mean,
             result.items_used,
-            out.display()
+            out.map(|o| format!(", result in {}", o.display()))
+                .unwrap_or_default()
         );
     }
     Ok(result)
 }
 
-/// Runs `fangsheng exam`.
-pub fn run(args: Args) -> anyhow::Result<()> {
-    let bank = ItemBank::load(&args.bank)?;
-    let params_bytes = std::fs::read(&args.params)
-        .with_context(|| format!("cannot read {}", args.params.display()))?;
-    let loaded = ParamSet::load(&args.params)?;
+/// The embedded demo: the demo bank and its simulated calibration, as
+/// `cargo run --example demo_data` writes them.
+const DEMO_ITEMS: &str = include_str!("../../item-banks/demo/items.jsonl");
+const DEMO_PARAMS: &str = include_str!("../../calibration/demo/v1.json");
+/// The demo's simulated model, when `--theta` is not given: a mid-range
+/// model of the demo's fictional population.
+const DEMO_THETA: f64 = 0.8;
+
+/// The bank, its calibration and the calibration file's bytes: the
+/// embedded demo's or the files named by the flags.
+fn inputs(args: &Args) -> anyhow::Result<(ItemBank, ParamSet, Vec<u8>)> {
+    if args.demo {
+        let bank = ItemBank::from_jsonl(
+            "demo",
+            DEMO_ITEMS,
+            Path::new("<embedded item-banks/demo/items.jsonl>"),
+        )?;
+        let src = Path::new("<embedded calibration/demo/v1.json>");
+        let params = ParamSet::from_json_str(DEMO_PARAMS, src)?.params;
+        return Ok((bank, params, DEMO_PARAMS.as_bytes().to_vec()));
+    }
+    let (Some(bank), Some(params)) = (&args.bank, &args.params) else {
+        bail!("--bank DIR and --params FILE are required (or --demo)");
+    };
+    let bank = ItemBank::load(bank)?;
+    let params_bytes =
+        std::fs::read(params).with_context(|| format!("cannot read {}", params.display()))?;
+    let loaded = ParamSet::load(params)?;
     for w in &loaded.warnings {
         eprintln!("warning: {w}");
     }
+    Ok((bank, loaded.params, params_bytes))
+}
+
+/// A journal path no earlier run has used, in the system's temporary
+/// folder: a demo can be run again and again.
+fn fresh_journal() -> PathBuf {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    std::env::temp_dir().join(format!(
+        "fangsheng-demo-{}-{nanos}.journal.jsonl",
+        std::process::id()
+    ))
+}
+
+/// A few lines summing up an exam, for the demo's standard output.
+fn summary(result: &ExamResult, true_theta: Option<f64>) -> String {
+    let mut s = String::new();
+    let cal = result
+        .calibration
+        .version
+        .as_deref()
+        .unwrap_or("unversioned");
+    let _ = writeln!(
+        s,
+        "adaptive exam on bank '{}' (calibration {cal}, SIMULATED demo parameters) answered by {}",
+        result.bank, result.backend
+    );
+    let _ = writeln!(
+        s,
+        "stopped ({}) after {} items, {} correct",
+        result.stop_reason, result.items_used, result.correct
+    );
+    let se = result
+        .se
+        .map_or_else(|| "inf".to_owned(), |v| format!("{v:.3}"));
+    let _ = write!(s, "theta {:.3}, SE {se}", result.theta);
+    if let Some([lo, hi]) = result.interval {
+        let _ = write!(
+            s,
+            ", {:.0}% interval [{lo:.3}, {hi:.3}]",
+            100.0 * result.level
+        );
+    }
+    if let Some(t) = true_theta {
+        let _ = write!(s, " (the simulated model's true theta is {t})");
+    }
+    s.push('\n');
+    let p = &result.predicted_score;
+    let _ = writeln!(
+        s,
+        "predicted score on the whole bank: {:.3} [{:.3}, {:.3}]",
+        p.bank.mean, p.bank.lo, p.bank.hi
+    );
+    for (title, groups) in [("category", &p.category), ("dimension", &p.dimension)] {
+        for g in groups {
+            let _ = writeln!(
+                s,
+                "  {title} {:<12} {:.3} [{:.3}, {:.3}] ({} items)",
+                g.value, g.score.mean, g.score.lo, g.score.hi, g.n_items
+            );
+        }
+    }
+    s
+}
+
+/// Runs `fangsheng exam --demo`: the embedded bank and calibration, a
+/// simulated model unless another backend is given, a throw-away journal
+/// unless one is named, and the summary on standard output.
+fn run_demo(args: &Args, exam: &Exam, params: &ParamSet) -> anyhow::Result<()> {
+    let mut flags = args.backend.clone();
+    let kind = flags.backend.get_or_insert_with(|| "simulated".to_owned());
+    let true_theta = if kind == "simulated" {
+        Some(*flags.theta.get_or_insert(DEMO_THETA))
+    } else {
+        None
+    };
+    let backend = flags.build(params, args.seed)?;
+    let (journal, temporary) = match &args.journal {
+        Some(j) => (j.clone(), false),
+        None if args.resume => bail!("--demo --resume needs the --journal FILE to continue"),
+        None => (fresh_journal(), true),
+    };
+    let result = run_one(
+        exam,
+        backend.as_ref(),
+        &journal,
+        args.resume,
+        args.out.as_deref(),
+        &flags.label(),
+        args.quiet,
+    );
+    if temporary {
+        // The journal of a demo is scratch: removing it keeps the temporary
+        // folder clean; a failure to remove it changes nothing for the user.
+        let _ = std::fs::remove_file(&journal);
+    }
+    print!("{}", summary(&result?, true_theta));
+    Ok(())
+}
+
+/// Runs `fangsheng exam`.
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let (bank, params, params_bytes) = inputs(&args)?;
     let (plan, prompt) = load_plan(&args)?;
-    let exam = Exam::new(
-        bank,
-        loaded.params.clone(),
-        &params_bytes,
-        plan,
-        prompt,
-        args.seed,
-    )?;
+    let exam = Exam::new(bank, params.clone(), &params_bytes, plan, prompt, args.seed)?;
+    if args.demo {
+        return run_demo(&args, &exam, &params);
+    }
+    let Some(out) = args.out.clone() else {
+        bail!("--out PATH is required");
+    };
 
     let Some(campaign_path) = &args.campaign else {
-        let backend = args.backend.build(&loaded.params, args.seed)?;
+        let backend = args.backend.build(&params, args.seed)?;
         let journal = args
             .journal
             .clone()
-            .unwrap_or_else(|| default_journal(&args.out));
+            .unwrap_or_else(|| default_journal(&out));
         let label = args.backend.label();
         run_one(
             &exam,
             backend.as_ref(),
             &journal,
             args.resume,
-            &args.out,
+            Some(&out),
             &label,
             args.quiet,
         )?;
@@ -368,12 +509,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             );
         }
         let backend = m
-            .build(&loaded.params, args.seed)
+            .build(&params, args.seed)
             .with_context(|| format!("{}: model '{label}'", campaign_path.display()))?;
         runs.push((label, backend));
     }
-    std::fs::create_dir_all(&args.out)
-        .with_context(|| format!("cannot create {}", args.out.display()))?;
+    std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
     // Progress lines of concurrent models interleave; each carries its
     // model's name, which is also how a terminal tells them apart.
     let quiet = args.quiet;
@@ -383,8 +523,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             .iter()
             .map(|(label, backend)| {
                 let exam = Arc::clone(&exam);
-                let out = args.out.join(format!("{label}.json"));
-                let journal = args.out.join(format!("{label}.journal.jsonl"));
+                let out_file = out.join(format!("{label}.json"));
+                let journal = out.join(format!("{label}.journal.jsonl"));
                 let resume = args.resume;
                 s.spawn(move || {
                     let r = run_one(
@@ -392,7 +532,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                         backend.as_ref(),
                         &journal,
                         resume,
-                        &out,
+                        Some(&out_file),
                         label,
                         quiet,
                     );

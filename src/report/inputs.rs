@@ -1,0 +1,520 @@
+//! What a report is drawn from: abilities, exam trajectories, a parameter
+//! set and key/value summaries, read from the files the other commands
+//! write. Each file's kind is told from its content, not its name.
+
+use std::path::Path;
+
+use serde_json::Value;
+
+use crate::bank::ParamSet;
+use crate::error::{Error, Result};
+use crate::exam::{ExamResult, Journal, RESULT_FORMAT};
+
+/// The kinds of file a report reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// An exam result (`fangsheng-exam/1` JSON).
+    ExamResult,
+    /// An exam journal (`fangsheng-journal/1` JSON Lines).
+    Journal,
+    /// `fangsheng simulate` output, CSV or JSON.
+    Simulate,
+    /// `fangsheng simulate --trace` CSV: one row per exam step.
+    Trace,
+    /// Abilities CSV or JSON (`calibrate --abilities`, `score`).
+    Abilities,
+    /// A parameter file (`fangsheng-params/1` JSON or parameter CSV).
+    Params,
+    /// Any other JSON object, shown as a key/value table (diagnose
+    /// summaries, for instance).
+    Summary,
+}
+
+impl Kind {
+    /// A short description for the report's list of inputs.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Kind::ExamResult => "exam result",
+            Kind::Journal => "exam journal",
+            Kind::Simulate => "simulate output",
+            Kind::Trace => "simulate trace",
+            Kind::Abilities => "abilities",
+            Kind::Params => "item parameters",
+            Kind::Summary => "summary (JSON)",
+        }
+    }
+}
+
+/// One model's (or examinee's) ability estimate.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ability {
+    /// Who was examined.
+    pub model: String,
+    /// The estimate on the calibration's scale.
+    pub theta: f64,
+    /// Its standard error (`None` when unknown or infinite).
+    pub se: Option<f64>,
+    /// Name of the file it came from.
+    pub source: String,
+    /// The kind of that file.
+    pub kind: Kind,
+}
+
+/// One step of an exam: the estimate after it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StepEstimate {
+    /// 1-based step number.
+    pub step: usize,
+    /// Ability estimate after the step.
+    pub theta: f64,
+    /// Its standard error (`None` when infinite).
+    pub se: Option<f64>,
+}
+
+/// The estimates of one exam, step by step.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Trajectory {
+    /// Who was examined.
+    pub model: String,
+    /// The steps in order.
+    pub steps: Vec<StepEstimate>,
+    /// Name of the file it came from.
+    pub source: String,
+}
+
+/// A titled list of key/value pairs, shown as a table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KeyValues {
+    /// Table title.
+    pub title: String,
+    /// The pairs, sorted by key (nested keys joined with `.`).
+    pub rows: Vec<(String, String)>,
+}
+
+/// Everything read for a report.
+#[derive(Debug, Clone, Default)]
+pub struct Inputs {
+    /// Ability estimates, in the order read.
+    pub abilities: Vec<Ability>,
+    /// Exam trajectories, in the order read.
+    pub trajectories: Vec<Trajectory>,
+    /// The item parameters, when given.
+    pub params: Option<ParamSet>,
+    /// Where the parameters came from.
+    pub params_source: Option<String>,
+    /// Key/value summaries.
+    pub summaries: Vec<KeyValues>,
+    /// Every file read, with its kind.
+    pub files: Vec<(String, Kind)>,
+    /// Problems that did not stop the report.
+    pub warnings: Vec<String>,
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    )
+}
+
+fn finite_se(se: Option<f64>) -> Option<f64> {
+    se.filter(|s| s.is_finite() && *s >= 0.0)
+}
+
+impl Inputs {
+    /// No inputs yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Reads `path`, tells its kind from its content and adds what it holds.
+    ///
+    /// # Errors
+    /// The file cannot be read, is of no kind the report knows, or is
+    /// malformed; every error names the file (and the line where known). A
+    /// second parameter file is an error too.
+    pub fn add_file(&mut self, path: &Path) -> Result<Kind> {
+        let text = crate::io::read_to_string(path)?;
+        let body = text.strip_prefix('\u{feff}').unwrap_or(&text);
+        let kind = self.add_text(body, path).map_err(|e| match e.path() {
+            Some(_) => e,
+            None => e.in_file(path),
+        })?;
+        self.files.push((file_name(path), kind));
+        Ok(kind)
+    }
+
+    /// Adds a parameter set read elsewhere (`--params`).
+    ///
+    /// # Errors
+    /// A parameter set was already given.
+    pub fn set_params(&mut self, params: ParamSet, source: &Path) -> Result<()> {
+        if let Some(old) = &self.params_source {
+            return Err(Error::config(format!(
+                "two parameter files: {old} and {}; give one",
+                file_name(source)
+            ))
+            .in_file(source));
+        }
+        self.params = Some(params);
+        self.params_source = Some(file_name(source));
+        Ok(())
+    }
+
+    fn add_text(&mut self, text: &str, path: &Path) -> Result<Kind> {
+        let trimmed = text.trim_start();
+        if trimmed.starts_with('{') || trimmed.starts_with('[') {
+            let first = trimmed.lines().next().unwrap_or("");
+            if let Ok(Value::Object(o)) = serde_json::from_str::<Value>(first) {
+                if o.contains_key("record") {
+                    return self.add_journal(path);
+                }
+            }
+            let value: Value = serde_json::from_str(text)
+                .map_err(|e| Error::format(format!("not valid JSON: {e}")))?;
+            return self.add_json(value, text, path);
+        }
+        self.add_csv(text, path)
+    }
+
+    fn add_journal(&mut self, path: &Path) -> Result<Kind> {
+        let contents = Journal::read(path)?;
+        if let Some(w) = contents.warning {
+            self.warnings.push(w);
+        }
+        let model = contents.header.backend.clone();
+        let steps: Vec<StepEstimate> = contents
+            .steps
+            .iter()
+            .filter(|s| s.theta.is_finite())
+            .map(|s| StepEstimate {
+                step: s.step,
+                theta: s.theta,
+                se: finite_se(s.se),
+            })
+            .collect();
+        if let Some(last) = steps.last() {
+            self.abilities.push(Ability {
+                model: model.clone(),
+                theta: last.theta,
+                se: last.se,
+                source: file_name(path),
+                kind: Kind::Journal,
+            });
+        }
+        self.trajectories.push(Trajectory {
+            model,
+            steps,
+            source: file_name(path),
+        });
+        Ok(Kind::Journal)
+    }
+
+    fn add_json(&mut self, value: Value, text: &str, path: &Path) -> Result<Kind> {
+        let source = file_name(path);
+        let format = value.get("format").and_then(Value::as_str);
+        if format == Some(RESULT_FORMAT) {
+            let r: ExamResult = serde_json::from_value(value)
+                .map_err(|e| Error::format(format!("not a valid exam result: {e}")))?;
+            self.abilities.push(Ability {
+                model: r.backend.clone(),
+                theta: r.theta,
+                se: finite_se(r.se),
+                source,
+                kind: Kind::ExamResult,
+            });
+            return Ok(Kind::ExamResult);
+        }
+        if format == Some(crate::bank::FORMAT) {
+            let loaded = ParamSet::from_json_str(text, path)?;
+            self.warnings.extend(loaded.warnings);
+            self.set_params(loaded.params, path)?;
+            return Ok(Kind::Params);
+        }
+        if let Some(exams) = value.get("exams").and_then(Value::as_array) {
+            for (i, row) in exams.iter().enumerate() {
+                let a = ability_from_json(row, &source, Kind::Simulate)
+                    .map_err(|e| Error::format(format!("exams[{i}]: {e}")))?;
+                self.abilities.push(a);
+            }
+            let mut rows = Vec::new();
+            for key in ["seed", "score"] {
+                if let Some(v) = value.get(key) {
+                    rows.push((key.to_owned(), scalar_text(v)));
+                }
+            }
+            if let Some(s) = value.get("summary") {
+                flatten("", s, &mut rows);
+            }
+            self.summaries.push(KeyValues {
+                title: format!("simulate summary ({source})"),
+                rows,
+            });
+            return Ok(Kind::Simulate);
+        }
+        match &value {
+            Value::Array(rows)
+                if !rows.is_empty()
+                    && rows
+                        .iter()
+                        .all(|r| r.get("examinee").is_some() && r.get("theta").is_some()) =>
+            {
+                for (i, row) in rows.iter().enumerate() {
+                    let a = ability_from_json(row, &source, Kind::Abilities)
+                        .map_err(|e| Error::format(format!("element {i}: {e}")))?;
+                    self.abilities.push(a);
+                }
+                Ok(Kind::Abilities)
+            }
+            Value::Object(_) => {
+                let mut rows = Vec::new();
+                flatten("", &value, &mut rows);
+                self.summaries.push(KeyValues {
+                    title: source,
+                    rows,
+                });
+                Ok(Kind::Summary)
+            }
+            _ => Err(Error::format(
+                "a JSON file the report does not know: expected an exam result, a parameter \
+                 file, simulate output, an array of abilities or a summary object",
+            )),
+        }
+    }
+
+    fn add_csv(&mut self, text: &str, path: &Path) -> Result<Kind> {
+        let source = file_name(path);
+        let mut reader = csv::ReaderBuilder::new()
+            .trim(csv::Trim::All)
+            .from_reader(text.as_bytes());
+        let headers = reader
+            .headers()
+            .map_err(|e| Error::format(format!("cannot read a CSV header: {e}")).at_line(1))?
+            .clone();
+        let col = |name: &str| headers.iter().position(|h| h.eq_ignore_ascii_case(name));
+        let has = |names: &[&str]| names.iter().all(|n| col(n).is_some());
+        if has(&["id", "model"]) {
+            let loaded = ParamSet::from_csv_reader(text.as_bytes(), path)?;
+            self.warnings.extend(loaded.warnings);
+            self.set_params(loaded.params, path)?;
+            return Ok(Kind::Params);
+        }
+        if !has(&["examinee", "theta", "se"]) {
+            return Err(Error::format(format!(
+                "a CSV file the report does not know (columns: {}): expected simulate output or \
+                 trace (examinee,step,theta,se), abilities (examinee,theta,se) or parameters \
+                 (id,model,...)",
+                headers.iter().collect::<Vec<_>>().join(",")
+            ))
+            .at_line(1));
+        }
+        let (e_col, t_col, s_col) = (
+            col("examinee").unwrap_or(0),
+            col("theta").unwrap_or(0),
+            col("se").unwrap_or(0),
+        );
+        let step_col = col("step");
+        let kind = if step_col.is_some() {
+            Kind::Trace
+        } else if col("stop_reason").is_some() {
+            Kind::Simulate
+        } else {
+            Kind::Abilities
+        };
+        for (i, record) in reader.records().enumerate() {
+            let line = i as u64 + 2;
+            let record = record
+                .map_err(|e| Error::format(format!("malformed CSV row: {e}")).at_line(line))?;
+            let field = |c: usize| record.get(c).unwrap_or("");
+            let number = |c: usize, what: &str| -> Result<f64> {
+                let s = field(c);
+                s.parse::<f64>().map_err(|_| {
+                    Error::value(format!("{what} '{s}' is not a number")).at_line(line)
+                })
+            };
+            let model = field(e_col).to_owned();
+            let theta = number(t_col, "theta")?;
+            let se = finite_se(Some(number(s_col, "se")?));
+            if !theta.is_finite() {
+                self.warnings.push(format!(
+                    "{}:{line}: '{model}' has no finite theta (row left out)",
+                    path.display()
+                ));
+                continue;
+            }
+            match step_col {
+                Some(sc) => {
+                    let step = field(sc).parse::<usize>().map_err(|_| {
+                        Error::value(format!("step '{}' is not a whole number", field(sc)))
+                            .at_line(line)
+                    })?;
+                    let point = StepEstimate { step, theta, se };
+                    match self
+                        .trajectories
+                        .last_mut()
+                        .filter(|t| t.model == model && t.source == source)
+                    {
+                        Some(t) => t.steps.push(point),
+                        None => self.trajectories.push(Trajectory {
+                            model,
+                            steps: vec![point],
+                            source: source.clone(),
+                        }),
+                    }
+                }
+                None => self.abilities.push(Ability {
+                    model,
+                    theta,
+                    se,
+                    source: source.clone(),
+                    kind,
+                }),
+            }
+        }
+        Ok(kind)
+    }
+
+    /// The abilities to plot: every one read, except a journal's last
+    /// estimate when an exam result of the same model was also given (the
+    /// two are the same exam).
+    pub fn plotted_abilities(&self) -> Vec<&Ability> {
+        self.abilities
+            .iter()
+            .filter(|a| {
+                a.kind != Kind::Journal
+                    || !self
+                        .abilities
+                        .iter()
+                        .any(|b| b.kind == Kind::ExamResult && b.model == a.model)
+            })
+            .collect()
+    }
+}
+
+fn ability_from_json(
+    row: &Value,
+    source: &str,
+    kind: Kind,
+) -> std::result::Result<Ability, String> {
+    let model = match row.get("examinee") {
+        Some(Value::String(s)) => s.clone(),
+        Some(v) => v.to_string(),
+        None => return Err("no 'examinee'".into()),
+    };
+    let theta = row
+        .get("theta")
+        .and_then(Value::as_f64)
+        .ok_or_else(|| format!("'{model}': 'theta' is not a number"))?;
+    let se = finite_se(row.get("se").and_then(Value::as_f64));
+    Ok(Ability {
+        model,
+        theta,
+        se,
+        source: source.to_owned(),
+        kind,
+    })
+}
+
+/// A JSON scalar as table text; arrays and objects as compact JSON, cut at
+/// 160 characters.
+fn scalar_text(v: &Value) -> String {
+    const LONGEST: usize = 160;
+    let s = match v {
+        Value::String(s) => s.clone(),
+        Value::Number(n) => match n.as_f64() {
+            Some(x) if n.is_f64() => format!("{}", (x * 1e6).round() / 1e6),
+            _ => n.to_string(),
+        },
+        other => other.to_string(),
+    };
+    if s.chars().count() > LONGEST {
+        let cut: String = s.chars().take(LONGEST).collect();
+        format!("{cut}...")
+    } else {
+        s
+    }
+}
+
+/// Flattens objects into `prefix.key` rows; other values become one row.
+fn flatten(prefix: &str, v: &Value, rows: &mut Vec<(String, String)>) {
+    match v {
+        Value::Object(map) => {
+            for (k, child) in map {
+                let key = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
+                flatten(&key, child, rows);
+            }
+        }
+        other => rows.push((prefix.to_owned(), scalar_text(other))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &Path, name: &str, text: &str) -> std::path::PathBuf {
+        let p = dir.join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+
+    #[test]
+    fn kinds_are_told_by_content() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut inputs = Inputs::new();
+        let trace = write(
+            dir.path(),
+            "a.txt",
+            "examinee,step,item,score,theta,se\nm1,1,q1,1,0.5,0.9\nm1,2,q2,0,0.1,0.7\nm2,1,q1,0,-0.5,0.9\n",
+        );
+        assert_eq!(inputs.add_file(&trace).unwrap(), Kind::Trace);
+        assert_eq!(inputs.trajectories.len(), 2);
+        assert_eq!(inputs.trajectories[0].steps.len(), 2);
+        let abil = write(
+            dir.path(),
+            "b.txt",
+            "examinee,theta,se,n_items\nx,1.5,inf,3\n",
+        );
+        assert_eq!(inputs.add_file(&abil).unwrap(), Kind::Abilities);
+        assert_eq!(inputs.abilities[0].se, None);
+        let sum = write(
+            dir.path(),
+            "c.txt",
+            r#"{"saturation": {"share": 0.25}, "flag": true}"#,
+        );
+        assert_eq!(inputs.add_file(&sum).unwrap(), Kind::Summary);
+        assert_eq!(
+            inputs.summaries[0].rows,
+            vec![
+                ("flag".to_owned(), "true".to_owned()),
+                ("saturation.share".to_owned(), "0.25".to_owned())
+            ]
+        );
+    }
+
+    #[test]
+    fn unknown_and_malformed_files_are_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut inputs = Inputs::new();
+        let p = write(dir.path(), "odd.csv", "foo,bar\n1,2\n");
+        let e = inputs.add_file(&p).unwrap_err().to_string();
+        assert!(
+            e.contains("odd.csv:1:") && e.contains("does not know"),
+            "{e}"
+        );
+        let p = write(dir.path(), "bad.csv", "examinee,theta,se\nm,abc,0.1\n");
+        let e = inputs.add_file(&p).unwrap_err().to_string();
+        assert!(e.contains("bad.csv:2:") && e.contains("'abc'"), "{e}");
+        let p = write(dir.path(), "bad.json", "{\"a\": ");
+        let e = inputs.add_file(&p).unwrap_err().to_string();
+        assert!(e.contains("bad.json") && e.contains("JSON"), "{e}");
+        let p = write(dir.path(), "num.json", "42");
+        let e = inputs.add_file(&p).unwrap_err().to_string();
+        assert!(e.contains("num.json"), "{e}");
+        assert!(inputs.files.is_empty());
+    }
+}
