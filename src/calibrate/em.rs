@@ -34,18 +34,87 @@ pub fn calibrate(
     config: &CalibrationConfig,
     progress: &mut dyn FnMut(&Progress),
 ) -> Result<Calibration> {
+    run(responses, config, None, progress)
+}
+
+/// Items held at given parameters during an anchored calibration
+/// (built by [`super::anchor`]).
+#[derive(Debug, Clone)]
+pub(crate) struct Fixed {
+    /// Per column: the anchor's parameters in slope-intercept form on the
+    /// anchor scale (`theta`, not `z`), or `None` for an item to estimate.
+    pub items: Vec<Option<ItemState>>,
+    /// Per column: the anchor's response function and standard errors,
+    /// reported unchanged.
+    pub reported: Vec<Option<(Irf, Option<Vec<f64>>)>>,
+    /// The anchor-scale slope that free 1PL items share, when the anchors
+    /// include 1PL items (otherwise the free 1PL items' slope is estimated).
+    pub one_pl_slope: Option<f64>,
+}
+
+/// How the M-step treats an item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Update {
+    /// Newton on the item's own coordinates (for Rasch/1PL items: the
+    /// intercept, the slope staying where it is).
+    Own,
+    /// Jointly with the other free items of its shared-slope group.
+    Group,
+    /// Not at all: an anchor item.
+    Fixed,
+}
+
+/// The EM loop. With `fixed`, anchor items keep their parameters, the latent
+/// distribution `theta ~ N(mu, sigma^2)` on the anchor scale is estimated
+/// each cycle, and everything else is placed on that scale.
+pub(crate) fn run(
+    responses: &ResponseMatrix,
+    config: &CalibrationConfig,
+    fixed: Option<&Fixed>,
+    progress: &mut dyn FnMut(&Progress),
+) -> Result<Calibration> {
     let m = responses;
     let kinds = config.kinds(m.n_items())?;
     let data = prepare::check(m, &kinds)?;
     let grid = Grid::new(&config.quadrature);
     let priors: Vec<ItemPriors> = kinds.iter().map(|k| config.priors.for_kind(*k)).collect();
+    let anchor_of = |j: usize| fixed.and_then(|f| f.items[j].as_ref());
+    let updates: Vec<Update> = (0..kinds.len())
+        .map(|j| match (anchor_of(j), kinds[j], fixed) {
+            (Some(_), _, _) => Update::Fixed,
+            (None, ModelKind::Rasch, Some(_)) => Update::Own,
+            (None, ModelKind::OnePl, Some(f)) if f.one_pl_slope.is_some() => Update::Own,
+            (None, ModelKind::Rasch | ModelKind::OnePl, _) => Update::Group,
+            _ => Update::Own,
+        })
+        .collect();
+    // Anchor scale: theta = mu + sigma z, estimated from the start values.
+    let (mut mu, mut sigma) = (0.0, 1.0);
+    let place_anchor = |state: &ItemState, mu: f64, sigma: f64| {
+        let mut s = state.clone();
+        s.rescale(mu, sigma);
+        s
+    };
     let mut items: Vec<ItemState> = kinds
         .iter()
         .zip(&data)
-        .map(|(k, d)| prepare::start(*k, d))
+        .enumerate()
+        .map(|(j, (k, d))| match anchor_of(j) {
+            Some(a) => place_anchor(a, mu, sigma),
+            None => {
+                let mut s = prepare::start(*k, d);
+                if let (Some(f), ModelKind::OnePl) = (fixed, *k) {
+                    s.p[0] = f.one_pl_slope.unwrap_or(s.p[0]);
+                }
+                s
+            }
+        })
         .collect();
-    let groups: [Vec<usize>; 2] = [ModelKind::Rasch, ModelKind::OnePl]
-        .map(|g| (0..items.len()).filter(|&j| kinds[j] == g).collect());
+    let groups: [Vec<usize>; 2] = [ModelKind::Rasch, ModelKind::OnePl].map(|g| {
+        (0..items.len())
+            .filter(|&j| kinds[j] == g && updates[j] == Update::Group)
+            .collect()
+    });
     // Windowed E-steps need a log-concave posterior (see estep).
     let windowed = !kinds
         .iter()
@@ -58,6 +127,7 @@ pub fn calibrate(
     for iteration in 1..=config.max_iterations {
         iterations = iteration;
         let before = items.clone();
+        let (mu_before, sigma_before) = (mu, sigma);
         let table = Table::build(&items, &grid);
         estep::run(m, &table, &grid, &mut posts, windowed && iteration > 1);
         drop(table);
@@ -68,20 +138,40 @@ pub fn calibrate(
             &grid,
             &priors,
             &groups,
+            &updates,
             &mut items,
             &mut newton_ok,
         );
-        if config.scale_expansion {
+        // Under anchors this is the M-step of the latent mean and SD (the
+        // anchors' z-coordinates follow from the new mu, sigma); without,
+        // parameter expansion back to N(0, 1).
+        if config.scale_expansion || fixed.is_some() {
             let (mean, var) = estep::population_moments(m, &posts, &grid.nodes);
             let sd = var.sqrt();
             if mean.is_finite() && sd.is_finite() && sd > 0.0 {
-                items.iter_mut().for_each(|it| it.rescale(mean, sd));
+                mu += sigma * mean;
+                sigma *= sd;
+                for (j, it) in items.iter_mut().enumerate() {
+                    match anchor_of(j) {
+                        Some(a) => *it = place_anchor(a, mu, sigma),
+                        None => it.rescale(mean, sd),
+                    }
+                }
             }
         }
         for (j, c) in item_change.iter_mut().enumerate() {
-            *c = items[j].change(&before[j]);
+            *c = if updates[j] == Update::Fixed {
+                0.0
+            } else {
+                items[j].change(&before[j])
+            };
         }
-        let max_change = item_change.iter().copied().fold(0.0, f64::max);
+        let mut max_change = item_change.iter().copied().fold(0.0, f64::max);
+        if fixed.is_some() {
+            max_change = max_change
+                .max((mu - mu_before).abs())
+                .max((sigma - sigma_before).abs());
+        }
         progress(&Progress {
             iteration,
             max_change,
@@ -96,9 +186,28 @@ pub fn calibrate(
     estep::run(m, &table, &grid, &mut posts, windowed);
     drop(table);
     let log_likelihood = estep::log_likelihood(m, &posts);
-    let latent_sd = groups[0].first().map_or(1.0, |&j| items[j].p[0]);
+    // The reported scale: theta = mu + sigma z (anchored), theta = s z with
+    // s the Rasch latent SD, or theta = z.
+    let latent = if fixed.is_some() {
+        LatentDistribution {
+            mean: mu,
+            sd: sigma,
+        }
+    } else {
+        LatentDistribution {
+            mean: 0.0,
+            sd: groups[0].first().map_or(1.0, |&j| items[j].p[0]),
+        }
+    };
     let (ses, se_method) = if config.standard_errors {
         let (s, method) = se::standard_errors(m, &items, &posts, &grid, &priors);
+        let s = match fixed {
+            Some(_) if !kinds.contains(&ModelKind::Rasch) => s
+                .into_iter()
+                .map(|se| se.map(|v| z_to_theta_se(&v, sigma)))
+                .collect(),
+            _ => s,
+        };
         (s, Some(method.to_string()))
     } else {
         (vec![None; items.len()], None)
@@ -106,29 +215,49 @@ pub fn calibrate(
     let fits = item_fit(m, &items, &posts, &grid);
     let mut fitted = Vec::with_capacity(items.len());
     for j in 0..items.len() {
-        let irf = items[j]
-            .to_irf(latent_sd)
-            .map_err(|e| e.for_item(m.items()[j].as_str()))?;
+        let id = m.items()[j].as_str();
+        let anchored = fixed.and_then(|f| f.reported[j].as_ref());
+        let (irf, se) = match anchored {
+            Some((irf, se)) => (irf.clone(), se.clone()),
+            None if fixed.is_some() => {
+                let mut s = items[j].clone();
+                s.rescale(-mu / sigma, 1.0 / sigma);
+                (s.to_irf(1.0).map_err(|e| e.for_item(id))?, ses[j].clone())
+            }
+            None => (
+                items[j].to_irf(latent.sd).map_err(|e| e.for_item(id))?,
+                ses[j].clone(),
+            ),
+        };
         let mut flags = data_flags(&data[j], kinds[j]);
-        if item_change[j] >= config.tolerance || !newton_ok[j] {
+        if anchored.is_none() && (item_change[j] >= config.tolerance || !newton_ok[j]) {
             flags.push(ItemFlag::NotConverged);
         }
         flags.extend(parameter_flags(&irf));
-        if config.standard_errors && ses[j].is_none() {
+        if anchored.is_none() && config.standard_errors && se.is_none() {
             flags.push(ItemFlag::NoStandardErrors);
         }
         fitted.push(FittedItem {
             id: m.items()[j].clone(),
             kind: kinds[j],
             irf,
-            se: ses[j].clone(),
+            se,
             flags,
             fit: fits[j],
             n_responses: data[j].n_responses,
         });
     }
-    let n_parameters = items.iter().map(|it| it.coords().len()).sum::<usize>()
-        + groups.iter().filter(|g| !g.is_empty()).count();
+    let n_parameters = if fixed.is_some() {
+        (0..items.len())
+            .filter(|&j| updates[j] != Update::Fixed)
+            .map(|j| items[j].coords().len())
+            .sum::<usize>()
+            + groups.iter().filter(|g| !g.is_empty()).count()
+            + 2
+    } else {
+        items.iter().map(|it| it.coords().len()).sum::<usize>()
+            + groups.iter().filter(|g| !g.is_empty()).count()
+    };
     let n_examinees: f64 = m.weights().iter().sum();
     let k = n_parameters as f64;
     let irfs: Vec<&Irf> = fitted.iter().map(|f| &f.irf).collect();
@@ -138,10 +267,11 @@ pub fn calibrate(
         .enumerate()
         .map(|(e, p)| {
             let (mean, var) = p.moments(&grid.nodes);
+            let eap = latent.mean + latent.sd * mean;
             let (theta, se) = if var.sqrt() < spacing {
-                laplace_ability(m, e, &irfs, latent_sd, latent_sd * mean)
+                laplace_ability(m, e, &irfs, latent, eap)
             } else {
-                (latent_sd * mean, latent_sd * var.sqrt())
+                (eap, latent.sd * var.sqrt())
             };
             Ability {
                 id: m.examinees()[e].clone(),
@@ -152,10 +282,7 @@ pub fn calibrate(
         .collect();
     Ok(Calibration {
         items: fitted,
-        latent: LatentDistribution {
-            mean: 0.0,
-            sd: latent_sd,
-        },
+        latent,
         log_likelihood,
         aic: -2.0 * log_likelihood + 2.0 * k,
         bic: -2.0 * log_likelihood + k * n_examinees.ln(),
@@ -167,14 +294,34 @@ pub fn calibrate(
     })
 }
 
+/// Standard errors of reported parameters on the standardised scale `z`
+/// carried to `theta = mu + sigma z` (delta method, `mu` and `sigma` taken
+/// as known): slopes `/ sigma`, difficulties and thresholds `* sigma`,
+/// asymptotes unchanged. Parameter order is `irf.params()`: `[a, b, g, u]`
+/// or `[a, b_1, ..]`, and for the logistic family positions 2 and 3 are the
+/// asymptotes.
+fn z_to_theta_se(se: &[f64], sigma: f64) -> Vec<f64> {
+    let logistic = se.len() == 4;
+    se.iter()
+        .enumerate()
+        .map(|(i, v)| match i {
+            0 => v / sigma,
+            2 | 3 if logistic => *v,
+            _ => v * sigma,
+        })
+        .collect()
+}
+
 /// One M-step: items with their own parameters in parallel, then each
-/// shared-slope group jointly.
+/// shared-slope group jointly; anchor items are skipped.
+#[allow(clippy::too_many_arguments)]
 fn m_step(
     m: &ResponseMatrix,
     posts: &[Posterior],
     grid: &Grid,
     priors: &[ItemPriors],
     groups: &[Vec<usize>; 2],
+    updates: &[Update],
     items: &mut [ItemState],
     newton_ok: &mut [bool],
 ) {
@@ -182,7 +329,7 @@ fn m_step(
         .par_iter()
         .enumerate()
         .map(|(j, it)| {
-            (!it.shares_slope()).then(|| {
+            (updates[j] == Update::Own).then(|| {
                 let c = mstep::counts(m, posts, j, it.n_cat());
                 mstep::update_item(it, &c, &grid.nodes, &priors[j])
             })
@@ -304,7 +451,7 @@ fn item_fit(
 }
 
 /// The posterior mode and curvature SD of examinee `e` under the fitted items
-/// and the N(0, `latent_sd`^2) population: the Laplace approximation to its
+/// and the `N(latent.mean, latent.sd^2)` population: the Laplace approximation to its
 /// EAP and posterior SD. Used when the posterior on the quadrature grid is
 /// narrower than the node spacing (an LLM answering thousands of items),
 /// where grid moments would snap theta to a node and understate the SD by
@@ -314,7 +461,7 @@ fn laplace_ability(
     m: &ResponseMatrix,
     e: usize,
     irfs: &[&Irf],
-    latent_sd: f64,
+    latent: LatentDistribution,
     start: f64,
 ) -> (f64, f64) {
     use crate::estimate::{Estimator, Method, NormalPrior};
@@ -327,15 +474,16 @@ fn laplace_ability(
         .collect();
     // Newton from the grid mean, which is already within a node of the mode:
     // a few steps, each one pass over the examinee's items.
-    let precision = 1.0 / (latent_sd * latent_sd);
+    let precision = 1.0 / (latent.sd * latent.sd);
     let mut theta = start;
     for _ in 0..30 {
-        let (g, h) = pattern
-            .iter()
-            .fold((-theta * precision, -precision), |(g, h), (irf, s)| {
+        let (g, h) = pattern.iter().fold(
+            (-(theta - latent.mean) * precision, -precision),
+            |(g, h), (irf, s)| {
                 let d = irf.theta_derivs(theta, *s);
                 (g + d.d1, h + d.d2)
-            });
+            },
+        );
         if !(h < 0.0 && g.is_finite()) {
             break;
         }
@@ -355,7 +503,9 @@ fn laplace_ability(
     }
     // Not concave near the start (3PL/4PL patterns can be): the estimator's
     // global search, with the observed curvature where it is negative.
-    let prior = NormalPrior::new(0.0, latent_sd).expect("the latent SD is positive");
+    let Ok(prior) = NormalPrior::new(latent.mean, latent.sd) else {
+        return (start, f64::NAN);
+    };
     let map = Estimator::new(Method::Map).prior(prior).estimate(&pattern);
     if !map.theta.is_finite() {
         return (start, f64::NAN);

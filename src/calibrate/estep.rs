@@ -15,8 +15,8 @@
 //! (Rasch, 1PL, 2PL, graded: not 3PL/4PL), the next cycle also computes the
 //! sum only over a window around the previous active range; because the log
 //! posterior is then concave, checking that it is negligible at both window
-//! edges proves that nothing outside was missed, and the window is widened
-//! to the full grid when the check fails.
+//! edges proves that nothing outside was missed, and the window is extended
+//! on the side where the check fails.
 
 use rayon::prelude::*;
 
@@ -109,9 +109,18 @@ impl Table {
     }
 }
 
+/// Nodes kept on each side of an examinee's non-negligible range as the
+/// next cycle's window. Small, because a window that turns out too narrow
+/// is extended on the side that needs it (at the cost of the extra nodes
+/// only), not recomputed.
+const MARGIN: usize = 2;
+
 /// Runs the E-step for every examinee, updating `posts` in place.
-/// With `windowed`, sums only over each examinee's window (see the module
-/// documentation for why that is safe).
+/// With `windowed`, sums only over each examinee's window, extended until
+/// the log posterior is negligible at both of its edges (see the module
+/// documentation for why that is safe). Every node's sum runs over the
+/// examinee's responses in the same order whatever the window, so the result
+/// is bit-identical to a full pass.
 pub(crate) fn run(
     m: &ResponseMatrix,
     table: &Table,
@@ -120,52 +129,74 @@ pub(crate) fn run(
     windowed: bool,
 ) {
     let q = grid.len();
-    posts
-        .par_iter_mut()
-        .enumerate()
-        .for_each_init(Vec::new, |buf, (i, post)| {
+    posts.par_iter_mut().enumerate().for_each_init(
+        || (Vec::new(), Vec::new()),
+        |(buf, seg), (i, post)| {
             let (items, scores) = m.examinee_responses(i);
-            let mut window = if windowed { post.window } else { (0, q) };
-            loop {
-                let (lo, hi) = window;
-                buf.clear();
-                buf.extend_from_slice(&grid.ln_weights[lo..hi]);
+            let (mut lo, mut hi) = if windowed && post.window.0 < post.window.1 {
+                post.window
+            } else {
+                (0, q)
+            };
+            // Appends the log posterior (unnormalised) at nodes a..b.
+            let fill = |out: &mut Vec<f64>, a: usize, b: usize| {
+                let start = out.len();
+                out.extend_from_slice(&grid.ln_weights[a..b]);
+                let out = &mut out[start..];
                 for (&j, &k) in items.iter().zip(scores) {
-                    let row = &table.row(j as usize, k as usize)[lo..hi];
-                    for (v, r) in buf.iter_mut().zip(row) {
+                    let row = &table.row(j as usize, k as usize)[a..b];
+                    for (v, r) in out.iter_mut().zip(row) {
                         *v += r;
                     }
                 }
+            };
+            buf.clear();
+            fill(buf, lo, hi);
+            let max = loop {
                 let max = buf.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-                let edge_ok = |idx: usize| buf[idx] - max < LN_NEGLIGIBLE;
-                if (lo > 0 && !edge_ok(0)) || (hi < q && !edge_ok(hi - lo - 1)) {
-                    window = (0, q);
-                    continue;
+                let grow_lo = lo > 0 && buf[0] - max >= LN_NEGLIGIBLE;
+                let grow_hi = hi < q && buf[hi - lo - 1] - max >= LN_NEGLIGIBLE;
+                if !(grow_lo || grow_hi) {
+                    break max;
                 }
-                let first = buf
-                    .iter()
-                    .position(|v| v - max >= LN_NEGLIGIBLE)
-                    .unwrap_or(0);
-                let last = buf
-                    .iter()
-                    .rposition(|v| v - max >= LN_NEGLIGIBLE)
-                    .unwrap_or(0);
-                let sum: f64 = buf[first..=last].iter().map(|v| (v - max).exp()).sum();
-                let ln_lik = max + sum.ln();
-                post.lo = lo + first;
-                post.p.clear();
-                post.p
-                    .extend(buf[first..=last].iter().map(|v| (v - ln_lik).exp()));
-                post.ln_lik = ln_lik;
-                let width = last - first + 1;
-                let margin = (width / 2).max(4);
-                post.window = (
-                    post.lo.saturating_sub(margin),
-                    (post.lo + width + margin).min(q),
-                );
-                break;
-            }
-        });
+                let ext = (hi - lo).max(8);
+                if grow_lo {
+                    let new_lo = lo.saturating_sub(ext);
+                    seg.clear();
+                    fill(seg, new_lo, lo);
+                    seg.extend_from_slice(buf);
+                    std::mem::swap(buf, seg);
+                    lo = new_lo;
+                }
+                if grow_hi {
+                    let new_hi = (hi + ext).min(q);
+                    fill(buf, hi, new_hi);
+                    hi = new_hi;
+                }
+            };
+            let first = buf
+                .iter()
+                .position(|v| v - max >= LN_NEGLIGIBLE)
+                .unwrap_or(0);
+            let last = buf
+                .iter()
+                .rposition(|v| v - max >= LN_NEGLIGIBLE)
+                .unwrap_or(0);
+            post.p.clear();
+            post.p
+                .extend(buf[first..=last].iter().map(|v| (v - max).exp()));
+            let sum: f64 = post.p.iter().sum();
+            let inv = 1.0 / sum;
+            post.p.iter_mut().for_each(|p| *p *= inv);
+            post.ln_lik = max + sum.ln();
+            post.lo = lo + first;
+            let width = last - first + 1;
+            post.window = (
+                post.lo.saturating_sub(MARGIN),
+                (post.lo + width + MARGIN).min(q),
+            );
+        },
+    );
 }
 
 /// Marginal log-likelihood `sum_i w_i ln L_i`, summed in examinee order.

@@ -88,11 +88,18 @@
 //! under the fitted items (Laplace approximation) instead, since grid moments
 //! would snap it to a node.
 //!
+//! # Anchored recalibration
+//! [`calibrate_anchored`] holds the items of an earlier calibration at their
+//! parameters and places new items and examinees on that scale, estimating
+//! the latent mean and SD (fixed item parameter calibration with the prior
+//! updated each EM cycle; see [`anchor`]).
+//!
 //! # Determinism
 //! Every sum runs in a fixed order (per examinee, per item, then in index
 //! order), whatever the number of threads: the same input gives
 //! bit-identical output.
 
+pub mod anchor;
 mod config;
 mod em;
 mod estep;
@@ -106,6 +113,7 @@ mod quadrature;
 mod result;
 mod se;
 
+pub use anchor::{AnchoredCalibration, calibrate_anchored};
 pub use config::{CalibrationConfig, QuadratureConfig};
 pub use em::calibrate;
 pub use holdout::{HoldoutScore, evaluate_holdout, split_holdout};

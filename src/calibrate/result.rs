@@ -74,7 +74,9 @@ pub struct FittedItem {
 
 /// The latent ability distribution of the calibration population,
 /// `theta ~ N(mean, sd^2)`. The mean is 0 and the SD 1 except under the
-/// Rasch model, whose latent SD is estimated (as in mirt).
+/// Rasch model, whose latent SD is estimated (as in mirt), and in an
+/// anchored calibration ([`calibrate_anchored`](super::calibrate_anchored)),
+/// where both are estimated on the anchor scale.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct LatentDistribution {
     /// Mean.

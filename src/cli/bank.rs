@@ -14,6 +14,7 @@ use serde::Serialize;
 #[command(after_help = "Examples:
   fangsheng bank info --bank item-banks/demo --params calibration/demo/v1.json
   fangsheng bank validate --bank item-banks/demo --params calibration/demo/v1.json
+  fangsheng bank diff calibration/demo/v1.json calibration/demo/v2.json --k 2
   fangsheng bank import ../shared/data/mmlu-pro/items.jsonl.gz --id-field question_id \\
       --question-field question --choices-field options --answer-field answer \\
       --category-field category --dimension general --out item-banks/mmlu-pro")]
@@ -32,6 +33,35 @@ enum Command {
     /// Count a bank's items per type, category, dimension and tag; with
     /// --params, how much of it is calibrated and its difficulty range.
     Info(InfoArgs),
+    /// Compare two calibrations: items whose parameters moved beyond their
+    /// standard errors, items added and removed.
+    Diff(DiffArgs),
+}
+
+/// Flags of `fangsheng bank diff`.
+#[derive(Debug, ClapArgs)]
+#[command(after_help = "Examples:
+  fangsheng bank diff calibration/demo/v1.json calibration/demo/v2.json
+  fangsheng bank diff v1.json v2.json --k 3 --json
+
+A parameter has drifted when |new - old| > k sqrt(se_old^2 + se_new^2).
+Both versions must be on one scale (recalibrated with --anchor, or linked).")]
+struct DiffArgs {
+    /// The older parameter file.
+    #[arg(value_name = "V1")]
+    old: PathBuf,
+
+    /// The newer parameter file.
+    #[arg(value_name = "V2")]
+    new: PathBuf,
+
+    /// Threshold in combined standard errors.
+    #[arg(long, default_value_t = 2.0)]
+    k: f64,
+
+    /// Print JSON instead of text.
+    #[arg(long)]
+    json: bool,
 }
 
 /// Flags of `fangsheng bank import`.
@@ -165,6 +195,18 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         Command::Import(a) => import(*a),
         Command::Validate(a) => validate(a),
         Command::Info(a) => info(a),
+        Command::Diff(a) => diff(a),
+    }
+}
+
+fn diff(args: DiffArgs) -> anyhow::Result<()> {
+    let old = load_params(&args.old)?;
+    let new = load_params(&args.new)?;
+    let report = fangsheng::diagnose::compare(&old, &new, args.k)?;
+    if args.json {
+        show(&format!("{}\n", serde_json::to_string_pretty(&report)?))
+    } else {
+        show(&report.to_string())
     }
 }
 

@@ -1,12 +1,14 @@
 //! Response data: the sparse examinees x items matrix and its file formats.
 //!
-//! [`read_responses`] loads long or wide CSV files (gzipped or not) into a
+//! [`read_responses`] loads long or wide CSV files (gzipped or not), or long
+//! Parquet files (feature `polars`), into a
 //! [`ResponseMatrix`]; [`recode_from_min`] shifts rating-scale categories so
 //! each item starts at 0.
 
 mod intern;
 mod long;
 mod matrix;
+mod parquet;
 mod read;
 mod recode;
 mod score;

@@ -97,7 +97,9 @@ impl ReadOptions {
     }
 }
 
-/// Reads the response file at `path` (gzip is detected from its content).
+/// Reads the response file at `path` (gzip is detected from its content; a
+/// `.parquet` file is read in the long layout with the `polars` feature, see
+/// `data/parquet.rs`).
 ///
 /// # Errors
 /// [`ErrorKind::Io`](crate::ErrorKind::Io) when the file cannot be read; [`ErrorKind::Format`](crate::ErrorKind::Format) for
@@ -114,6 +116,9 @@ impl ReadOptions {
 /// # Ok::<(), fangsheng::Error>(())
 /// ```
 pub fn read_responses(path: &Path, opts: &ReadOptions) -> Result<ResponseMatrix> {
+    if super::parquet::is_parquet(path) {
+        return super::parquet::read_parquet_responses(path, opts);
+    }
     let reader = open_read(path)?;
     read_responses_from(reader, path, opts)
 }

@@ -120,6 +120,12 @@ pub(crate) fn derivs(p: &[f64], theta: f64, x: usize) -> Derivs {
 /// node, `d/d(a, d) = (r1 - n s) (theta, 1)` and the Hessian is
 /// `-n s (1 - s) (theta, 1)(theta, 1)^T`, `s = sigmoid(a theta + d)`.
 /// Returns the expected complete-data log-likelihood, gradient and Hessian.
+///
+/// This is the innermost loop of the M-step (items x Newton evaluations x
+/// nodes), so each node costs one `exp` and one `ln_1p`: with
+/// `e = exp(-|z|)`, `ln(1 + e)` gives both `ln s` and `ln(1 - s)` (they
+/// differ by `z`), and `s (1 - s) = e / (1 + e)^2` on either side of zero.
+/// Nodes without expected counts are skipped.
 pub(crate) fn two_pl_objective(
     a: f64,
     d: f64,
@@ -129,16 +135,25 @@ pub(crate) fn two_pl_objective(
 ) -> (f64, [f64; 2], [[f64; 2]; 2]) {
     let (mut f, mut ga, mut gd, mut haa, mut had, mut hdd) = (0.0, 0.0, 0.0, 0.0, 0.0, 0.0);
     for ((&t, &n0), &n1) in nodes.iter().zip(r0).zip(r1) {
-        let z = a * t + d;
-        let ls = ln_sigmoid(z);
-        let lsc = ln_sigmoid(-z);
-        let s = ls.exp();
         let n = n0 + n1;
+        if n == 0.0 {
+            continue;
+        }
+        let z = a * t + d;
+        let e = (-z.abs()).exp();
+        let l = e.ln_1p();
+        let inv = 1.0 / (1.0 + e);
+        // ln s, ln(1 - s) and s for z >= 0; mirrored for z < 0.
+        let (ls, lsc, s) = if z >= 0.0 {
+            (-l, -z - l, inv)
+        } else {
+            (z - l, -l, e * inv)
+        };
         f += n1 * ls + n0 * lsc;
         let res = n1 - n * s;
         ga += res * t;
         gd += res;
-        let w = n * s * lsc.exp();
+        let w = n * e * inv * inv;
         haa += w * t * t;
         had += w * t;
         hdd += w;
