@@ -20,7 +20,12 @@ fn corr(x: &[f64], y: &[f64]) -> f64 {
 /// True 2PL items: a ~ U(0.5, 2.5), b ~ N(0, 1) clamped to [-2.5, 2.5].
 fn two_pl_bank(n: usize, rng: &mut ChaCha8Rng) -> (Vec<f64>, Vec<f64>, Vec<Irf>) {
     let a: Vec<f64> = (0..n).map(|_| rng.random_range(0.5..2.5)).collect();
-    let b: Vec<f64> = standard_normals(n, rng)
+    bank_with_slopes(a, rng)
+}
+
+/// 2PL items with the given slopes and `b ~ N(0, 1)` clamped to [-2.5, 2.5].
+fn bank_with_slopes(a: Vec<f64>, rng: &mut ChaCha8Rng) -> (Vec<f64>, Vec<f64>, Vec<Irf>) {
+    let b: Vec<f64> = standard_normals(a.len(), rng)
         .into_iter()
         .map(|v| v.clamp(-2.5, 2.5))
         .collect();
@@ -77,16 +82,7 @@ fn log_normal_two_pl_bank(n: usize, rng: &mut ChaCha8Rng) -> (Vec<f64>, Vec<f64>
         .into_iter()
         .map(|v| (0.5 * v).exp())
         .collect();
-    let b: Vec<f64> = standard_normals(n, rng)
-        .into_iter()
-        .map(|v| v.clamp(-2.5, 2.5))
-        .collect();
-    let irfs = a
-        .iter()
-        .zip(&b)
-        .map(|(&a, &b)| Logistic::two_pl(a, b).unwrap().into())
-        .collect();
-    (a, b, irfs)
+    bank_with_slopes(a, rng)
 }
 
 /// The oracle: each item's slope and difficulty fitted with the examinees' true abilities
