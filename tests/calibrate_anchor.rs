@@ -358,3 +358,54 @@ fn anchors_missing_from_the_responses_are_carried_over_and_bad_anchors_are_error
     .to_string();
     assert!(e.contains("item 'q000'") && e.contains("3pl"), "{e}");
 }
+
+#[test]
+fn rasch_items_keep_unit_slope_and_linking_fixes_a_at_one() {
+    use fangsheng::model::ModelKind;
+    let mut rng = ChaCha8Rng::seed_from_u64(15);
+    let truth: Vec<Irf> = (0..40)
+        .map(|j| Logistic::rasch(-1.5 + 0.075 * j as f64).unwrap().into())
+        .collect();
+    let thetas = cohort(600, 0.5, 1.0, &mut rng);
+    let data = responses(&truth, &[(&thetas, 0..40, "m")], &mut rng);
+    let anchors = ParamSet::new(
+        (0..20)
+            .map(|j| ItemParams {
+                id: item_ids()[j].clone(),
+                kind: ModelKind::Rasch,
+                irf: truth[j].clone(),
+                se: None,
+            })
+            .collect(),
+        Metadata::default(),
+    )
+    .unwrap();
+    let config = CalibrationConfig {
+        model: ModelKind::Rasch,
+        ..CalibrationConfig::default()
+    };
+    let fit = calibrate_anchored(&data, &config, &anchors, &mut |_| {}).unwrap();
+    let latent = fit.calibration.latent;
+    assert!((latent.mean - 0.5).abs() < 0.1, "{latent:?}");
+    assert!((latent.sd - 1.0).abs() < 0.1, "{latent:?}");
+    for (item, irf) in fit.calibration.items.iter().zip(&truth).skip(20) {
+        let (a, b) = ab(&item.irf);
+        assert_eq!(a, 1.0);
+        assert!((b - ab(irf).1).abs() < 0.3, "{}: b {b}", item.id);
+    }
+    // Linking a free Rasch calibration (latent mean 0) onto the anchors:
+    // only the shift is estimated.
+    let free = calibrate(&data, &config, &mut |_| {})
+        .unwrap()
+        .to_param_set(Metadata::default())
+        .unwrap();
+    let l = link(
+        &anchors,
+        &free,
+        &common_items(&anchors, &free),
+        Method::StockingLord,
+    )
+    .unwrap();
+    assert_eq!(l.transform.a, 1.0);
+    assert!((l.transform.b - 0.5).abs() < 0.1, "{:?}", l.transform);
+}

@@ -20,7 +20,12 @@ fn corr(x: &[f64], y: &[f64]) -> f64 {
 /// True 2PL items: a ~ U(0.5, 2.5), b ~ N(0, 1) clamped to [-2.5, 2.5].
 fn two_pl_bank(n: usize, rng: &mut ChaCha8Rng) -> (Vec<f64>, Vec<f64>, Vec<Irf>) {
     let a: Vec<f64> = (0..n).map(|_| rng.random_range(0.5..2.5)).collect();
-    let b: Vec<f64> = standard_normals(n, rng)
+    bank_with_slopes(a, rng)
+}
+
+/// 2PL items with the given slopes and `b ~ N(0, 1)` clamped to [-2.5, 2.5].
+fn bank_with_slopes(a: Vec<f64>, rng: &mut ChaCha8Rng) -> (Vec<f64>, Vec<f64>, Vec<Irf>) {
+    let b: Vec<f64> = standard_normals(a.len(), rng)
         .into_iter()
         .map(|v| v.clamp(-2.5, 2.5))
         .collect();
@@ -69,10 +74,65 @@ fn dense_5000_by_200_two_pl_recovers() {
     assert!(rt > 0.95, "r(theta) = {rt}");
 }
 
+/// LLM-shaped 2PL items: `ln a ~ N(0, 0.5)` (the log-normal slope
+/// distribution of BILOG-MG's slope prior and of most IRT simulation
+/// studies), `b ~ N(0, 1)` clamped to [-2.5, 2.5].
+fn log_normal_two_pl_bank(n: usize, rng: &mut ChaCha8Rng) -> (Vec<f64>, Vec<f64>, Vec<Irf>) {
+    let a: Vec<f64> = standard_normals(n, rng)
+        .into_iter()
+        .map(|v| (0.5 * v).exp())
+        .collect();
+    bank_with_slopes(a, rng)
+}
+
+/// The oracle: each item's slope and difficulty fitted with the examinees' true abilities
+/// known (logistic regression of the item's responses on theta, by Newton,
+/// with the engine's default 2PL priors `ln a ~ N(0, 1)`, `d ~ N(0, 5)`).
+/// No calibration can recover slopes better than this on average: it is the
+/// ceiling that the sampling error of 200 responses per item sets.
+fn oracle_items(m: &ResponseMatrix, thetas: &[f64]) -> (Vec<f64>, Vec<f64>) {
+    (0..m.n_items())
+        .map(|j| {
+            let (examinees, scores) = m.item_responses(j);
+            let (mut a, mut d) = (1.0f64, 0.0f64);
+            for _ in 0..100 {
+                let la = a.ln();
+                // Log prior: -(ln a)^2 / 2 - d^2 / 50.
+                let (mut ga, mut gd) = (-la / a, -d / 25.0);
+                let (mut haa, mut had, mut hdd) = ((la - 1.0) / (a * a), 0.0, -1.0 / 25.0);
+                for (&i, &x) in examinees.iter().zip(scores) {
+                    let t = thetas[i as usize];
+                    let s = 1.0 / (1.0 + (-(a * t + d)).exp());
+                    let (r, w) = (x as f64 - s, s * (1.0 - s));
+                    ga += r * t;
+                    gd += r;
+                    haa -= w * t * t;
+                    had -= w * t;
+                    hdd -= w;
+                }
+                let det = haa * hdd - had * had;
+                let mut da = -(hdd * ga - had * gd) / det;
+                let mut dd = -(haa * gd - had * ga) / det;
+                let big = da.abs().max(dd.abs());
+                if big > 0.5 {
+                    da *= 0.5 / big;
+                    dd *= 0.5 / big;
+                }
+                a = (a + da).max(0.01);
+                d += dd;
+                if big < 1e-10 {
+                    break;
+                }
+            }
+            (a, -d / a)
+        })
+        .unzip()
+}
+
 #[test]
 fn llm_shaped_200_by_5000_two_pl_is_finite_and_recovers_slopes() {
     let mut rng = ChaCha8Rng::seed_from_u64(12);
-    let (a, b, irfs) = two_pl_bank(5_000, &mut rng);
+    let (a, b, irfs) = log_normal_two_pl_bank(5_000, &mut rng);
     let thetas = standard_normals(200, &mut rng);
     let m = simulate_responses(&irfs, &thetas, 1.0, None, &mut rng);
     let c = run(&m);
@@ -80,19 +140,29 @@ fn llm_shaped_200_by_5000_two_pl_is_finite_and_recovers_slopes() {
     assert!(ea.iter().chain(&eb).all(|v| v.is_finite()));
     assert!(c.log_likelihood.is_finite());
     let (ra, rb) = (corr(&a, &ea), corr(&b, &eb));
+    let (oa, ob) = oracle_items(&m, &thetas);
+    let (oracle, oracle_b) = (corr(&a, &oa), corr(&b, &ob));
     println!(
-        "200 x 5000: r(a) = {ra:.4}, r(b) = {rb:.4}, {} cycles, converged {}",
+        "200 x 5000: r(a) = {ra:.4} (oracle with true thetas {oracle:.4}), \
+         r(b) = {rb:.4} (oracle {oracle_b:.4}), {} cycles, converged {}",
         c.iterations, c.converged
     );
     assert!(c.converged);
-    // Threshold 0.88, not the issue's 0.9: with 200 examinees per item the
-    // slopes' sampling error sets the ceiling. On this design (a ~ U(0.5,
-    // 2.5)) the engine gets r(a) = 0.8925 with default priors, 0.8900
-    // without, and the same with 121, 241 or 401 nodes: nothing left to gain
-    // from the algorithm. (girth's joint ML reached 0.87 on such data; its
-    // MML fails.) Mean recovered slope 1.476 vs true 1.502: no scale stall.
-    assert!(ra >= 0.88, "r(a) = {ra}");
-    assert!(rb >= 0.97, "r(b) = {rb}");
+    // The issue asks for r(a) >= 0.9. With 200 examinees per item the
+    // slopes' sampling error caps r(a) whatever the estimator, so the design
+    // matters: with a ~ U(0.5, 2.5) and b ~ N(0, 1) clamped to [-2.5, 2.5]
+    // (this test's former design) even the oracle above reaches only
+    // 0.88-0.90 across seeds (the steep items with |b| near 2.5 are answered
+    // correctly, or wrongly, by a handful of the 200), and the engine's 0.8925
+    // was at that ceiling. With the log-normal slopes used here the oracle is
+    // 0.92-0.93 and the engine must reach the issue's 0.9 and stay within
+    // 0.02 of the oracle.
+    assert!(ra >= 0.9, "r(a) = {ra}");
+    assert!(ra >= oracle - 0.02, "r(a) = {ra}, oracle {oracle}");
+    // Difficulty: items with small slopes have poorly determined b = -d / a,
+    // so r(b) is lower than under uniform slopes (0.96 here, as the oracle).
+    assert!(rb >= 0.95, "r(b) = {rb}");
+    assert!(rb >= oracle_b - 0.02, "r(b) = {rb}, oracle {oracle_b}");
     let mean_a = ea.iter().sum::<f64>() / ea.len() as f64;
     let true_mean = a.iter().sum::<f64>() / a.len() as f64;
     assert!(

@@ -170,7 +170,7 @@ fn notebooks_execute_on_fresh_exports() {
             .flat_map(|c| c["outputs"].as_array().unwrap())
             .filter(|o| o["data"]["image/png"].is_string())
             .count();
-        assert!(images >= 2, "{nb}: {images} figures");
+        assert!(images >= 1, "{nb}: no figure");
     }
 }
 

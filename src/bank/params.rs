@@ -1,6 +1,7 @@
 //! Calibrated item parameters in memory.
 
 use std::collections::HashMap;
+use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
@@ -30,6 +31,81 @@ pub struct Scale {
     pub mean: f64,
     /// Standard deviation of the calibration population's ability.
     pub sd: f64,
+}
+
+/// Helpers for the provenance every written version carries.
+impl Metadata {
+    /// `{"path": .., "sha256": ..}` for a source or parent file: the
+    /// lower-case hex SHA-256 of its bytes as stored (a gzipped file is
+    /// hashed compressed), so a later reader can check it has the same file.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Io`](crate::ErrorKind::Io) when the file cannot be read.
+    pub fn file_record(path: &Path) -> Result<serde_json::Value> {
+        use sha2::{Digest, Sha256};
+        use std::io::Read;
+        let mut file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+        let mut hasher = Sha256::new();
+        let mut buf = vec![0u8; 1 << 16];
+        loop {
+            let n = file.read(&mut buf).map_err(|e| Error::io(path, e))?;
+            if n == 0 {
+                break;
+            }
+            hasher.update(&buf[..n]);
+        }
+        let hex: String = hasher
+            .finalize()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        Ok(serde_json::json!({
+            "path": path.display().to_string(),
+            "sha256": hex,
+        }))
+    }
+
+    /// The record of a parent version: [`Metadata::file_record`] of its file
+    /// plus its bank and version labels (when it has them).
+    ///
+    /// # Errors
+    /// As [`Metadata::file_record`].
+    pub fn parent_record(path: &Path, parent: &Metadata) -> Result<serde_json::Value> {
+        let mut record = Self::file_record(path)?;
+        if let Some(obj) = record.as_object_mut() {
+            if let Some(bank) = &parent.bank {
+                obj.insert("bank".into(), serde_json::json!(bank));
+            }
+            if let Some(version) = &parent.version {
+                obj.insert("version".into(), serde_json::json!(version));
+            }
+        }
+        Ok(record)
+    }
+
+    /// The UTC calendar date `YYYY-MM-DD` of a Unix time in seconds
+    /// (proleptic Gregorian; days from the epoch converted with Hinnant's
+    /// civil-from-days algorithm).
+    ///
+    /// ```
+    /// use fangsheng::bank::Metadata;
+    /// assert_eq!(Metadata::utc_date(0), "1970-01-01");
+    /// assert_eq!(Metadata::utc_date(951_782_400), "2000-02-29");
+    /// assert_eq!(Metadata::utc_date(-1), "1969-12-31");
+    /// ```
+    pub fn utc_date(unix_seconds: i64) -> String {
+        let days = unix_seconds.div_euclid(86_400);
+        let z = days + 719_468;
+        let era = z.div_euclid(146_097);
+        let doe = z - era * 146_097;
+        let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        let mp = (5 * doy + 2) / 153;
+        let day = doy - (153 * mp + 2) / 5 + 1;
+        let month = if mp < 10 { mp + 3 } else { mp - 9 };
+        let year = yoe + era * 400 + i64::from(month <= 2);
+        format!("{year:04}-{month:02}-{day:02}")
+    }
 }
 
 impl Default for Scale {

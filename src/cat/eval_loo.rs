@@ -35,7 +35,7 @@ use super::design::Design;
 use super::eval_metrics::{errors, exposure, spearman};
 use super::eval_variant::{Variant, prepare_design};
 use super::evaluation::{BankScore, bank_score, exam, examinee_seed};
-use super::plan::Plan;
+use super::plan::{Plan, Prior};
 use super::replay::Replay;
 use super::session::Session;
 use super::tags::Tags;
@@ -43,8 +43,9 @@ use crate::bank::{Metadata, ParamSet};
 use crate::calibrate::{CalibrationConfig, ItemPriors, NormalPrior, PriorConfig, calibrate};
 use crate::data::{Cell, ResponseMatrix};
 use crate::error::{Error, Result};
+use crate::estimate::{Estimator, Method};
 use crate::ids::{ExamineeId, ItemId};
-use crate::model::{ModelKind, ResponseModel};
+use crate::model::{Irf, ModelKind, ResponseModel};
 
 /// What a leave-one-out evaluation runs.
 #[derive(Debug, Clone)]
@@ -148,6 +149,40 @@ struct Fold {
     row: usize,
     bank: Arc<CatBank>,
     replay: Replay,
+    /// The ability distribution of the calibration examinees (see
+    /// [`population`]), for `prior=empirical` variants.
+    population: Prior,
+}
+
+/// The predictive distribution of a new examinee's ability from the
+/// calibration examinees: `N(m, s^2 (1 + 1/n))`, with `m` and `s` the mean
+/// and SD of the `n` examinees' EAP abilities on the fold's bank (each
+/// scored from its whole run, so the prior hardly matters). It uses only
+/// the examinees the fold was calibrated on.
+fn population(bank: &CatBank, train: &ResponseMatrix) -> Result<Prior> {
+    let runs = Replay::new(bank, train)?;
+    let irfs = bank.irfs();
+    let thetas: Vec<f64> = (0..runs.len())
+        .filter(|&e| !runs.run(e).is_empty())
+        .map(|e| {
+            let answers: Vec<(&Irf, usize)> = runs
+                .run(e)
+                .iter()
+                .map(|&(j, x)| (&irfs[j as usize], x as usize))
+                .collect();
+            Estimator::new(Method::Eap).estimate(&answers).theta
+        })
+        .collect();
+    let n = thetas.len() as f64;
+    let mean = thetas.iter().sum::<f64>() / n;
+    let var = thetas.iter().map(|t| (t - mean) * (t - mean)).sum::<f64>() / (n - 1.0);
+    let sd = (var * (1.0 + 1.0 / n)).sqrt();
+    if !(mean.is_finite() && sd.is_finite() && sd > 0.0) {
+        return Err(Error::config(format!(
+            "the calibration examinees' abilities give no population prior (mean {mean}, sd {sd})"
+        )));
+    }
+    Ok(Prior { mean, sd })
 }
 
 /// A copy of `m` without the items nobody answered (calibration rejects them).
@@ -273,7 +308,13 @@ fn fold(
         .collect();
     let bank = Arc::new(CatBank::new(&params)?.with_tags(&tags)?);
     let replay = Replay::new(&bank, &responses.filter_examinees(|e, _| e == row))?;
-    Ok(Fold { row, bank, replay })
+    let population = population(&bank, &train)?;
+    Ok(Fold {
+        row,
+        bank,
+        replay,
+        population,
+    })
 }
 
 /// Per-seed predictions over folds, and the items each exam used.
@@ -443,7 +484,8 @@ pub fn leave_one_out(
                 let designs: Vec<(Arc<Design>, BankScore)> = folds
                     .par_iter()
                     .map(|f| {
-                        let (plan, score) = v.apply(&base, config.score, &f.bank)?;
+                        let (plan, score) =
+                            v.apply_with(&base, config.score, &f.bank, Some(f.population))?;
                         Ok((
                             prepare_design(&f.bank, &plan, examinee_seed(config.seed, f.row))?,
                             score,

@@ -11,6 +11,7 @@
 //! | `content` | a tag name: targets are the bank's own shares of its values |
 //! | `start` | `random:N` (random pre-block of N items) or `theta:X` |
 //! | `prior-sd` | the prior's standard deviation |
+//! | `prior` | `empirical`: the calibration examinees' ability distribution (evaluations that know it) |
 //! | `quadrature` | `N` fixed points on `[-6, 6]`, or `adaptive` |
 //! | `shortlist` | candidates the `kl` and `min-variance` rules score |
 //! | `score` | `model` or `blend` ([`BankScore`]) |
@@ -24,7 +25,7 @@ use super::content::Content;
 use super::design::Design;
 use super::evaluation::{BankScore, normal_thetas};
 use super::exposure::{Exposure, calibrate_exposure};
-use super::plan::{Grid, Plan, Start};
+use super::plan::{Grid, Plan, Prior, Start};
 use crate::error::{Error, Result};
 
 /// Simulated examinees and rounds used to set Sympson-Hetter or
@@ -50,7 +51,8 @@ impl fmt::Display for Variant {
     }
 }
 
-const KEYS: [&str; 9] = [
+const KEYS: [&str; 10] = [
+    "prior",
     "select",
     "estimator",
     "exposure",
@@ -110,12 +112,29 @@ impl Variant {
     /// `plan` and `score` with this variant's changes.
     ///
     /// # Errors
-    /// An invalid value, or a changed plan [`Plan::validate`] rejects.
+    /// An invalid value, or a changed plan [`Plan::validate`] rejects;
+    /// `prior=empirical` (use [`Variant::apply_with`]).
     pub fn apply(
         &self,
         plan: &Plan,
         score: BankScore,
         bank: &CatBank,
+    ) -> Result<(Plan, BankScore)> {
+        self.apply_with(plan, score, bank, None)
+    }
+
+    /// As [`Variant::apply`], with `population` the ability distribution of
+    /// the examinees the bank was calibrated on, which `prior=empirical`
+    /// makes the prior.
+    ///
+    /// # Errors
+    /// As [`Variant::apply`]; `prior=empirical` without a population.
+    pub fn apply_with(
+        &self,
+        plan: &Plan,
+        score: BankScore,
+        bank: &CatBank,
+        population: Option<Prior>,
     ) -> Result<(Plan, BankScore)> {
         let mut plan = plan.clone();
         let mut score = score;
@@ -129,6 +148,12 @@ impl Variant {
                 "score" => score = v.parse()?,
                 "shortlist" => plan.shortlist = num(v)? as usize,
                 "prior-sd" => plan.prior.sd = num(v)?,
+                "prior" => {
+                    if v != "empirical" {
+                        return Err(bad("expected empirical"));
+                    }
+                    plan.prior = population.ok_or_else(|| bad("no calibration population is known here"))?;
+                }
                 "quadrature" => {
                     plan.quadrature = if v == "adaptive" {
                         None

@@ -33,7 +33,29 @@
 //! [content]
 //! tag = "category"
 //! targets = { math = 0.5, law = 0.5 }
+//!
+//! [pretest]               # seed uncalibrated items: asked, never scored
+//! items = ["new1", "new2", "new3"] # the pool (empty: the exam runner uses every
+//!                         # item of the content bank without parameters)
+//! count = 2               # pretest items per exam
+//! select = "near-ability" # random | near-ability
+//! first = 5               # earliest slot: after this many operational items
+//! last = 40               # latest slot (default max_items)
+//! window = 0.5            # near-ability: |b - theta| allowed
+//! provisional = { new1 = 0.4 } # provisional difficulties
 //! ```
+//!
+//! # Pretest items
+//! `count` slots are drawn uniformly without replacement (with replacement
+//! when the range is shorter than `count`) from `first..=last`, counted in
+//! operational answers, from the exam seed's second ChaCha stream, so the
+//! operational items, answers and estimates are those of the same plan
+//! without `[pretest]`. A pretest item is asked when the operational count
+//! reaches its slot; slots the exam never reaches (a precision stop) are
+//! asked before it ends. `near-ability` draws uniformly among the unused
+//! pool items whose provisional difficulty is within `window` of the current
+//! estimate plus those without a provisional difficulty; when that set is
+//! empty, the closest item.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -47,6 +69,7 @@ use super::stop::Classify;
 use crate::error::{Error, Result};
 use crate::estimate::{Method, NormalPrior, Quadrature};
 use crate::ids::ItemId;
+use crate::online::Pretest;
 
 /// How an exam starts.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -147,6 +170,9 @@ pub struct Plan {
     /// Sets of items of which at most one may appear in an exam.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub enemies: Vec<Vec<ItemId>>,
+    /// Pretest seeding.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pretest: Option<Pretest>,
 }
 
 impl Default for Plan {
@@ -168,6 +194,7 @@ impl Default for Plan {
             content: None,
             exclude: Vec::new(),
             enemies: Vec::new(),
+            pretest: None,
         }
     }
 }
@@ -262,6 +289,9 @@ impl Plan {
         if let Some(c) = &self.content {
             c.validate()?;
         }
+        if let Some(p) = &self.pretest {
+            p.validate()?;
+        }
         Ok(())
     }
 
@@ -286,6 +316,7 @@ impl Plan {
 mod tests {
     use super::*;
     use crate::ErrorKind;
+    use crate::online::PretestSelect;
 
     #[test]
     fn the_documented_example_parses() {
@@ -301,6 +332,10 @@ mod tests {
         assert_eq!(plan.max_items, 50);
         assert_eq!(plan.exposure, Exposure::Randomesque { k: 5 });
         assert_eq!(plan.enemies.len(), 1);
+        let pretest = plan.pretest.as_ref().unwrap();
+        assert_eq!(pretest.select, PretestSelect::NearAbility);
+        assert_eq!(pretest.slot_range(plan.max_items), (5, 40));
+        assert_eq!(pretest.provisional.len(), 1);
         let back = Plan::from_toml(&plan.to_toml()).unwrap();
         assert_eq!(back, plan);
     }
@@ -331,6 +366,10 @@ mod tests {
                 "sum to 1",
             ),
             ("[classify]\ncut = 0.0\nlevel = 1.0", "level"),
+            ("[pretest]\ncount = 0", "pretest.count"),
+            ("[pretest]\nitems = [\"n1\", \"n1\"]", "twice"),
+            ("[pretest]\nselect = \"closest\"", "unknown variant"),
+            ("[pretest]\nwindow = 0", "pretest.window"),
         ];
         for (text, want) in cases {
             let err = Plan::from_toml(text).unwrap_err();

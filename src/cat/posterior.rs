@@ -1,24 +1,40 @@
-//! The posterior of ability during an exam, on a fixed grid updated one
-//! answer at a time.
+//! The posterior of ability during an exam, on a grid updated one answer
+//! at a time.
 //!
 //! Each answer adds `ln P_j(x_j | theta_i)` to every node's log weight, so a
-//! step costs one evaluation per node (121 nodes for the `N(0, 1)` prior)
-//! instead of one per node and answered item. The trapezoidal rule on this
-//! grid (spacing `h = 0.1`) integrates a bell of SD `s` with relative error
-//! about `exp(-2 pi^2 s^2 / h^2)`, 3e-9 at `s = h`; while the posterior SD
-//! is at least the spacing the grid is used, and when it is narrower, or a
-//! grid end still carries weight (an extreme examinee), the session uses
-//! the estimator's adaptive quadrature instead (module docs of
-//! [`crate::estimate`]). A plan that names a fixed grid gets exactly that
-//! grid, as catR does.
+//! step costs one evaluation per node instead of one per node and answered
+//! item. The trapezoidal rule on a grid of spacing `h` integrates a bell of
+//! SD `s` with relative error about `exp(-2 pi^2 s^2 / h^2)` (3e-9 at
+//! `s = h`, 5e-20 at `s = 1.5 h`). The grid starts at the prior's
+//! `mean +- 7.5 sd` (joined with `[-6, 6]`), spacing 0.1, where its ends
+//! carry no weight (`e^-28` of the peak). When answers make the posterior
+//! narrower than 1.5 spacings, or push weight onto an end node (an extreme
+//! examinee), the grid is rebuilt once from the answers so far: spacing
+//! `sd / 4` over the nodes that carry weight, widened on a side whose end
+//! carries. A rebuild costs one evaluation per new node and answer, and
+//! happens about once or twice per exam (the SD must fall by a factor of
+//! about six between rebuilds). Only if a rebuilt grid still cannot hold
+//! the posterior does the session use the estimator's adaptive quadrature
+//! (module docs of [`crate::estimate`]). A plan that names a fixed grid
+//! gets exactly that grid, as catR does.
 
 use crate::estimate::{Estimator, Method, NormalPrior, Posterior};
 use crate::model::{Irf, ResponseModel};
 
 /// Default grid spacing, in logits.
 const STEP: f64 = 0.1;
+/// Prior SDs the first grid spans on each side of the prior mean.
+const PRIOR_SDS: f64 = 7.5;
 /// An end node this far (in log weight) below the peak carries no weight.
 const NEGLIGIBLE: f64 = 25.0;
+/// A rebuilt grid spans the nodes within this much of the peak (log weight).
+const SPAN: f64 = 32.0;
+/// The posterior SD must be at least this many spacings.
+const MIN_SDS_PER_STEP: f64 = 1.5;
+/// Spacing of a rebuilt grid, in posterior SDs.
+const STEP_PER_SD: f64 = 0.25;
+/// Rebuilds tried after one answer before giving up on the grid.
+const REBUILDS: usize = 4;
 
 /// The posterior of theta during an exam: the estimator's own
 /// [`Posterior`] (nodes and normalised trapezoidal-rule weights, with its
@@ -30,73 +46,159 @@ pub type GridPosterior = Posterior;
 pub(crate) struct RunningPosterior {
     nodes: Vec<f64>,
     log_w: Vec<f64>,
-    /// True when the plan fixed the grid: never switch to adaptive.
+    /// True when the plan fixed the grid: never rebuild or switch to
+    /// adaptive quadrature.
     fixed: bool,
+    /// False when the grid could not be made to hold the posterior.
+    resolved: bool,
     prior: NormalPrior,
+    /// The answers so far, for rebuilds (empty with a fixed grid).
+    answers: Vec<(Irf, usize)>,
+}
+
+/// Equally spaced nodes from `lo` to `hi` (the last exactly `hi`).
+fn grid(points: usize, lo: f64, hi: f64) -> Vec<f64> {
+    let step = (hi - lo) / (points - 1) as f64;
+    (0..points)
+        .map(|i| {
+            if i + 1 == points {
+                hi
+            } else {
+                lo + i as f64 * step
+            }
+        })
+        .collect()
+}
+
+/// Trapezoid end factor and prior density, in logs, at each node.
+fn prior_log_weights(nodes: &[f64], prior: NormalPrior) -> Vec<f64> {
+    let n = nodes.len();
+    nodes
+        .iter()
+        .enumerate()
+        .map(|(i, &t)| {
+            let z = (t - prior.mean()) / prior.sd();
+            let end = if i == 0 || i + 1 == n {
+                0.5f64.ln()
+            } else {
+                0.0
+            };
+            end - 0.5 * z * z
+        })
+        .collect()
+}
+
+/// Peak log weight, posterior mean and SD of log weights on `nodes`.
+fn moments(nodes: &[f64], log_w: &[f64]) -> (f64, f64, f64) {
+    let peak = log_w.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let (mut m0, mut m1, mut m2) = (0.0, 0.0, 0.0);
+    // Centre on the first node to keep the second moment well conditioned.
+    let c = nodes[0];
+    for (&t, &lw) in nodes.iter().zip(log_w) {
+        let w = (lw - peak).exp();
+        let d = t - c;
+        m0 += w;
+        m1 += w * d;
+        m2 += w * d * d;
+    }
+    let mean = m1 / m0;
+    let var = (m2 / m0 - mean * mean).max(0.0);
+    (peak, c + mean, var.sqrt())
 }
 
 impl RunningPosterior {
     /// The prior on `points` nodes from `lo` to `hi`, or on the default grid
-    /// (`[-6, 6]` joined with `mean +- 6 sd`, spacing 0.1).
-    pub(crate) fn new(prior: NormalPrior, grid: Option<(usize, f64, f64)>) -> Self {
-        let (points, lo, hi, fixed) = match grid {
+    /// (`mean +- 7.5 sd` joined with `[-6, 6]`, spacing 0.1).
+    pub(crate) fn new(prior: NormalPrior, grid_spec: Option<(usize, f64, f64)>) -> Self {
+        let (points, lo, hi, fixed) = match grid_spec {
             Some((points, lo, hi)) => (points, lo, hi, true),
             None => {
-                let lo = (-6.0f64).min(prior.mean() - 6.0 * prior.sd());
-                let hi = 6.0f64.max(prior.mean() + 6.0 * prior.sd());
+                let lo = (-6.0f64).min(prior.mean() - PRIOR_SDS * prior.sd());
+                let hi = 6.0f64.max(prior.mean() + PRIOR_SDS * prior.sd());
                 (((hi - lo) / STEP).ceil() as usize + 1, lo, hi, false)
             }
         };
-        let step = (hi - lo) / (points - 1) as f64;
-        let nodes: Vec<f64> = (0..points)
-            .map(|i| {
-                if i + 1 == points {
-                    hi
-                } else {
-                    lo + i as f64 * step
-                }
-            })
-            .collect();
-        let log_w = nodes
-            .iter()
-            .enumerate()
-            .map(|(i, &t)| {
-                let z = (t - prior.mean()) / prior.sd();
-                let end = if i == 0 || i + 1 == points {
-                    0.5f64.ln()
-                } else {
-                    0.0
-                };
-                end - 0.5 * z * z
-            })
-            .collect();
+        let nodes = grid(points, lo, hi);
+        let log_w = prior_log_weights(&nodes, prior);
         RunningPosterior {
             nodes,
             log_w,
             fixed,
+            resolved: true,
             prior,
+            answers: Vec::new(),
         }
     }
 
-    /// Adds one answer.
+    /// Adds one answer (and rebuilds the grid if it no longer resolves the
+    /// posterior).
     pub(crate) fn add(&mut self, irf: &Irf, score: usize) {
         for (lw, &t) in self.log_w.iter_mut().zip(&self.nodes) {
             *lw += irf.log_prob(t, score);
+        }
+        if self.fixed {
+            return;
+        }
+        self.answers.push((irf.clone(), score));
+        self.resolved = false;
+        for _ in 0..REBUILDS {
+            match self.rebuild_window() {
+                None => {
+                    self.resolved = true;
+                    return;
+                }
+                Some((lo, hi, step)) => self.rebuild(lo, hi, step),
+            }
+        }
+        self.resolved = self.rebuild_window().is_none();
+    }
+
+    /// `None` when the grid resolves the posterior; else the window and
+    /// spacing of a grid that should.
+    fn rebuild_window(&self) -> Option<(f64, f64, f64)> {
+        let n = self.nodes.len();
+        let (peak, mean, sd) = moments(&self.nodes, &self.log_w);
+        let h = (self.nodes[n - 1] - self.nodes[0]) / (n - 1) as f64;
+        let low_heavy = self.log_w[0] > peak - NEGLIGIBLE;
+        let high_heavy = self.log_w[n - 1] > peak - NEGLIGIBLE;
+        let narrow = sd < MIN_SDS_PER_STEP * h;
+        if !(low_heavy || high_heavy || narrow) || !sd.is_finite() || !peak.is_finite() {
+            return None;
+        }
+        let first = self.log_w.iter().position(|&lw| lw > peak - SPAN)?;
+        let last = self.log_w.iter().rposition(|&lw| lw > peak - SPAN)?;
+        let (mut lo, mut hi) = (self.nodes[first] - h, self.nodes[last] + h);
+        // A side whose end carries weight may hide more beyond it.
+        let width = (hi - lo).max(8.0 * sd);
+        if low_heavy {
+            lo -= width;
+        }
+        if high_heavy {
+            hi += width;
+        }
+        let step = if narrow { STEP_PER_SD * sd } else { h };
+        let step = step.max(1e-9 * (1.0 + mean.abs()));
+        Some((lo, hi, step))
+    }
+
+    /// Rebuilds the grid on `[lo, hi]` at spacing about `step` from the
+    /// prior and every answer.
+    fn rebuild(&mut self, lo: f64, hi: f64, step: f64) {
+        let points = (((hi - lo) / step).ceil() as usize + 1).clamp(3, 4001);
+        self.nodes = grid(points, lo, hi);
+        self.log_w = prior_log_weights(&self.nodes, self.prior);
+        for (irf, score) in &self.answers {
+            for (lw, &t) in self.log_w.iter_mut().zip(&self.nodes) {
+                *lw += irf.log_prob(t, *score);
+            }
         }
     }
 
     /// The posterior given the answers added, on this grid when it resolves
     /// it, else by the estimator's adaptive quadrature over `responses`.
     pub(crate) fn posterior(&self, responses: &[(&Irf, usize)]) -> GridPosterior {
-        let post = Posterior::from_log_weights(self.nodes.clone(), self.log_w.clone());
-        if self.fixed {
-            return post;
-        }
-        let peak = self.log_w.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-        let n = self.log_w.len();
-        let ends_carry = self.log_w[0] > peak - NEGLIGIBLE || self.log_w[n - 1] > peak - NEGLIGIBLE;
-        if !ends_carry && post.sd() >= STEP {
-            return post;
+        if self.fixed || self.resolved {
+            return Posterior::from_log_weights(self.nodes.clone(), self.log_w.clone());
         }
         Estimator::new(Method::Eap)
             .prior(self.prior)
@@ -148,7 +250,7 @@ mod tests {
     }
 
     #[test]
-    fn extreme_patterns_fall_back_to_adaptive_quadrature() {
+    fn extreme_patterns_rebuild_the_grid() {
         let irfs: Vec<Irf> = (0..30)
             .map(|_| Logistic::two_pl(2.0, 5.5).unwrap().into())
             .collect();
@@ -158,6 +260,40 @@ mod tests {
             run.add(irf, k);
         }
         let want = Estimator::new(Method::Eap).posterior(&responses);
-        assert!((run.posterior(&responses).mean() - want.mean()).abs() < 1e-9);
+        let got = run.posterior(&responses);
+        assert!(run.resolved && !run.fixed);
+        assert!(
+            (got.mean() - want.mean()).abs() < 1e-6,
+            "{} vs {}",
+            got.mean(),
+            want.mean()
+        );
+        assert!((got.sd() - want.sd()).abs() < 1e-6);
+    }
+
+    #[test]
+    fn narrow_posteriors_get_a_finer_grid() {
+        // 200 answers to a = 3 items: posterior SD about 0.05, half the
+        // first grid's spacing.
+        let irfs: Vec<Irf> = (0..200)
+            .map(|j| {
+                Logistic::two_pl(3.0, 0.3 + 0.01 * (j % 7) as f64)
+                    .unwrap()
+                    .into()
+            })
+            .collect();
+        let responses: Vec<(&Irf, usize)> =
+            irfs.iter().enumerate().map(|(j, i)| (i, j % 2)).collect();
+        let mut run = RunningPosterior::new(NormalPrior::default(), None);
+        for &(irf, k) in &responses {
+            run.add(irf, k);
+        }
+        let want = Estimator::new(Method::Eap).posterior(&responses);
+        let got = run.posterior(&responses);
+        assert!(want.sd() < 0.08, "{}", want.sd());
+        let h = run.nodes[1] - run.nodes[0];
+        assert!(h * MIN_SDS_PER_STEP <= got.sd() && run.resolved, "{h}");
+        assert!((got.mean() - want.mean()).abs() < 1e-8 * (1.0 + want.mean().abs()));
+        assert!((got.sd() - want.sd()).abs() < 1e-8);
     }
 }

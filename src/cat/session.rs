@@ -2,6 +2,7 @@
 //! record, estimate, stop.
 
 use std::cell::OnceCell;
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use rand::{Rng, SeedableRng};
@@ -19,6 +20,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::estimate::Ability;
 use crate::ids::ItemId;
 use crate::model::{Irf, ResponseModel};
+use crate::online::{NextItem, PretestSelect};
 
 /// Where an item stands in one exam.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,6 +79,120 @@ pub struct Session {
     ability: Ability,
     running: RunningPosterior,
     posterior: OnceCell<GridPosterior>,
+    /// Pretest seeding, when the plan has a non-empty pool.
+    pretest: Option<PretestRun>,
+}
+
+/// The pretest items of one exam: their slots, what was asked, and their
+/// own random stream (stream 1 of the exam seed), so that seeding them
+/// changes nothing operational.
+#[derive(Debug)]
+struct PretestRun {
+    /// Pool position of each pool id.
+    index: HashMap<ItemId, usize>,
+    /// Provisional difficulty of each pool item.
+    provisional: Vec<Option<f64>>,
+    /// Operational answers before each slot, ascending.
+    slots: Vec<usize>,
+    used: Vec<bool>,
+    /// `(pool index, score)` in order; `None` when skipped.
+    asked: Vec<(usize, Option<usize>)>,
+    pending: Option<usize>,
+    rng: ChaCha8Rng,
+}
+
+impl PretestRun {
+    fn new(plan: &Plan, seed: u64) -> Option<Self> {
+        let p = plan.pretest.as_ref().filter(|p| !p.items.is_empty())?;
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        rng.set_stream(1);
+        let (lo, hi) = p.slot_range(plan.max_items);
+        let mut range: Vec<usize> = (lo..=hi).collect();
+        let mut slots: Vec<usize> = if range.len() >= p.count {
+            // Partial Fisher-Yates: `count` distinct slots.
+            for i in 0..p.count {
+                let k = rng.random_range(i..range.len());
+                range.swap(i, k);
+            }
+            range.truncate(p.count);
+            range
+        } else {
+            (0..p.count)
+                .map(|_| range[rng.random_range(0..range.len())])
+                .collect()
+        };
+        slots.sort_unstable();
+        Some(PretestRun {
+            index: p
+                .items
+                .iter()
+                .enumerate()
+                .map(|(i, id)| (id.clone(), i))
+                .collect(),
+            provisional: p
+                .items
+                .iter()
+                .map(|id| p.provisional.get(id).copied())
+                .collect(),
+            slots,
+            used: vec![false; p.items.len()],
+            asked: Vec::new(),
+            pending: None,
+            rng,
+        })
+    }
+
+    /// True when a slot is due after `n` operational answers (every
+    /// remaining slot once the exam is `ending`) and an item is left.
+    fn due(&self, n: usize, ending: bool) -> bool {
+        self.asked.len() < self.slots.len()
+            && (ending || self.slots[self.asked.len()] <= n)
+            && self.used.iter().any(|&u| !u)
+    }
+
+    /// Picks the next pretest item at ability `theta` under rule `select`.
+    fn pick(&mut self, select: PretestSelect, theta: f64, window: f64) -> Option<usize> {
+        let unused = (0..self.used.len()).filter(|&i| !self.used[i]);
+        let mut cands: Vec<usize> = match select {
+            PretestSelect::Random => unused.collect(),
+            PretestSelect::NearAbility => unused
+                .filter(|&i| self.provisional[i].is_none_or(|b| (b - theta).abs() <= window))
+                .collect(),
+        };
+        if cands.is_empty() {
+            let closest = (0..self.used.len())
+                .filter(|&i| !self.used[i])
+                .min_by(|&x, &y| {
+                    let d =
+                        |i: usize| self.provisional[i].map_or(f64::INFINITY, |b| (b - theta).abs());
+                    d(x).total_cmp(&d(y))
+                })?;
+            cands.push(closest);
+        }
+        let pick = cands[self.rng.random_range(0..cands.len())];
+        self.pending = Some(pick);
+        Some(pick)
+    }
+
+    fn take(&mut self, p: usize, score: Option<usize>, id: &str) -> Result<()> {
+        match self.used.get(p) {
+            None => Err(Error::new(
+                ErrorKind::Item,
+                format!("no pretest item at index {p}"),
+            )),
+            Some(true) => {
+                Err(Error::new(ErrorKind::Item, "already administered in this exam").for_item(id))
+            }
+            Some(false) => {
+                self.used[p] = true;
+                self.asked.push((p, score));
+                if self.pending == Some(p) {
+                    self.pending = None;
+                }
+                Ok(())
+            }
+        }
+    }
 }
 
 impl Session {
@@ -113,6 +229,15 @@ impl Session {
                 }
             }
         }
+        let pretest = PretestRun::new(design.plan(), seed);
+        if let Some(p) = &pretest {
+            // A pool item that is also calibrated is pretested, not scored.
+            for id in p.index.keys() {
+                if let Some(j) = design.bank().index_of(id.as_str()) {
+                    state[j] = ItemState::Excluded;
+                }
+            }
+        }
         let ability = design.estimation.estimate(&[], None);
         let plan = design.plan();
         let running = RunningPosterior::new(
@@ -134,6 +259,7 @@ impl Session {
             ability,
             running,
             posterior: OnceCell::new(),
+            pretest,
         };
         session.recount();
         debug_assert_eq!(session.state.len(), n);
@@ -232,15 +358,132 @@ impl Session {
         self.responses.iter().map(|&(j, k)| (&irfs[j], k)).collect()
     }
 
-    /// The next item to ask, by id; `None` when a stopping rule holds or no
-    /// item is left ([`Session::stop_reason`] says which). Asking again
-    /// before recording returns the same item.
+    /// The next item to ask, by id — operational or pretest (see
+    /// [`Session::next_any`]); `None` when a stopping rule holds or no item is
+    /// left ([`Session::stop_reason`] says which). Asking again before
+    /// recording returns the same item.
     pub fn next_item(&mut self) -> Option<ItemId> {
-        self.next_index()
-            .map(|j| self.design.bank().ids()[j].clone())
+        self.next_any().map(|n| self.item_id(n).clone())
     }
 
-    /// As [`Session::next_item`], by bank index.
+    /// The next item to ask, operational or pretest. A pretest item comes
+    /// when the operational count reaches its slot, and the slots the exam
+    /// never reached come after the last operational item (see
+    /// [`crate::online::Pretest`]). Record with [`Session::record_next`] (or
+    /// [`Session::record`] by id).
+    pub fn next_any(&mut self) -> Option<NextItem> {
+        if let Some(p) = self.pretest.as_ref().and_then(|p| p.pending) {
+            return Some(NextItem::Pretest(p));
+        }
+        if let Some(j) = self.pending {
+            return Some(NextItem::Operational(j));
+        }
+        let n = self.responses.len();
+        if self.pretest.as_ref().is_some_and(|p| p.due(n, false)) {
+            if let Some(p) = self.pick_pretest() {
+                return Some(NextItem::Pretest(p));
+            }
+        }
+        match self.next_index() {
+            Some(j) => Some(NextItem::Operational(j)),
+            None if self.pretest.as_ref().is_some_and(|p| p.due(n, true)) => {
+                self.pick_pretest().map(NextItem::Pretest)
+            }
+            None => None,
+        }
+    }
+
+    fn pick_pretest(&mut self) -> Option<usize> {
+        let theta = if self.responses.is_empty() {
+            self.plan().start.theta
+        } else {
+            self.ability.theta
+        };
+        let (select, window) = self.plan().pretest.as_ref().map(|p| (p.select, p.window))?;
+        self.pretest.as_mut()?.pick(select, theta, window)
+    }
+
+    /// The id of `next`: a bank item or a pool item.
+    pub fn item_id(&self, next: NextItem) -> &ItemId {
+        match next {
+            NextItem::Operational(j) => &self.design.bank().ids()[j],
+            NextItem::Pretest(p) => &self.pretest_pool()[p],
+        }
+    }
+
+    /// The plan's pretest pool (empty without pretest seeding).
+    pub fn pretest_pool(&self) -> &[ItemId] {
+        self.plan()
+            .pretest
+            .as_ref()
+            .map_or(&[], |p| p.items.as_slice())
+    }
+
+    /// Pretest items asked, in order: `(pool index, score)`, the score
+    /// `None` when skipped. They never enter the estimate.
+    pub fn pretest_asked(&self) -> &[(usize, Option<usize>)] {
+        self.pretest.as_ref().map_or(&[], |p| p.asked.as_slice())
+    }
+
+    /// Records the score of `next` (as [`Session::record_index`] or
+    /// [`Session::record_pretest`]).
+    ///
+    /// # Errors
+    /// As those.
+    pub fn record_next(&mut self, next: NextItem, score: usize) -> Result<()> {
+        match next {
+            NextItem::Operational(j) => self.record_index(j, score),
+            NextItem::Pretest(p) => self.record_pretest(p, score),
+        }
+    }
+
+    /// Marks `next` asked without an answer (as [`Session::skip_index`] or
+    /// [`Session::skip_pretest`]).
+    ///
+    /// # Errors
+    /// As those.
+    pub fn skip_next(&mut self, next: NextItem) -> Result<()> {
+        match next {
+            NextItem::Operational(j) => self.skip_index(j),
+            NextItem::Pretest(p) => self.skip_pretest(p),
+        }
+    }
+
+    /// Records the answer to pretest pool item `p`: kept apart, not scored,
+    /// not counted toward the length or the stopping rules. Any score is
+    /// accepted (the item's categories are not known yet).
+    ///
+    /// # Errors
+    /// No such pool item, or one already asked ([`ErrorKind::Item`]).
+    pub fn record_pretest(&mut self, p: usize, score: usize) -> Result<()> {
+        self.take_pretest(p, Some(score))
+    }
+
+    /// Marks pretest pool item `p` asked without an answer (its slot is
+    /// used).
+    ///
+    /// # Errors
+    /// As [`Session::record_pretest`].
+    pub fn skip_pretest(&mut self, p: usize) -> Result<()> {
+        self.take_pretest(p, None)
+    }
+
+    fn take_pretest(&mut self, p: usize, score: Option<usize>) -> Result<()> {
+        let id = self
+            .pretest_pool()
+            .get(p)
+            .map_or_else(String::new, |id| id.as_str().to_owned());
+        match self.pretest.as_mut() {
+            Some(run) => run.take(p, score, &id),
+            None => Err(Error::new(
+                ErrorKind::Item,
+                "the plan seeds no pretest items",
+            )),
+        }
+    }
+
+    /// As [`Session::next_item`], by bank index, operational items only
+    /// (pretest slots are passed over; use [`Session::next_any`] for them).
     pub fn next_index(&mut self) -> Option<usize> {
         if self.pending.is_some() {
             return self.pending;
@@ -424,13 +667,17 @@ impl Session {
     /// Records the answer `score` (a category index; 1 = correct for
     /// dichotomous items) to item `id` and re-estimates ability. Any item
     /// of the bank not yet administered may be recorded, not only the one
-    /// [`Session::next_item`] offered.
+    /// [`Session::next_item`] offered. An item of the pretest pool is
+    /// recorded as [`Session::record_pretest`] does.
     ///
     /// # Errors
     /// An unknown item, an item already administered or excluded
     /// ([`ErrorKind::Item`]); a score outside the item's categories
     /// ([`ErrorKind::Value`]). The session is unchanged.
     pub fn record(&mut self, id: &str, score: usize) -> Result<()> {
+        if let Some(p) = self.pretest.as_ref().and_then(|p| p.index.get(id)) {
+            return self.record_pretest(*p, score);
+        }
         let j = self.check_record(id, self.design.bank().index_of(id), score)?;
         self.apply(j, score);
         self.reestimate();
@@ -519,6 +766,16 @@ impl Session {
         self.pending
     }
 
+    pub(crate) fn pretest_rng_words(&self) -> u64 {
+        self.pretest
+            .as_ref()
+            .map_or(0, |p| p.rng.get_word_pos() as u64)
+    }
+
+    pub(crate) fn pretest_pending(&self) -> Option<usize> {
+        self.pretest.as_ref().and_then(|p| p.pending)
+    }
+
     pub(crate) fn items_in(&self, st: ItemState) -> Vec<usize> {
         (0..self.state.len())
             .filter(|&j| self.state[j] == st)
@@ -553,10 +810,17 @@ impl Session {
                 }
             }
         }
+        for (p, score) in parts.pretest {
+            s.take_pretest(p, score)?;
+        }
         s.reestimate();
         s.rng.set_word_pos(parts.rng_words as u128);
         s.pending = parts.pending;
         s.stop = parts.stop;
+        if let Some(run) = s.pretest.as_mut() {
+            run.rng.set_word_pos(parts.pretest_rng_words as u128);
+            run.pending = parts.pretest_pending;
+        }
         Ok(s)
     }
 }
@@ -570,4 +834,8 @@ pub(crate) struct Rebuild {
     pub(crate) rng_words: u64,
     pub(crate) pending: Option<usize>,
     pub(crate) stop: Option<StopReason>,
+    /// Pretest `(pool index, score)` in order.
+    pub(crate) pretest: Vec<(usize, Option<usize>)>,
+    pub(crate) pretest_pending: Option<usize>,
+    pub(crate) pretest_rng_words: u64,
 }

@@ -48,6 +48,20 @@ pub struct SessionState {
     /// Why the exam ended, if it has.
     #[serde(default)]
     pub stop: Option<StopReason>,
+    /// Pretest items asked `(item, score)` in order, the score `null` when
+    /// skipped.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pretest: Vec<(ItemId, Option<usize>)>,
+    /// The pretest item offered and not yet answered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pretest_pending: Option<ItemId>,
+    /// Words of the pretest random stream consumed so far.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub pretest_rng_words: u64,
+}
+
+fn is_zero(x: &u64) -> bool {
+    *x == 0
 }
 
 impl Session {
@@ -70,6 +84,15 @@ impl Session {
             ineligible: names(self.items_in(ItemState::Ineligible)),
             pending: self.pending().map(|j| ids[j].clone()),
             stop: self.stop_reason(),
+            pretest: self
+                .pretest_asked()
+                .iter()
+                .map(|&(p, k)| (self.pretest_pool()[p].clone(), k))
+                .collect(),
+            pretest_pending: self
+                .pretest_pending()
+                .map(|p| self.pretest_pool()[p].clone()),
+            pretest_rng_words: self.pretest_rng_words(),
         }
     }
 
@@ -115,6 +138,20 @@ impl Session {
             })
         };
         let list = |ids: &[ItemId]| ids.iter().map(index).collect::<Result<Vec<_>>>();
+        let pool = state
+            .plan
+            .pretest
+            .as_ref()
+            .map_or(&[][..], |p| &p.items[..]);
+        let pool_index = |id: &ItemId| {
+            pool.iter().position(|x| x == id).ok_or_else(|| {
+                Error::new(
+                    ErrorKind::Item,
+                    "saved session names a pretest item not in the plan's pool",
+                )
+                .for_item(id.as_str())
+            })
+        };
         let parts = Rebuild {
             responses: state
                 .responses
@@ -127,6 +164,13 @@ impl Session {
             rng_words: state.rng_words,
             pending: state.pending.as_ref().map(index).transpose()?,
             stop: state.stop,
+            pretest: state
+                .pretest
+                .iter()
+                .map(|(id, k)| pool_index(id).map(|p| (p, *k)))
+                .collect::<Result<_>>()?,
+            pretest_pending: state.pretest_pending.as_ref().map(pool_index).transpose()?,
+            pretest_rng_words: state.pretest_rng_words,
         };
         Session::rebuild(design, state.seed, parts)
     }

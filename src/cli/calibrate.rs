@@ -5,10 +5,10 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use clap::Args as ClapArgs;
-use fangsheng::bank::Metadata;
+use fangsheng::bank::{Metadata, ParamSet};
 use fangsheng::calibrate::{
-    Calibration, CalibrationConfig, HoldoutScore, PriorConfig, QuadratureConfig, calibrate,
-    evaluate_holdout, split_holdout,
+    AnchoredCalibration, Calibration, CalibrationConfig, HoldoutScore, PriorConfig, Progress,
+    QuadratureConfig, calibrate, calibrate_anchored, evaluate_holdout, split_holdout,
 };
 use fangsheng::data::{ResponseMatrix, recode_from_min};
 use fangsheng::model::ModelKind;
@@ -27,6 +27,21 @@ use super::progress::ProgressLine;
   fangsheng calibrate -r ../shared/data/classic/Science.csv --model grm --recode-min-to-zero --out science.json
   fangsheng calibrate -r runs.csv --model auto --item-models models.csv --out bank.json --csv bank.csv
   fangsheng calibrate -r ../shared/data/mmlu-pro/responses.csv.gz --model 3pl --holdout 0.1 --seed 7 --out /tmp/3pl.json
+  fangsheng calibrate -r runs-2027.csv.gz --model 2pl --anchor calibration/mmlu-pro/v1.json \
+      --bank mmlu-pro --version v2 --out calibration/mmlu-pro/v2.json
+
+With --anchor V.json (recalibration on a stable scale), items present in V keep
+their parameters; the other items and every examinee are placed on V's scale,
+and the latent mean and SD of this population on that scale are estimated
+(fixed item parameter calibration with the latent distribution re-estimated
+each EM cycle) and written as metadata.scale. Anchor items nobody answered here
+are copied unchanged, so the output is a complete new version. An anchor
+calibrated under another model than the one asked for is an error (give it its
+model with --item-models).
+
+Every output records its provenance: response file(s) with SHA-256 digests,
+date (UTC; set SOURCE_DATE_EPOCH for reproducible files), model, seed, fit
+statistics, and the parent version (the anchor file's path, digest, version).
 
 Items nobody answered are dropped with a warning. With --holdout F, a random
 share F of the observed cells (chosen with --seed) is hidden, the items are
@@ -108,6 +123,11 @@ pub struct Args {
     #[arg(long, value_name = "F")]
     holdout: Option<f64>,
 
+    /// Earlier calibration whose items keep their parameters and define the
+    /// scale (fixed item parameter calibration; see below).
+    #[arg(long, value_name = "FILE")]
+    anchor: Option<PathBuf>,
+
     /// Seed of the held-out split (ChaCha8); recorded in the output.
     #[arg(long, default_value_t = 1)]
     seed: u64,
@@ -123,6 +143,19 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .responses
         .clone()
         .context("--responses FILE is required")?;
+    let anchor = args
+        .anchor
+        .as_ref()
+        .map(|path| {
+            let loaded = ParamSet::load(path)
+                .with_context(|| format!("cannot use the anchor file {}", path.display()))?;
+            for w in &loaded.warnings {
+                eprintln!("warning: {w}");
+            }
+            anyhow::Ok(loaded.params)
+        })
+        .transpose()?;
+    let date = provenance_date()?;
     let mut responses = args.input.read()?;
     if args.recode_min_to_zero {
         responses = recode_from_min(&responses).0;
@@ -142,15 +175,25 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let config = config(&args, responses)?;
 
     let mut progress = ProgressLine::new(args.quiet);
-    let fit = calibrate(responses, &config, &mut |p| {
+    let mut report = |p: &Progress| {
         progress.update(|| {
             format!(
                 "calibrating: cycle {}, max change {:.2e}, log-likelihood {:.3}",
                 p.iteration, p.max_change, p.log_likelihood
             )
         })
-    })
-    .map_err(|e| e.in_file(&source))?;
+    };
+    let anchored: Option<AnchoredCalibration> = match &anchor {
+        Some(a) => Some(
+            calibrate_anchored(responses, &config, a, &mut report)
+                .map_err(|e| e.in_file(&source))?,
+        ),
+        None => None,
+    };
+    let fit = match &anchored {
+        Some(a) => a.calibration.clone(),
+        None => calibrate(responses, &config, &mut report).map_err(|e| e.in_file(&source))?,
+    };
     progress.finish();
     let seconds = progress.elapsed().as_secs_f64();
     let holdout = train
@@ -161,13 +204,30 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         })
         .transpose()?;
 
-    let mut metadata = metadata(&args, &source, responses, &config, dropped);
+    let mut metadata = metadata(&args, &source, responses, &config, dropped)?;
+    metadata.provenance.insert("date".into(), json!(date));
+    if let (Some(path), Some(a)) = (&args.anchor, &anchor) {
+        metadata.provenance.insert(
+            "parent".into(),
+            Metadata::parent_record(path, a.metadata())?,
+        );
+        metadata.provenance.insert(
+            "method".into(),
+            json!(
+                "MML-EM (Bock-Aitkin) with fixed anchor items; latent mean and SD \
+                 re-estimated each EM cycle (FIPC, multiple weights updating)"
+            ),
+        );
+    }
     if let Some((score, _)) = &holdout {
         metadata
             .provenance
             .insert("holdout".into(), holdout_json(&args, score));
     }
-    let params = fit.to_param_set(metadata)?;
+    let params = match &anchored {
+        Some(a) => a.to_param_set(metadata)?,
+        None => fit.to_param_set(metadata)?,
+    };
     params.save_json(&args.out)?;
     if let Some(csv) = &args.csv {
         params.save_csv(csv)?;
@@ -186,6 +246,18 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             })
             .collect();
         emit(Some(path), |w| write_abilities(w, &rows, false))?;
+    }
+    if let Some(a) = &anchored {
+        eprintln!(
+            "anchored: {} items fixed from {}, {} new, {} anchors without responses carried over; \
+             latent mean {:.3} sd {:.3} on the anchor scale",
+            a.n_anchored(),
+            args.anchor.as_deref().unwrap_or(Path::new("")).display(),
+            a.anchored.len() - a.n_anchored(),
+            a.carried.len(),
+            fit.latent.mean,
+            fit.latent.sd
+        );
     }
     summarise(&fit, responses, &args.out, seconds);
     if let Some((score, seconds)) = &holdout {
@@ -343,7 +415,7 @@ fn metadata(
     responses: &ResponseMatrix,
     config: &CalibrationConfig,
     dropped: usize,
-) -> Metadata {
+) -> anyhow::Result<Metadata> {
     let mut metadata = Metadata {
         bank: args.bank.clone(),
         version: args.version.clone(),
@@ -367,7 +439,9 @@ fn metadata(
         "method".into(),
         json!("MML-EM (Bock-Aitkin), parameter-expanded"),
     );
-    p.insert("source".into(), json!(source.display().to_string()));
+    p.insert("sources".into(), json!([Metadata::file_record(source)?]));
+    p.insert("model".into(), json!(args.model));
+    p.insert("seed".into(), json!(args.seed));
     p.insert(
         "data".into(),
         json!({
@@ -385,8 +459,23 @@ fn metadata(
     );
     p.insert("priors".into(), json!(args.prior));
     p.insert("tolerance".into(), json!(config.tolerance));
-    // No timestamps or timings: the same input must give byte-identical files.
-    metadata
+    // No timings, and the date at day resolution (see provenance_date): the
+    // same input must give byte-identical files.
+    Ok(metadata)
+}
+
+/// The UTC date recorded in the provenance: from `SOURCE_DATE_EPOCH` (Unix
+/// seconds; the reproducible-builds convention) when set, else today.
+pub(crate) fn provenance_date() -> anyhow::Result<String> {
+    let seconds = match std::env::var("SOURCE_DATE_EPOCH") {
+        Ok(v) => v.trim().parse::<i64>().with_context(|| {
+            format!("SOURCE_DATE_EPOCH must be whole seconds since 1970, got '{v}'")
+        })?,
+        Err(_) => std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64),
+    };
+    Ok(Metadata::utc_date(seconds))
 }
 
 fn summarise(fit: &Calibration, responses: &ResponseMatrix, out: &Path, seconds: f64) {

@@ -1,8 +1,15 @@
 //! The plan flags shared by `simulate` and `exam`: each overrides the same
 //! field of the plan file (or of the default plan).
 
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
 use clap::Args;
+use fangsheng::bank::ParamSet;
 use fangsheng::cat::Plan;
+use fangsheng::ids::ItemId;
+use fangsheng::model::Irf;
+use fangsheng::online::Pretest;
 
 /// Plan overrides from the command line.
 #[derive(Debug, Args)]
@@ -26,6 +33,55 @@ pub struct PlanFlags {
     /// Ability estimator: eap, map, ml or wle.
     #[arg(long, value_name = "METHOD")]
     estimator: Option<String>,
+
+    /// Pretest pool: a file of item ids (one per line), or a parameter file
+    /// (JSON or CSV) whose difficulties are the items' provisional ones.
+    #[arg(long, value_name = "FILE")]
+    pretest: Option<PathBuf>,
+
+    /// Pretest items seeded per exam (default 5 when the plan has none).
+    #[arg(long, value_name = "K")]
+    pretest_count: Option<usize>,
+
+    /// Pretest choice: random or near-ability.
+    #[arg(long, value_name = "RULE")]
+    pretest_select: Option<String>,
+}
+
+/// A pool: its ids and the provisional difficulties known.
+type Pool = (Vec<ItemId>, Vec<(ItemId, f64)>);
+
+/// The pool and provisional difficulties of a `--pretest` file.
+fn read_pool(path: &Path) -> anyhow::Result<Pool> {
+    let is_params = path.extension().is_some_and(|e| e == "json" || e == "csv");
+    if is_params {
+        let loaded = ParamSet::load(path)?;
+        let ids = loaded.params.items().iter().map(|p| p.id.clone()).collect();
+        let b = loaded
+            .params
+            .items()
+            .iter()
+            .map(|p| {
+                let b = match &p.irf {
+                    Irf::Logistic(l) => l.b(),
+                    Irf::Graded(g) => {
+                        g.thresholds().iter().sum::<f64>() / g.thresholds().len() as f64
+                    }
+                };
+                (p.id.clone(), b)
+            })
+            .filter(|(_, b)| b.is_finite())
+            .collect();
+        return Ok((ids, b));
+    }
+    let text = fangsheng::io::read_to_string(path)?;
+    let ids = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(ItemId::from)
+        .collect();
+    Ok((ids, Vec::new()))
 }
 
 impl PlanFlags {
@@ -45,6 +101,24 @@ impl PlanFlags {
         }
         if let Some(method) = &self.estimator {
             plan.estimator = method.parse()?;
+        }
+        if self.pretest.is_some() || self.pretest_count.is_some() || self.pretest_select.is_some() {
+            let p = plan.pretest.get_or_insert_with(Pretest::default);
+            if let Some(path) = &self.pretest {
+                let (ids, b) =
+                    read_pool(path).with_context(|| format!("--pretest {}", path.display()))?;
+                p.items = ids;
+                p.provisional.extend(b);
+            }
+            if let Some(k) = self.pretest_count {
+                p.count = k;
+            }
+            if let Some(rule) = &self.pretest_select {
+                p.select = serde_json::from_value(serde_json::Value::String(rule.clone()))
+                    .with_context(|| {
+                        format!("--pretest-select takes random or near-ability, got '{rule}'")
+                    })?;
+            }
         }
         Ok(())
     }

@@ -79,6 +79,10 @@ pub struct Step {
     pub usage: Option<TokenUsage>,
     /// Attempts made.
     pub attempts: u32,
+    /// A pretest item: asked for online calibration, not scored (absent,
+    /// i.e. false, in journals written before pretest seeding).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub pretest: bool,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -229,6 +233,24 @@ impl Journal {
         self.write(&Record::Step(step.clone()))
     }
 
+    /// Writes a whole journal at once, atomically (simulated exams: no
+    /// per-step sync is needed since nothing is resumed from it).
+    ///
+    /// # Errors
+    /// [`ErrorKind::Io`] when the file cannot be written.
+    pub fn write_whole(path: &Path, header: &Header, steps: &[Step]) -> Result<()> {
+        crate::io::write_atomic(path, |w| {
+            let records = std::iter::once(Record::Header(header.clone()))
+                .chain(steps.iter().cloned().map(Record::Step));
+            for r in records {
+                serde_json::to_writer(&mut *w, &r)
+                    .map_err(|e| Error::format(format!("cannot encode a journal record: {e}")))?;
+                w.write_all(b"\n").map_err(|e| io_error(path, "write", e))?;
+            }
+            Ok(())
+        })
+    }
+
     /// The journal's path.
     pub fn path(&self) -> &Path {
         &self.path
@@ -282,6 +304,7 @@ mod tests {
             elapsed: 0.0,
             usage: None,
             attempts: 1,
+            pretest: false,
         }
     }
 
@@ -305,6 +328,20 @@ mod tests {
         let c = Journal::read(&path).unwrap();
         assert_eq!(c.steps.len(), 3);
         assert!(c.warning.is_none());
+    }
+
+    #[test]
+    fn pretest_steps_round_trip_and_old_steps_read_as_operational() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j.jsonl");
+        let mut pre = step(2);
+        pre.pretest = true;
+        Journal::write_whole(&path, &header(), &[step(1), pre.clone()]).unwrap();
+        let c = Journal::read(&path).unwrap();
+        assert_eq!(c.steps, vec![step(1), pre]);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(text.matches("\"pretest\":true").count(), 1);
+        assert!(!text.contains("\"pretest\":false"));
     }
 
     #[test]

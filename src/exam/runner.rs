@@ -100,10 +100,11 @@ impl Exam {
         bank: ItemBank,
         params: ParamSet,
         params_bytes: &[u8],
-        plan: Plan,
+        mut plan: Plan,
         prompt_spec: PromptSpec,
         seed: u64,
     ) -> Result<Self> {
+        resolve_pretest(&mut plan, &bank, &params)?;
         let mut tags = HashMap::new();
         let mut missing = Vec::new();
         for p in params.items() {
@@ -196,6 +197,38 @@ impl Exam {
     }
 }
 
+/// Fills an empty pretest pool with the bank's items that have no
+/// calibrated parameters, and checks that every pool item has content.
+fn resolve_pretest(plan: &mut Plan, bank: &ItemBank, params: &ParamSet) -> Result<()> {
+    let Some(pretest) = plan.pretest.as_mut() else {
+        return Ok(());
+    };
+    if pretest.items.is_empty() {
+        pretest.items = bank
+            .items()
+            .iter()
+            .filter(|i| params.index_of(i.id.as_str()).is_none())
+            .map(|i| i.id.clone())
+            .collect();
+        if pretest.items.is_empty() {
+            return Err(Error::config(format!(
+                "pretest: every item of the bank '{}' is calibrated; list pretest.items",
+                bank.name()
+            )));
+        }
+    }
+    match pretest
+        .items
+        .iter()
+        .find(|id| bank.get(id.as_str()).is_none())
+    {
+        Some(id) => {
+            Err(Error::config("pretest: an item with no content in the bank").for_item(id.as_str()))
+        }
+        None => Ok(()),
+    }
+}
+
 /// Replays the journalled steps into `session`, checking that each is the
 /// item the session chooses.
 fn replay(
@@ -209,14 +242,15 @@ fn replay(
         let refuse = |why: String| {
             Error::config(format!("cannot resume: step {}: {why}", n + 1)).in_file(path)
         };
-        let Some(j) = session.next_index() else {
+        let Some(next) = session.next_any() else {
             return Err(refuse(format!(
                 "the exam had already stopped, yet item '{}' was asked",
                 step.item_id
             )));
         };
-        let chosen = exam.cat.ids()[j].as_str();
-        if chosen != step.item_id {
+        let chosen = session.item_id(next).as_str().to_owned();
+        let chosen = chosen.as_str();
+        if chosen != step.item_id || next.is_pretest() != step.pretest {
             return Err(refuse(format!(
                 "the journal asked item '{}' where this exam chooses '{chosen}'",
                 step.item_id
@@ -232,8 +266,8 @@ fn replay(
             )));
         }
         match step.score {
-            Some(score) => session.record_index(j, usize::from(score))?,
-            None => session.skip_index(j)?,
+            Some(score) => session.record_next(next, usize::from(score))?,
+            None => session.skip_next(next)?,
         }
         progress(Progress::Step {
             step,
@@ -287,8 +321,9 @@ pub fn run(
         Journal::create(journal_path, &header)?
     };
 
-    while let Some(j) = session.next_index() {
-        let id = exam.cat.ids()[j].as_str();
+    while let Some(next) = session.next_any() {
+        let id = session.item_id(next).as_str().to_owned();
+        let id = id.as_str();
         let item = exam.bank.get(id).ok_or_else(|| {
             Error::new(ErrorKind::Item, "calibrated but not in the bank").for_item(id)
         })?;
@@ -308,13 +343,14 @@ pub fn run(
             elapsed: 0.0,
             usage: None,
             attempts: 0,
+            pretest: next.is_pretest(),
         };
         match backend.ask(&prompt, item) {
             Ok(reply) => {
                 let grade = Grader::new(answer_key(item)?)
                     .map_err(|e| e.for_item(id))?
                     .grade(&reply.text);
-                session.record_index(j, usize::from(grade.score))?;
+                session.record_next(next, usize::from(grade.score))?;
                 step.output = Some(reply.text);
                 step.extracted = grade.extracted;
                 step.score = Some(grade.score);
@@ -325,7 +361,7 @@ pub fn run(
                 step.attempts = reply.attempts;
             }
             Err(e) if e.kind() == BackendErrorKind::NotRecorded => {
-                session.skip_index(j)?;
+                session.skip_next(next)?;
                 step.skipped = Some(e.message().to_owned());
                 step.attempts = e.attempts();
             }
@@ -363,7 +399,8 @@ fn result(exam: &Exam, backend: &dyn Backend, session: &Session, steps: &[Step])
         tokens.prompt += u.prompt;
         tokens.completion += u.completion;
     }
-    let answered = || steps.iter().filter(|s| s.score.is_some());
+    // Pretest steps are not part of the exam's result.
+    let answered = || steps.iter().filter(|s| s.score.is_some() && !s.pretest);
     let meta = exam.params.metadata();
     ExamResult {
         format: RESULT_FORMAT.to_owned(),
@@ -374,7 +411,10 @@ fn result(exam: &Exam, backend: &dyn Backend, session: &Session, steps: &[Step])
         level: LEVEL,
         predicted_score: session.prediction(LEVEL),
         items_used: answered().count(),
-        skipped: steps.len() - answered().count(),
+        skipped: steps
+            .iter()
+            .filter(|s| s.score.is_none() && !s.pretest)
+            .count(),
         unparseable: answered()
             .filter(|s| s.outcome == Some(Outcome::Unparseable))
             .count(),

@@ -685,3 +685,89 @@ pub fn item_map(params: Option<&ParamSet>, abilities: &[&Ability], domain: (f64,
     }
     svg.finish("Item map")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bank::Metadata;
+    use crate::model::{Graded, Logistic, ModelKind};
+    use crate::report::Kind;
+
+    fn ability(model: &str, theta: f64, se: Option<f64>) -> Ability {
+        Ability {
+            model: model.into(),
+            theta,
+            se,
+            source: "f".into(),
+            kind: Kind::Abilities,
+        }
+    }
+
+    fn bank(bs: &[f64]) -> ParamSet {
+        let items = bs
+            .iter()
+            .enumerate()
+            .map(|(i, &b)| ItemParams {
+                id: format!("q{i}").into(),
+                kind: ModelKind::TwoPl,
+                irf: Logistic::two_pl(1.0, b).unwrap().into(),
+                se: None,
+            })
+            .collect();
+        ParamSet::new(items, Metadata::default()).unwrap()
+    }
+
+    #[test]
+    fn ranking_sorts_high_first_and_thins_evenly_keeping_the_ends() {
+        let all: Vec<Ability> = (0..10)
+            .map(|i| ability(&format!("m{i}"), i as f64, None))
+            .collect();
+        let refs: Vec<&Ability> = all.iter().collect();
+        let r = ranked(&refs, usize::MAX);
+        assert_eq!(r[0].model, "m9");
+        assert_eq!(r[9].model, "m0");
+        let thin = ranked(&refs, 4);
+        let names: Vec<&str> = thin.iter().map(|a| a.model.as_str()).collect();
+        assert_eq!(names, ["m9", "m6", "m3", "m0"]);
+    }
+
+    #[test]
+    fn domain_covers_intervals_and_items_within_limits() {
+        let a = ability("x", 3.5, Some(0.5));
+        assert_eq!(theta_domain(&[&a], None), (-3.0, 5.0));
+        let far = ability("far", 30.0, None);
+        assert_eq!(theta_domain(&[&far], None).1, 8.0);
+        let p = bank(&[-4.4, 0.0]);
+        assert_eq!(theta_domain(&[], Some(&p)), (-5.0, 3.0));
+    }
+
+    #[test]
+    fn default_items_span_the_difficulty_and_locations_of_graded_items_are_mean_thresholds() {
+        let p = bank(&[0.5, -2.0, 2.0, 0.0, -1.0, 1.0, 1.5, -0.5, 3.0, -3.0, 0.25]);
+        let chosen: Vec<f64> = default_items(&p).iter().map(|i| location(i)).collect();
+        // Sorted ranks 0..=10; the percentiles pick ranks 0.5, 2.75, 5,
+        // 7.25 and 9.5, rounded half away from zero.
+        assert_eq!(chosen, [-2.0, -0.5, 0.25, 1.0, 3.0]);
+        let g = ItemParams {
+            id: "g".into(),
+            kind: ModelKind::Graded,
+            irf: Graded::new(1.0, vec![-1.0, 0.5, 2.0]).unwrap().into(),
+            se: None,
+        };
+        assert!((location(&g) - 0.5).abs() < 1e-12);
+        assert_eq!(param_text(&g), "grm a=1.00 b=-1.00/0.50/2.00");
+    }
+
+    #[test]
+    fn test_information_is_the_sum_of_item_information() {
+        // 2PL with a = 1 at theta = b: P = 1/2, I = a^2 P Q = 0.25.
+        let p = bank(&[0.0, 0.0]);
+        assert!((test_information(&p, 0.0) - 0.5).abs() < 1e-12);
+    }
+
+    #[test]
+    fn labels_are_shortened_with_an_ellipsis() {
+        assert_eq!(shorten("abcdef", 4), "abc…");
+        assert_eq!(shorten("abc", 4), "abc");
+    }
+}
