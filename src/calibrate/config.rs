@@ -43,6 +43,8 @@ pub struct CalibrationConfig {
     pub standard_errors: bool,
     /// Rescale the latent distribution to N(0, 1) after every M-step
     /// (parameter-expanded EM; default true). See the module documentation.
+    /// An anchored calibration ([`calibrate_anchored`](super::calibrate_anchored))
+    /// always re-estimates the latent mean and SD instead, whatever this says.
     pub scale_expansion: bool,
 }
 
