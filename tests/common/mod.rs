@@ -31,10 +31,13 @@ pub fn fixture(rel: &str) -> PathBuf {
         .join(rel)
 }
 
-/// Runs the `fangsheng` binary with `args` and collects its output.
+/// Runs the `fangsheng` binary with `args` and collects its output. The
+/// provenance date is pinned (`SOURCE_DATE_EPOCH`) so that runs either side
+/// of midnight UTC still write identical files.
 pub fn fangsheng(args: &[&str]) -> std::process::Output {
     std::process::Command::new(env!("CARGO_BIN_EXE_fangsheng"))
         .args(args)
+        .env("SOURCE_DATE_EPOCH", "1767225600")
         .output()
         .expect("run fangsheng")
 }
