@@ -703,6 +703,8 @@ impl Session {
 
     /// Records several answers at once and re-estimates once. All or
     /// nothing: if any answer is rejected, none is recorded.
+    /// Operational items only: record pretest answers one at a time with
+    /// [`Session::record_pretest`].
     ///
     /// # Errors
     /// As [`Session::record`], and an item named twice in `answers`.
