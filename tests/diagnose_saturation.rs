@@ -74,7 +74,8 @@ fn saturated_bank_needs_hard_items() {
     let mut thetas = standard_normals(20, &mut rng);
     thetas.extend([3.0, 2.9, 3.1]);
     let irfs: Vec<Irf> = params.items().iter().map(|p| p.irf.clone()).collect();
-    let m = simulate_responses(&irfs, &thetas, 1.0, None, &mut rng);
+    let ids = params.items().iter().map(|p| p.id.clone()).collect();
+    let m = simulate_responses(&irfs, &thetas, 1.0, Some(ids), &mut rng);
     let abilities: Vec<ModelAbility> = m
         .examinees()
         .iter()

@@ -258,6 +258,7 @@ fn test_items(
             let top = irf.n_categories() - 1;
             let (examinees, scores) = responses.item_responses(j);
             let mut focal_pattern = Vec::new();
+            let mut reference_pattern = Vec::new();
             let mut mh = Vec::new();
             let (mut right, mut expected) = (0.0, 0.0);
             for (&e, &s) in examinees.iter().zip(scores) {
@@ -269,6 +270,8 @@ fn test_items(
                     focal_pattern.push((thetas[e], s as usize));
                     right += f64::from(s as usize == top);
                     expected += irf.prob(thetas[e], top);
+                } else {
+                    reference_pattern.push((thetas[e], s as usize));
                 }
                 if let Some(st) = &stratum {
                     mh.push(MhResponse {
@@ -281,12 +284,12 @@ fn test_items(
             let n_focal = focal_pattern.len();
             let test = match (method, n_strata) {
                 (DifMethod::MantelHaenszel, Some(k)) => mantel_haenszel(&mh, k),
-                _ => shift_test(irf, &focal_pattern),
+                _ => shift_test(irf, &focal_pattern, &reference_pattern),
             };
             ItemDif {
                 item: responses.items()[j].to_string(),
                 n_focal,
-                n_reference: examinees.len() - n_focal,
+                n_reference: reference_pattern.len(),
                 focal_right: right / n_focal as f64,
                 focal_expected: expected / n_focal as f64,
                 test,

@@ -5,16 +5,22 @@
 //! examinee (the matching variable) and the bank's item parameters:
 //!
 //! * **Likelihood ratio of a cohort-specific difficulty shift**
-//!   ([`shift_test`], the default). For the focal examinees, the item's
-//!   difficulty is allowed to move by `delta` (`b -> b - delta`; for a
-//!   graded item every threshold moves): since a logistic function depends
-//!   on `theta - b` only, `ln L(delta) = sum_{i in focal} ln P_j(x_ij |
-//!   theta_i + delta)`. The reference parameters are held at the bank's
-//!   values; `delta^` maximises `ln L` on `[-6, 6]` by safeguarded Newton,
-//!   `LR = 2 (ln L(delta^) - ln L(0))` is chi-square(1) under no DIF, and the
-//!   signed root `z = sign(delta^) sqrt(LR)` gives the one-sided p-value
-//!   `1 - Phi(z)` (an item made easier has `delta^ > 0`). Continuous abilities
-//!   need no stratification, which matters for LLM cohorts of a few tens.
+//!   ([`shift_test`], the default). With abilities held at their estimates
+//!   and the item's slope (and asymptotes) at the bank's values, the item's
+//!   difficulty is re-estimated as a shift `b -> b - beta`: since a logistic
+//!   function depends on `theta - b` only, `ln L_G(beta) = sum_{i in G}
+//!   ln P_j(x_ij | theta_i + beta)` for a group `G` (graded items: every
+//!   threshold moves). Under no DIF both groups share one shift; under DIF
+//!   each has its own, so the alternative separates into two one-parameter
+//!   fits: `LR = 2 [max ln L_R + max ln L_F - max (ln L_R + ln L_F)]`,
+//!   chi-square(1) under no DIF. The effect is `delta^ = beta^_F - beta^_R`
+//!   (positive: easier for the cohort), and the signed root
+//!   `z = sign(delta^) sqrt(LR)` gives the one-sided p-value `1 - Phi(z)`.
+//!   Re-estimating the reference difficulty matters: a bank calibrated on
+//!   responses that include the leak has the leak partly absorbed into `b`,
+//!   which a test against the calibrated `b` would miss. Each shift is
+//!   maximised on `[-6, 6]` by safeguarded Newton. Continuous abilities need
+//!   no stratification, which matters for LLM cohorts of a few tens.
 //! * **Mantel-Haenszel** ([`mantel_haenszel`]) with ability strata: the
 //!   examinees are cut into `K` strata at the quantiles of their estimated
 //!   `theta`, and per stratum the 2 x 2 table focal/reference x right/wrong
@@ -96,21 +102,17 @@ pub(crate) fn upper_tail(z: f64) -> f64 {
 /// Search range of the difficulty shift.
 const SHIFT_BOUND: f64 = 6.0;
 
-/// Likelihood-ratio test of a difficulty shift of `irf` for the focal
-/// examinees `(theta_i, score_i)`; see the [module documentation](self).
-pub fn shift_test(irf: &Irf, focal: &[(f64, usize)]) -> DifTest {
-    if focal.is_empty() {
-        return DifTest::NONE;
-    }
+/// The difficulty shift `beta^` maximising `sum ln P(x_i | theta_i + beta)`
+/// over `[-6, 6]`, and the maximum.
+fn best_shift(irf: &Irf, pattern: &[(f64, usize)]) -> (f64, f64) {
     let derivs = |delta: f64| {
-        focal
+        pattern
             .iter()
             .fold((0.0, 0.0, 0.0), |(l, g, h), &(theta, x)| {
                 let d = irf.theta_derivs(theta + delta, x);
                 (l + d.log_prob, g + d.d1, h + d.d2)
             })
     };
-    let (l0, g0, _) = derivs(0.0);
     let (mut lo, mut hi) = (-SHIFT_BOUND, SHIFT_BOUND);
     let delta = if derivs(hi).1 >= 0.0 {
         hi
@@ -119,7 +121,7 @@ pub fn shift_test(irf: &Irf, focal: &[(f64, usize)]) -> DifTest {
     } else {
         // Bracket of a maximum: gradient positive at lo, negative at hi.
         let mut x = 0.0;
-        let mut g = g0;
+        let mut g = derivs(x).1;
         for _ in 0..100 {
             if g > 0.0 {
                 lo = x;
@@ -140,10 +142,25 @@ pub fn shift_test(irf: &Irf, focal: &[(f64, usize)]) -> DifTest {
         }
         x
     };
-    let lr = (2.0 * (derivs(delta).0 - l0)).max(0.0);
-    let z = delta.signum() * lr.sqrt();
+    (delta, derivs(delta).0)
+}
+
+/// Likelihood-ratio test that `irf` is easier for the `focal` examinees
+/// `(theta_i, score_i)` than for the `reference` ones; see the
+/// [module documentation](self).
+pub fn shift_test(irf: &Irf, focal: &[(f64, usize)], reference: &[(f64, usize)]) -> DifTest {
+    if focal.is_empty() || reference.is_empty() {
+        return DifTest::NONE;
+    }
+    let (beta_f, l_f) = best_shift(irf, focal);
+    let (beta_r, l_r) = best_shift(irf, reference);
+    let both: Vec<(f64, usize)> = focal.iter().chain(reference).copied().collect();
+    let (_, l_0) = best_shift(irf, &both);
+    let lr = (2.0 * (l_f + l_r - l_0)).max(0.0);
+    let effect = beta_f - beta_r;
+    let z = effect.signum() * lr.sqrt();
     DifTest {
-        effect: delta,
+        effect,
         z,
         p_value: upper_tail(z),
     }
@@ -244,26 +261,34 @@ mod tests {
             .iter()
             .map(|&t| (t, draw_score(&shifted, t, &mut rng) as usize))
             .collect();
-        let r = shift_test(&irf, &leaked);
-        // 400 responses: the SE of delta^ is about 0.13.
-        assert!((r.effect - 1.0).abs() < 0.4, "{r:?}");
+        let reference: Vec<(f64, usize)> = thetas
+            .iter()
+            .map(|&t| (t, draw_score(&irf, t, &mut rng) as usize))
+            .collect();
+        let r = shift_test(&irf, &leaked, &reference);
+        // 400 responses a group: the SE of delta^ is about 0.18.
+        assert!((r.effect - 1.0).abs() < 0.5, "{r:?}");
         assert!(r.p_value < 1e-6);
         let null: Vec<(f64, usize)> = thetas
             .iter()
             .map(|&t| (t, draw_score(&irf, t, &mut rng) as usize))
             .collect();
-        let r = shift_test(&irf, &null);
-        assert!(r.effect.abs() < 0.5 && r.p_value > 1e-3, "{r:?}");
+        let r = shift_test(&irf, &null, &reference);
+        assert!(r.effect.abs() < 0.6 && r.p_value > 1e-3, "{r:?}");
     }
 
     #[test]
-    fn all_correct_focal_answers_give_the_bound_and_a_small_p() {
+    fn all_correct_focal_answers_give_a_large_shift_and_a_small_p() {
         let irf: Irf = Logistic::two_pl(1.0, 0.0).unwrap().into();
         let focal: Vec<(f64, usize)> = (0..20).map(|i| (-1.0 + 0.1 * i as f64, 1)).collect();
-        let r = shift_test(&irf, &focal);
-        assert_eq!(r.effect, SHIFT_BOUND);
+        // The reference group answers as the model says: right above b = 0.
+        let reference: Vec<(f64, usize)> = (0..40)
+            .map(|i| (-2.0 + 0.1 * i as f64, usize::from(i % 2 == 0)))
+            .collect();
+        let r = shift_test(&irf, &focal, &reference);
+        assert!(r.effect > 4.0, "{r:?}");
         assert!(r.p_value < 1e-4, "{r:?}");
-        assert!(shift_test(&irf, &[]).p_value.is_nan());
+        assert!(shift_test(&irf, &[], &reference).p_value.is_nan());
     }
 
     #[test]

@@ -576,7 +576,7 @@ impl fmt::Display for SaturationReport {
             self.n_items,
             100.0 * self.saturated_share
         )?;
-        if let Some(o) = &self.observed_saturated {
+        if let Some(o) = self.observed_saturated.filter(|o| o.n_items > 0) {
             writeln!(
                 f,
                 "Observed: every top model that answered got it right on {} of {} items ({:.1}%)",
