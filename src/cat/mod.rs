@@ -53,6 +53,7 @@ mod state;
 mod stop;
 mod tags;
 
+pub use crate::online::{NextItem, Pretest, PretestSelect};
 pub use bank::CatBank;
 pub use content::Content;
 pub use design::Design;
