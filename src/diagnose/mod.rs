@@ -4,7 +4,7 @@
 //! * [`saturation()`]: does the bank still measure its strongest models?
 //!   Test information, the frontier, items the top models always get
 //!   right, the SE reachable there, and how many new items at which
-//!   difficulty would bring it to a target ([`saturation`] module docs).
+//!   difficulty would bring it to a target ([`mod@saturation`] module docs).
 //! * [`contamination()`]: items easier for a cohort of models than their
 //!   ability explains (DIF: likelihood ratio of a difficulty shift, or
 //!   Mantel-Haenszel with ability strata; Benjamini-Hochberg FDR), and
