@@ -119,15 +119,17 @@ mod tests {
 
     #[test]
     fn bad_cells_name_line_and_column() {
+        // Columns out of order, then too few columns.
         let text = "model,step\nm,1\n";
         let e = read_csv(text.as_bytes(), Path::new("s.csv"), TableKind::Steps).unwrap_err();
-        assert!(e.to_string().contains("missing 'source'"), "{e}");
-        let mut header: Vec<&str> = TableKind::Steps.columns().iter().map(|c| c.0).collect();
-        let line1 = header.join(",");
-        header.iter_mut().for_each(|c| *c = "");
-        let mut row = vec![""; TableKind::Steps.columns().len()];
+        assert!(e.to_string().contains("column 2 is 'step'"), "{e}");
+        let text = "model,source\nm,journal\n";
+        let e = read_csv(text.as_bytes(), Path::new("s.csv"), TableKind::Steps).unwrap_err();
+        assert!(e.to_string().contains("missing 'step'"), "{e}");
+        let header: Vec<&str> = TableKind::Steps.columns().iter().map(|c| c.0).collect();
+        let mut row = vec![""; header.len()];
         row[2] = "two";
-        let text = format!("{line1}\n{}\n", row.join(","));
+        let text = format!("{}\n{}\n", header.join(","), row.join(","));
         let e = read_csv(text.as_bytes(), Path::new("s.csv"), TableKind::Steps).unwrap_err();
         assert_eq!(e.line(), Some(2));
         assert!(e.to_string().contains("column 'step'"), "{e}");

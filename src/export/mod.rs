@@ -198,11 +198,14 @@ impl FromStr for Format {
     }
 }
 
-/// The message for Parquet in a build without polars.
-const NO_PARQUET: &str = "Parquet needs the polars feature: rebuild with --features polars (cargo build --features polars)";
-
-fn no_parquet() -> Error {
-    Error::new(ErrorKind::Config, NO_PARQUET)
+/// The error for Parquet in a build without polars.
+#[cfg_attr(feature = "polars", allow(dead_code))]
+fn no_parquet(path: &Path) -> Error {
+    Error::new(
+        ErrorKind::Config,
+        "Parquet needs the polars feature: rebuild with --features polars (cargo build --features polars)",
+    )
+    .in_file(path)
 }
 
 /// Builds the table `kind` from `sources`; `bank` adds items' categories and
@@ -232,7 +235,7 @@ pub fn write_table(table: &Table, path: &Path, format: Format) -> Result<()> {
         #[cfg(feature = "polars")]
         Format::Parquet => write_parquet(table, path),
         #[cfg(not(feature = "polars"))]
-        Format::Parquet => Err(no_parquet().in_file(path)),
+        Format::Parquet => Err(no_parquet(path)),
     }
 }
 
@@ -251,6 +254,6 @@ pub fn read_table(path: &Path, kind: TableKind, format: Format) -> Result<Table>
         #[cfg(feature = "polars")]
         Format::Parquet => read_parquet(path, kind),
         #[cfg(not(feature = "polars"))]
-        Format::Parquet => Err(no_parquet().in_file(path)),
+        Format::Parquet => Err(no_parquet(path)),
     }
 }
