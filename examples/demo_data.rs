@@ -3,6 +3,11 @@
 //! (SIMULATED parameters) and `calibration/demo/runs.csv` (SIMULATED past
 //! runs of fictional models).
 //!
+//! The bank ends with six dynamic item templates (`template` lines, see
+//! `fangsheng::bank::template`): each exam draws fresh variants of them, and
+//! each family has one simulated parameter entry. Their parameters and runs
+//! come from a generator of their own, so the 120 fixed items keep theirs.
+//!
 //! Run from the repository root: `cargo run --example demo_data`.
 //! Deterministic: one seeded generator drives everything, so a rerun rewrites
 //! the same bytes.

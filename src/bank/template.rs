@@ -2,9 +2,10 @@
 //! fresh for each exam, its answer computed by a rule.
 //!
 //! A template is an `items.jsonl` line with a `template` object; its
-//! `question` holds `{placeholders}` (expressions of the
-//! [expression language](super::template_expr), `{{` and `}}` for literal
-//! braces), and it has no `answer` or `choices` of its own:
+//! `question` holds `{placeholders}` (expressions of the small expression
+//! language of [`Expr`](super::Expr): `+ - * / // % ^`, parentheses,
+//! comparisons, `round`, `min`, `max`, `if`, table lookups; `{{` and `}}`
+//! for literal braces), and it has no `answer` or `choices` of its own:
 //!
 //! ```text
 //! {"id": "demo-121", "type": "numeric", "tolerance": 0.001,
