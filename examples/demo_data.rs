@@ -3,6 +3,11 @@
 //! (SIMULATED parameters) and `calibration/demo/runs.csv` (SIMULATED past
 //! runs of fictional models).
 //!
+//! The bank ends with six dynamic item templates (`template` lines, see
+//! `fangsheng::bank::template`): each exam draws fresh variants of them, and
+//! each family has one simulated parameter entry. Their parameters and runs
+//! come from a generator of their own, so the 120 fixed items keep theirs.
+//!
 //! Run from the repository root: `cargo run --example demo_data`.
 //! Deterministic: one seeded generator drives everything, so a rerun rewrites
 //! the same bytes.
@@ -590,6 +595,126 @@ fn text(b: &mut Bank) {
     );
 }
 
+/// Dynamic item templates: each exam draws fresh numbers, names and units,
+/// and every variant shares the template's (simulated) parameters.
+/// `(item line without id, category, dimension, complexity)`.
+fn templates() -> Vec<(serde_json::Value, &'static str, &'static str, f64)> {
+    use serde_json::json;
+    vec![
+        (
+            json!({
+                "question": "A crate holds {n} boxes of {k} bottles each. How many bottles are in {m} crates?",
+                "type": "numeric",
+                "template": {
+                    "slots": {"n": {"int": [4, 24]}, "k": {"int": [6, 24]}, "m": {"int": [2, 9]}},
+                    "answer": "n * k * m"
+                }
+            }),
+            "arithmetic",
+            "industry",
+            0.45,
+        ),
+        (
+            json!({
+                "question": "{name} buys {q} notebooks at {p} dollars each and pays with a {bill}-dollar note. How much change does {name} get, in dollars?",
+                "type": "multiple_choice",
+                "template": {
+                    "slots": {
+                        "name": {"choice": NAMES},
+                        "q": {"int": [2, 6]},
+                        "p": {"decimal": [1.5, 4.5], "step": 0.5},
+                        "bill": {"choice": [20, 50]}
+                    },
+                    "where": ["q * p < bill"],
+                    "answer": "bill - q * p",
+                    "distractors": ["q * p", "bill - (q - 1) * p", "bill - q * p + 1"]
+                }
+            }),
+            "arithmetic",
+            "application",
+            0.4,
+        ),
+        (
+            json!({
+                "question": "Convert {x} {from[u]} to {to[u]}.",
+                "type": "numeric",
+                "rel_tolerance": 0.005,
+                "template": {
+                    "slots": {"x": {"int": [2, 95]}, "u": {"int": [0, 5]}},
+                    "tables": {
+                        "from": ["kilometres", "kilograms", "hours", "miles", "inches", "pounds"],
+                        "to": ["metres", "grams", "minutes", "kilometres", "centimetres", "kilograms"],
+                        "factor": [1000, 1000, 60, 1.609344, 2.54, 0.45359237]
+                    },
+                    "answer": "round(x * factor[u], 4)"
+                }
+            }),
+            "units",
+            "general",
+            0.35,
+        ),
+        (
+            json!({
+                "question": "A crane is rated for {t} metric tonnes. Can it safely lift {n} pallets weighing {w} kg each in one load?",
+                "type": "multiple_choice",
+                "template": {
+                    "slots": {"t": {"int": [2, 8]}, "n": {"int": [4, 20]}, "w": {"int": [150, 600], "step": 50}},
+                    "where": ["abs(n * w - 1000 * t) >= 200"],
+                    "answer": "if(n * w <= 1000 * t, 'Yes', 'No')",
+                    "choices": ["'Yes'", "'No'"]
+                }
+            }),
+            "units",
+            "safety",
+            0.5,
+        ),
+        (
+            json!({
+                "question": "If today is {days[d]}, what day of the week will it be in {k} days?",
+                "type": "multiple_choice",
+                "template": {
+                    "slots": {"d": {"int": [0, 6]}, "k": {"int": [10, 60]}},
+                    "tables": {"days": DAYS},
+                    "answer": "days[(d + k) % 7]",
+                    "distractors": ["days[(d + k + 1) % 7]", "days[(d + k + 6) % 7]", "days[(d + k + 3) % 7]"]
+                }
+            }),
+            "logic",
+            "application",
+            0.55,
+        ),
+        (
+            json!({
+                "question": "{a} is older than {b}. {c} is younger than {b}. Who is the oldest of the three?",
+                "type": "exact",
+                "template": {
+                    "slots": {"a": {"choice": NAMES}, "b": {"choice": NAMES}, "c": {"choice": NAMES}},
+                    "where": ["a != b", "b != c", "a != c"],
+                    "answer": "a"
+                }
+            }),
+            "logic",
+            "general",
+            0.35,
+        ),
+    ]
+}
+
+/// Adds the templates, each parsed and checked as a bank line would be.
+fn add_templates(b: &mut Bank) -> fangsheng::Result<()> {
+    for (mut line, category, dimension, complexity) in templates() {
+        line["id"] = b.id().into();
+        let text = format!("{line}\n");
+        let parsed = ItemBank::from_jsonl("templates", &text, Path::new("<demo_data templates>"))?;
+        let item = parsed.items()[0].clone();
+        b.push(item, category, dimension, complexity);
+        if let Some(last) = b.items.last_mut() {
+            last.0.tags.push("template".to_owned());
+        }
+    }
+    Ok(())
+}
+
 fn main() -> fangsheng::Result<()> {
     let mut bank = Bank {
         rng: ChaCha8Rng::seed_from_u64(SEED),
@@ -599,14 +724,25 @@ fn main() -> fangsheng::Result<()> {
     units(&mut bank);
     logic(&mut bank);
     text(&mut bank);
+    let n_fixed = bank.items.len();
+    add_templates(&mut bank)?;
     let Bank { mut rng, items } = bank;
+    // The templates' parameters and runs come from a generator of their
+    // own, so that the fixed items keep their parameters and runs byte for
+    // byte (earlier figures on the demo bank stay valid).
+    let mut template_rng = ChaCha8Rng::seed_from_u64(SEED + 1);
 
     // Simulated parameters: difficulty around the complexity mapped to [-2, 2.8]
     // with noise, log-normal slopes, and a lower asymptote near chance for
     // multiple choice (3PL); open answers cannot be guessed (2PL).
     let mut params = Vec::with_capacity(items.len());
-    for (item, complexity) in &items {
-        let z = standard_normals(2, &mut rng);
+    for (i, (item, complexity)) in items.iter().enumerate() {
+        let rng = if i < n_fixed {
+            &mut rng
+        } else {
+            &mut template_rng
+        };
+        let z = standard_normals(2, rng);
         let a = 1.2 * (0.3 * z[0]).exp();
         let b = -2.0 + 4.8 * complexity + 0.5 * z[1];
         let (kind, irf) = if item.kind == ItemType::MultipleChoice {
@@ -627,11 +763,17 @@ fn main() -> fangsheng::Result<()> {
     let bank = ItemBank::from_items("demo", items)?;
     bank.save(Path::new(BANK_DIR))?;
 
-    let irfs: Vec<Irf> = params.iter().map(|p| p.irf.clone()).collect();
-    let ids: Vec<ItemId> = params.iter().map(|p| p.id.clone()).collect();
     let thetas: Vec<f64> = MODELS.iter().map(|m| m.1).collect();
     // Each model answered 85% of the items, as recorded runs often miss some.
-    let runs = simulate_responses(&irfs, &thetas, 0.85, Some(ids), &mut rng);
+    let simulate = |params: &[ItemParams], rng: &mut ChaCha8Rng| {
+        let irfs: Vec<Irf> = params.iter().map(|p| p.irf.clone()).collect();
+        let ids: Vec<ItemId> = params.iter().map(|p| p.id.clone()).collect();
+        simulate_responses(&irfs, &thetas, 0.85, Some(ids), rng)
+    };
+    let runs = [
+        simulate(&params[..n_fixed], &mut rng),
+        simulate(&params[n_fixed..], &mut template_rng),
+    ];
 
     let mut metadata = Metadata {
         bank: Some("demo".into()),
@@ -653,14 +795,16 @@ fn main() -> fangsheng::Result<()> {
     params.save_json(Path::new(PARAMS_FILE))?;
 
     let mut csv = String::from("model,item,correct\n");
-    for cell in runs.cells() {
-        let _ = writeln!(
-            csv,
-            "{},{},{}",
-            ExamineeId::from(MODELS[cell.examinee as usize].0),
-            runs.items()[cell.item as usize],
-            cell.score
-        );
+    for runs in &runs {
+        for cell in runs.cells() {
+            let _ = writeln!(
+                csv,
+                "{},{},{}",
+                ExamineeId::from(MODELS[cell.examinee as usize].0),
+                runs.items()[cell.item as usize],
+                cell.score
+            );
+        }
     }
     fangsheng::io::write_atomic(Path::new(RUNS_FILE), |w| {
         w.write_all(csv.as_bytes())
@@ -669,7 +813,7 @@ fn main() -> fangsheng::Result<()> {
     eprintln!(
         "wrote {BANK_DIR}/items.jsonl ({} items), {PARAMS_FILE} and {RUNS_FILE} ({} responses)",
         bank.len(),
-        runs.n_responses()
+        runs.iter().map(|r| r.n_responses()).sum::<usize>()
     );
     Ok(())
 }

@@ -123,6 +123,10 @@ pub struct Item {
     /// `example`, a text that matches a regex item's pattern, which the
     /// simulated backend uses as its correct answer).
     pub meta: serde_json::Map<String, serde_json::Value>,
+    /// Set for a dynamic item template ([`super::template`]): the fields
+    /// above then hold one concrete variant (the preview), and exams draw
+    /// fresh variants from the template.
+    pub template: Option<std::sync::Arc<super::Template>>,
 }
 
 impl Item {
@@ -146,6 +150,7 @@ impl Item {
             dimension: None,
             tags: Vec::new(),
             meta: serde_json::Map::new(),
+            template: None,
         }
     }
 

@@ -66,6 +66,11 @@ impl Report {
     }
 }
 
+/// Draws of each template checked by [`ItemBank::validate_against`].
+const VALIDATE_DRAWS: usize = 1000;
+/// Fewer variants than this draw a warning.
+const FEW_VARIANTS: u64 = 20;
+
 /// How many issues [`Report`]'s `Display` lists before summarising the rest.
 const SHOWN: usize = 20;
 
@@ -173,7 +178,9 @@ impl ItemBank {
     /// - a 3PL/4PL lower asymptote well above the chance rate `1/k` of a
     ///   `k`-choice item (warning: `g > 1/k + 0.25`),
     /// - the parameter file's `bank` name, when given, is this bank's name
-    ///   (warning).
+    ///   (warning),
+    /// - a template's answer is computable, and among its choices, for 1000
+    ///   draws (error), and it has at least 20 variants (warning).
     pub fn validate_against(&self, params: &ParamSet) -> Report {
         let mut issues = Vec::new();
         let mut n_calibrated = 0;
@@ -199,6 +206,20 @@ impl ItemBank {
             };
             if let Err(e) = item.check() {
                 problem(Severity::Error, e.message().to_owned());
+            }
+            if let Some(t) = &item.template {
+                if let Err(e) = t.check_draws(VALIDATE_DRAWS) {
+                    problem(Severity::Error, format!("template: {}", e.message()));
+                }
+                let n = t.n_variants();
+                if n < FEW_VARIANTS {
+                    problem(
+                        Severity::Warning,
+                        format!(
+                            "the template has only {n} variants: exams repeat them once a campaign has used them all"
+                        ),
+                    );
+                }
             }
             let Some(p) = params.get(item.id.as_str()) else {
                 problem(Severity::Error, "not calibrated".to_owned());

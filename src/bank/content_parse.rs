@@ -11,7 +11,7 @@ use super::content::{Item, ItemType, letter, letter_index};
 use crate::error::{Error, ErrorKind, Result};
 
 /// The fields an item line may have.
-pub(crate) const FIELDS: [&str; 11] = [
+pub(crate) const FIELDS: [&str; 12] = [
     "id",
     "question",
     "choices",
@@ -23,6 +23,7 @@ pub(crate) const FIELDS: [&str; 11] = [
     "dimension",
     "tags",
     "meta",
+    "template",
 ];
 
 /// Parses every non-blank line of `text` (the content of `file`): the items
@@ -100,6 +101,9 @@ fn parse_fields(obj: &Map<String, Value>, id: &str) -> Result<Item> {
         )));
     }
     let question = required_string(obj, "question")?;
+    if let Some(spec) = obj.get("template").filter(|v| !v.is_null()) {
+        return parse_template(obj, id, question, spec);
+    }
     let choices = match obj.get("choices") {
         None | Some(Value::Null) => Vec::new(),
         Some(Value::Array(list)) => list
@@ -144,35 +148,8 @@ fn parse_fields(obj: &Map<String, Value>, id: &str) -> Result<Item> {
     } else {
         answer
     };
-    let tags = match obj.get("tags") {
-        None | Some(Value::Null) => Vec::new(),
-        Some(Value::Array(list)) => list
-            .iter()
-            .map(|v| match v {
-                Value::String(s) => Ok(s.clone()),
-                other => Err(Error::value(format!(
-                    "field 'tags' must be a list of strings, found {} in it",
-                    json_kind(other)
-                ))),
-            })
-            .collect::<Result<_>>()?,
-        Some(other) => {
-            return Err(Error::value(format!(
-                "field 'tags' must be a list of strings, found {}",
-                json_kind(other)
-            )));
-        }
-    };
-    let meta = match obj.get("meta") {
-        None | Some(Value::Null) => Map::new(),
-        Some(Value::Object(m)) => m.clone(),
-        Some(other) => {
-            return Err(Error::value(format!(
-                "field 'meta' must be an object, found {}",
-                json_kind(other)
-            )));
-        }
-    };
+    let tags = string_list(obj, "tags")?;
+    let meta = meta_map(obj)?;
     let item = Item {
         id: id.into(),
         question,
@@ -185,9 +162,59 @@ fn parse_fields(obj: &Map<String, Value>, id: &str) -> Result<Item> {
         dimension: optional_string(obj, "dimension")?,
         tags,
         meta,
+        template: None,
     };
     item.check()?;
     Ok(item)
+}
+
+/// A template line: no `answer` or `choices` of its own (the template
+/// computes them), the type given or, with distractors or choices in the
+/// template, inferred as multiple choice.
+fn parse_template(
+    obj: &Map<String, Value>,
+    id: &str,
+    question: String,
+    spec: &Value,
+) -> Result<Item> {
+    for field in ["answer", "choices"] {
+        if obj.get(field).is_some_and(|v| !v.is_null()) {
+            return Err(Error::value(format!(
+                "a template computes its {field}: give it as template.{field}{}, not as '{field}'",
+                if field == "choices" {
+                    " or template.distractors"
+                } else {
+                    ""
+                }
+            )));
+        }
+    }
+    let kind = match optional_string(obj, "type")? {
+        Some(name) => ItemType::parse(&name)?,
+        None if spec.get("distractors").is_some() || spec.get("choices").is_some() => {
+            ItemType::MultipleChoice
+        }
+        None => {
+            return Err(Error::value(
+                "a template needs its 'type' (multiple_choice, numeric or exact)",
+            ));
+        }
+    };
+    let base = Item {
+        id: id.into(),
+        question,
+        choices: Vec::new(),
+        answer: String::new(),
+        kind,
+        tolerance: optional_number(obj, "tolerance")?,
+        rel_tolerance: optional_number(obj, "rel_tolerance")?,
+        category: optional_string(obj, "category")?,
+        dimension: optional_string(obj, "dimension")?,
+        tags: string_list(obj, "tags")?,
+        meta: meta_map(obj)?,
+        template: None,
+    };
+    super::template::template_item(base, kind, spec)
 }
 
 /// The key letter for a multiple-choice answer: the letter itself (upper-
@@ -203,6 +230,37 @@ fn choice_letter(answer: &str, choices: &[String]) -> String {
     match choices.iter().position(|c| c.trim() == answer) {
         Some(i) if i < super::content::MAX_CHOICES => letter(i).to_string(),
         _ => answer.to_owned(),
+    }
+}
+
+fn string_list(obj: &Map<String, Value>, field: &str) -> Result<Vec<String>> {
+    match obj.get(field) {
+        None | Some(Value::Null) => Ok(Vec::new()),
+        Some(Value::Array(list)) => list
+            .iter()
+            .map(|v| match v {
+                Value::String(s) => Ok(s.clone()),
+                other => Err(Error::value(format!(
+                    "field '{field}' must be a list of strings, found {} in it",
+                    json_kind(other)
+                ))),
+            })
+            .collect(),
+        Some(other) => Err(Error::value(format!(
+            "field '{field}' must be a list of strings, found {}",
+            json_kind(other)
+        ))),
+    }
+}
+
+fn meta_map(obj: &Map<String, Value>) -> Result<Map<String, Value>> {
+    match obj.get("meta") {
+        None | Some(Value::Null) => Ok(Map::new()),
+        Some(Value::Object(m)) => Ok(m.clone()),
+        Some(other) => Err(Error::value(format!(
+            "field 'meta' must be an object, found {}",
+            json_kind(other)
+        ))),
     }
 }
 
@@ -260,6 +318,7 @@ pub(crate) fn to_json_line(item: &Item) -> String {
         question: &'a str,
         #[serde(skip_serializing_if = "<[String]>::is_empty")]
         choices: &'a [String],
+        #[serde(skip_serializing_if = "Value::is_null")]
         answer: Value,
         #[serde(rename = "type")]
         kind: ItemType,
@@ -275,8 +334,14 @@ pub(crate) fn to_json_line(item: &Item) -> String {
         tags: &'a [String],
         #[serde(skip_serializing_if = "Map::is_empty")]
         meta: &'a Map<String, Value>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        template: Option<&'a Value>,
     }
+    // A template is written as read: its question with placeholders, no
+    // answer or choices (the preview variant's are not part of the file).
+    let template = item.template.as_deref();
     let answer = match item.kind {
+        _ if template.is_some() => Value::Null,
         ItemType::Numeric => serde_json::from_str::<serde_json::Number>(item.answer.trim())
             .map(Value::Number)
             .unwrap_or_else(|_| Value::String(item.answer.clone())),
@@ -284,8 +349,12 @@ pub(crate) fn to_json_line(item: &Item) -> String {
     };
     let line = Line {
         id: item.id.as_str(),
-        question: &item.question,
-        choices: &item.choices,
+        question: template.map_or(&item.question, |t| t.question_source()),
+        choices: if template.is_some() {
+            &[]
+        } else {
+            &item.choices
+        },
         answer,
         kind: item.kind,
         tolerance: item.tolerance,
@@ -294,6 +363,7 @@ pub(crate) fn to_json_line(item: &Item) -> String {
         dimension: item.dimension.as_deref(),
         tags: &item.tags,
         meta: &item.meta,
+        template: template.map(|t| t.source()),
     };
     // Serialising plain strings, numbers and maps cannot fail.
     serde_json::to_string(&line).unwrap_or_default()

@@ -16,9 +16,13 @@ pub mod import;
 pub mod json;
 mod json_text;
 mod params;
+pub mod template;
+mod template_expr;
 
 pub use content::{ITEMS_FILE, Item, ItemBank, ItemType, MAX_CHOICES, letter, letter_index};
 pub use content_check::{BankInfo, Issue, Report, Severity};
 pub use files::{FORMAT, Loaded};
 pub use import::{ImportSpec, InputFormat, import, import_to};
 pub use params::{ItemParams, Metadata, ParamSet, Scale};
+pub use template::{Draw, Slots, Template, UsedVariants, Variant};
+pub use template_expr::{Expr, Table, Value, format_number};

@@ -8,9 +8,9 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::Args as ClapArgs;
-use fangsheng::bank::{ItemBank, ParamSet};
+use fangsheng::bank::{ItemBank, ParamSet, UsedVariants};
 use fangsheng::cat::Plan;
-use fangsheng::exam::{Exam, ExamResult, Progress, run as run_exam};
+use fangsheng::exam::{Exam, ExamResult, Journal, Progress, run as run_exam};
 use fangsheng::prompt::PromptSpec;
 use fangsheng::respond::{
     ApiKeySource, Backend, Command, CommandConfig, OpenAi, OpenAiConfig, Replay, RetryPolicy,
@@ -80,6 +80,13 @@ pub struct Args {
     /// --demo).
     #[arg(long, value_name = "PATH", required_unless_present = "demo")]
     out: Option<PathBuf>,
+
+    /// Journals (files, or folders of *.jsonl files) of earlier exams of
+    /// the same campaign: the template variants they asked are not drawn
+    /// again while unused ones remain. A --campaign reads every journal in
+    /// its --out folder as well.
+    #[arg(long, value_name = "PATH")]
+    avoid_variants: Vec<PathBuf>,
 
     /// No progress lines.
     #[arg(long, short = 'q')]
@@ -329,6 +336,29 @@ fn run_one(
     Ok(result)
 }
 
+/// The template variants asked in `paths`: journal files, or folders whose
+/// `*.jsonl` files are journals.
+fn used_variants(paths: &[PathBuf]) -> anyhow::Result<Arc<UsedVariants>> {
+    let used = UsedVariants::new();
+    for path in paths {
+        let files = if path.is_dir() {
+            let mut files: Vec<PathBuf> = std::fs::read_dir(path)
+                .with_context(|| format!("cannot list {}", path.display()))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
+                .collect();
+            files.sort();
+            files
+        } else {
+            vec![path.clone()]
+        };
+        for file in files {
+            used.extend(Journal::read(&file)?.variants());
+        }
+    }
+    Ok(used)
+}
+
 /// The embedded demo: the demo bank and its simulated calibration, as
 /// `cargo run --example demo_data` writes them.
 const DEMO_ITEMS: &str = include_str!("../../item-banks/demo/items.jsonl");
@@ -465,7 +495,15 @@ fn run_demo(args: &Args, exam: &Exam, params: &ParamSet) -> anyhow::Result<()> {
 pub fn run(args: Args) -> anyhow::Result<()> {
     let (bank, params, params_bytes) = inputs(&args)?;
     let (plan, prompt) = load_plan(&args)?;
-    let exam = Exam::new(bank, params.clone(), &params_bytes, plan, prompt, args.seed)?;
+    let mut journals = args.avoid_variants.clone();
+    if let (Some(out), Some(_)) = (&args.out, &args.campaign) {
+        if out.is_dir() {
+            journals.push(out.clone());
+        }
+    }
+    let used = used_variants(&journals)?;
+    let exam = Exam::new(bank, params.clone(), &params_bytes, plan, prompt, args.seed)?
+        .with_used_variants(used);
     if args.demo {
         return run_demo(&args, &exam, &params);
     }

@@ -905,6 +905,7 @@ mod pretest {
                 usage: None,
                 attempts: 1,
                 pretest,
+                variant: None,
             });
         }
         Ok(out)

@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::bank::Variant;
 use crate::error::{Error, ErrorKind, Result};
 use crate::grade::Outcome;
 use crate::respond::TokenUsage;
@@ -83,6 +84,10 @@ pub struct Step {
     /// i.e. false, in journals written before pretest seeding).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub pretest: bool,
+    /// For a template item, the variant asked: its slot values and the key
+    /// they give (a resumed exam rebuilds the same variant from them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variant: Option<Variant>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -110,6 +115,15 @@ pub struct Contents {
     pub good_len: u64,
     /// Set when a torn last line was ignored.
     pub warning: Option<String>,
+}
+
+impl Contents {
+    /// The template variants the journal's steps asked: `(item id, variant)`.
+    pub fn variants(&self) -> impl Iterator<Item = (&str, &Variant)> {
+        self.steps
+            .iter()
+            .filter_map(|s| s.variant.as_ref().map(|v| (s.item_id.as_str(), v)))
+    }
 }
 
 fn io_error(path: &Path, what: &str, e: std::io::Error) -> Error {
@@ -305,6 +319,7 @@ mod tests {
             usage: None,
             attempts: 1,
             pretest: false,
+            variant: None,
         }
     }
 

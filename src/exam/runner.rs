@@ -9,7 +9,7 @@ use sha2::{Digest, Sha256};
 
 use super::journal::{Contents, Header, JOURNAL_FORMAT, Journal, Step};
 use super::result::{Calibration, ExamResult, RESULT_FORMAT};
-use crate::bank::{Item, ItemBank, ItemType, ParamSet};
+use crate::bank::{Item, ItemBank, ItemType, ParamSet, UsedVariants};
 use crate::cat::{CatBank, Plan, Session, Tags};
 use crate::error::{Error, ErrorKind, Result};
 use crate::grade::{AnswerKey, Grader, Outcome};
@@ -31,6 +31,7 @@ pub struct Exam {
     prompt: PromptConfig,
     cat: Arc<CatBank>,
     seed: u64,
+    used: Arc<UsedVariants>,
 }
 
 /// What an exam reports while it runs.
@@ -142,7 +143,24 @@ impl Exam {
             prompt,
             cat,
             seed,
+            used: UsedVariants::new(),
         })
+    }
+
+    /// This exam drawing template variants against `used`, the set a whole
+    /// campaign shares: the exams given the same set, and the journals
+    /// whose variants were added to it (`used.extend(contents.variants())`,
+    /// see [`Contents::variants`]),
+    /// never get the same variant of a template while unused ones remain.
+    /// Without it, an exam has a set of its own.
+    pub fn with_used_variants(mut self, used: Arc<UsedVariants>) -> Self {
+        self.used = used;
+        self
+    }
+
+    /// The set of used template variants this exam draws against.
+    pub fn used_variants(&self) -> &Arc<UsedVariants> {
+        &self.used
     }
 
     /// The header of this exam's journal for `backend`.
@@ -229,6 +247,50 @@ fn resolve_pretest(plan: &mut Plan, bank: &ItemBank, params: &ParamSet) -> Resul
     }
 }
 
+/// A fresh variant of a template item (none for other items), marked used
+/// in the exam's set before it is asked; its seed is the exam's.
+fn draw_variant(
+    exam: &Exam,
+    item: &Item,
+    progress: &mut dyn FnMut(Progress<'_>),
+) -> Result<Option<crate::bank::Draw>> {
+    let Some(template) = &item.template else {
+        return Ok(None);
+    };
+    let id = item.id.as_str();
+    let draw = template.draw(item, exam.seed, &exam.used)?;
+    if draw.repeated {
+        progress(Progress::Note(&format!(
+            "every variant of template '{id}' has been used in this campaign; repeating one"
+        )));
+    }
+    exam.used.insert(id, &draw.variant);
+    Ok(Some(draw))
+}
+
+/// The variant a journalled step asked of a template item, rebuilt from its
+/// slot values and marked used (none for other items).
+fn journalled_variant(exam: &Exam, item: &Item, step: &Step) -> Result<Option<Item>> {
+    let Some(template) = &item.template else {
+        return Ok(None);
+    };
+    let Some(recorded) = &step.variant else {
+        return Err(Error::config(format!(
+            "item '{}' is a template, but the journal records no variant",
+            item.id
+        )));
+    };
+    let (variant_item, variant) = template.instance(item, &recorded.slots)?;
+    if variant.answer != recorded.answer || variant.key != recorded.key {
+        return Err(Error::config(format!(
+            "the template of item '{}' now gives the answer '{}' where the journal has '{}'",
+            item.id, variant.answer, recorded.answer
+        )));
+    }
+    exam.used.insert(item.id.as_str(), &variant);
+    Ok(Some(variant_item))
+}
+
 /// Replays the journalled steps into `session`, checking that each is the
 /// item the session chooses.
 fn replay(
@@ -260,6 +322,8 @@ fn replay(
             .bank
             .get(chosen)
             .ok_or_else(|| refuse(format!("item '{chosen}' has no content")))?;
+        let variant = journalled_variant(exam, item, step).map_err(|e| refuse(e.to_string()))?;
+        let item = variant.as_ref().unwrap_or(item);
         if render(item, &exam.prompt).hash() != step.prompt_hash {
             return Err(refuse(format!(
                 "the prompt of item '{chosen}' differs from the journalled one"
@@ -327,6 +391,8 @@ pub fn run(
         let item = exam.bank.get(id).ok_or_else(|| {
             Error::new(ErrorKind::Item, "calibrated but not in the bank").for_item(id)
         })?;
+        let drawn = draw_variant(exam, item, progress)?;
+        let item = drawn.as_ref().map_or(item, |d| &d.item);
         let prompt = render(item, &exam.prompt);
         let mut step = Step {
             step: steps.len() + 1,
@@ -344,6 +410,7 @@ pub fn run(
             usage: None,
             attempts: 0,
             pretest: next.is_pretest(),
+            variant: drawn.as_ref().map(|d| d.variant.clone()),
         };
         match backend.ask(&prompt, item) {
             Ok(reply) => {
