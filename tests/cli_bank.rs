@@ -263,7 +263,7 @@ fn validate_passes_on_the_demo_bank() {
     assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
     let out = stdout(&o);
     assert!(
-        out.contains("bank 'demo': 120 items, 120 calibrated"),
+        out.contains("bank 'demo': 126 items, 126 calibrated"),
         "{out}"
     );
     assert!(out.contains("0 errors, 0 warnings"), "{out}");
@@ -299,7 +299,7 @@ fn validate_lists_uncalibrated_items_and_exits_2() {
             "{out}"
         );
     }
-    assert!(out.contains("118 calibrated"), "{out}");
+    assert!(out.contains("124 calibrated"), "{out}");
     assert!(stderr(&o).contains("2 errors"), "{}", stderr(&o));
 
     let o = fangsheng(&[
@@ -313,7 +313,7 @@ fn validate_lists_uncalibrated_items_and_exits_2() {
     ]);
     assert_eq!(o.status.code(), Some(2));
     let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    assert_eq!(report["n_calibrated"], 118);
+    assert_eq!(report["n_calibrated"], 124);
     let items: Vec<&str> = report["issues"]
         .as_array()
         .unwrap()
@@ -341,7 +341,7 @@ fn validate_reports_a_broken_bank_by_file_and_line() {
     ]);
     assert_eq!(o.status.code(), Some(2));
     let err = stderr(&o);
-    assert!(err.contains("items.jsonl:121:"), "{err}");
+    assert!(err.contains("items.jsonl:127:"), "{err}");
     assert!(err.contains("missing field 'answer'"), "{err}");
 }
 
@@ -351,11 +351,11 @@ fn info_counts_the_demo_bank_and_its_calibration() {
     assert!(o.status.success(), "{}", stderr(&o));
     let out = stdout(&o);
     for needle in [
-        "bank 'demo': 120 items",
+        "bank 'demo': 126 items",
         "by type:",
         "by category:",
         "by dimension:",
-        "120 items calibrated (100.0%)",
+        "126 items calibrated (100.0%)",
         "difficulty b",
     ] {
         assert!(out.contains(needle), "{needle} not in\n{out}");
@@ -372,7 +372,7 @@ fn info_counts_the_demo_bank_and_its_calibration() {
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    assert_eq!(v["n_items"], 120);
+    assert_eq!(v["n_items"], 126);
     let total = |key: &str| -> u64 {
         v[key]
             .as_object()
@@ -381,9 +381,9 @@ fn info_counts_the_demo_bank_and_its_calibration() {
             .map(|n| n.as_u64().unwrap())
             .sum()
     };
-    assert_eq!(total("by_type"), 120);
-    assert_eq!(total("by_category"), 120);
-    assert_eq!(total("by_dimension"), 120);
+    assert_eq!(total("by_type"), 126);
+    assert_eq!(total("by_category"), 126);
+    assert_eq!(total("by_dimension"), 126);
     let cal = &v["calibration"];
     assert_eq!(cal["calibrated_share"], 1.0);
     let (lo, hi) = (
@@ -416,7 +416,7 @@ fn help_shows_examples() {
 fn demo_bank_matches_its_calibration_and_runs() {
     let bank = ItemBank::load(&repo(DEMO_BANK)).unwrap();
     assert_eq!(bank.name(), "demo");
-    assert_eq!(bank.len(), 120);
+    assert_eq!(bank.len(), 126);
     for item in bank.items() {
         item.check().unwrap();
         if item.kind == ItemType::MultipleChoice {

@@ -125,7 +125,7 @@ fn replay_writes_one_row_per_examinee_and_a_trace() {
 #[test]
 fn replay_skips_and_counts_items_without_a_recorded_answer() {
     // With no length limit every exam runs the bank out: it answers each
-    // recorded item once and skips each of the 120 it has no answer for.
+    // recorded item once and skips each of the 126 it has no answer for.
     let o = ok(fangsheng(&[
         "simulate",
         "--params",
@@ -133,24 +133,24 @@ fn replay_skips_and_counts_items_without_a_recorded_answer() {
         "--responses",
         RUNS,
         "--max-items",
-        "120",
+        "126",
         "-q",
     ]));
     let rows = table(&String::from_utf8_lossy(&o.stdout));
     for (name, n) in recorded() {
         let r = rows.iter().find(|r| r["examinee"] == name).unwrap();
         assert_eq!(num(r, "n_items") as usize, n, "{name}");
-        assert_eq!(num(r, "skipped") as usize, 120 - n, "{name}");
+        assert_eq!(num(r, "skipped") as usize, 126 - n, "{name}");
         assert_eq!(r["stop_reason"], "exhausted");
         // The whole run answered: the blended prediction differs from the
         // observed score only through the model's expectation on the
-        // 120 - n unrecorded items (each moves it by at most 1/120).
+        // 126 - n unrecorded items (each moves it by at most 1/126).
         let gap = (num(r, "predicted_score") - num(r, "observed_score")).abs();
-        assert!(gap <= (120 - n) as f64 / 120.0 + 1e-6, "{r:?}");
+        assert!(gap <= (126 - n) as f64 / 126.0 + 1e-6, "{r:?}");
     }
     assert!(stderr(&o).contains(&format!(
         "{} selected items skipped",
-        recorded().values().map(|n| 120 - n).sum::<usize>()
+        recorded().values().map(|n| 126 - n).sum::<usize>()
     )));
 }
 
@@ -219,7 +219,7 @@ fn theta_rmse(max_items: &str) -> f64 {
 fn simulated_examinees_are_recovered_better_by_longer_exams() {
     let (r5, r15, r40) = (theta_rmse("5"), theta_rmse("15"), theta_rmse("40"));
     assert!(r5 > r15 && r15 > r40, "RMSE {r5} {r15} {r40}");
-    // 40 of 120 demo items (mean information near 0.5 at theta = 0) leave an
+    // 40 of 126 demo items (mean information near 0.5 at theta = 0) leave an
     // SE of about 0.25-0.3; the prior keeps it under 0.4.
     assert!(r40 < 0.4, "{r40}");
 }
