@@ -103,10 +103,8 @@ mod imp {
         csv_text
             .write_record(cols.iter().map(|&i| header[i].as_str()))
             .map_err(err)?;
-        for r in 0..df.height() {
-            csv_text
-                .write_record([&texts[0][r], &texts[1][r], &texts[2][r]])
-                .map_err(err)?;
+        for ((e, i), x) in texts[0].iter().zip(&texts[1]).zip(&texts[2]) {
+            csv_text.write_record([e, i, x]).map_err(err)?;
         }
         let bytes = csv_text
             .into_inner()
@@ -131,13 +129,13 @@ mod imp {
             DataType::String => c
                 .str()
                 .map_err(bad)?
-                .into_iter()
+                .iter()
                 .map(|s| s.unwrap_or("").to_owned())
                 .collect(),
             DataType::Boolean => c
                 .bool()
                 .map_err(bad)?
-                .into_iter()
+                .iter()
                 .map(|b| b.map(|b| b.to_string()).unwrap_or_default())
                 .collect(),
             DataType::Float32 | DataType::Float64 => c
@@ -145,7 +143,7 @@ mod imp {
                 .map_err(bad)?
                 .f64()
                 .map_err(bad)?
-                .into_iter()
+                .iter()
                 .map(|x| x.map(|x| x.to_string()).unwrap_or_default())
                 .collect(),
             d if d.is_integer() => c
@@ -153,7 +151,7 @@ mod imp {
                 .map_err(bad)?
                 .i64()
                 .map_err(bad)?
-                .into_iter()
+                .iter()
                 .map(|x| x.map(|x| x.to_string()).unwrap_or_default())
                 .collect(),
             DataType::Null => vec![String::new(); c.len()],

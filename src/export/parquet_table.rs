@@ -109,25 +109,25 @@ pub fn read_parquet(path: &Path, kind: TableKind) -> Result<Table> {
             (ColumnType::Str, DataType::String) => c
                 .str()
                 .map_err(|_| wrong())?
-                .into_iter()
+                .iter()
                 .map(Value::from)
                 .collect(),
             (ColumnType::Int, DataType::Int64) => c
                 .i64()
                 .map_err(|_| wrong())?
-                .into_iter()
+                .iter()
                 .map(|x| x.map_or(Value::Null, Value::Int))
                 .collect(),
             (ColumnType::Float, DataType::Float64) => c
                 .f64()
                 .map_err(|_| wrong())?
-                .into_iter()
+                .iter()
                 .map(Value::from)
                 .collect(),
             (ColumnType::Bool, DataType::Boolean) => c
                 .bool()
                 .map_err(|_| wrong())?
-                .into_iter()
+                .iter()
                 .map(|x| x.map_or(Value::Null, Value::Bool))
                 .collect(),
             _ => return Err(wrong()),
