@@ -290,14 +290,14 @@ fn items_join_the_bank_and_count_exposure() {
     let mut from = vec![PathBuf::from(PARAMS)];
     from.extend(out.journals());
     let t = round_trip(TableKind::Items, &from, true);
-    assert_eq!(t.n_rows(), 120);
-    let exposed: i64 = (0..120)
+    assert_eq!(t.n_rows(), 126);
+    let exposed: i64 = (0..126)
         .map(|r| t.get(r, "exposure_count").unwrap().as_i64().unwrap())
         .sum();
     assert_eq!(exposed, 3 * 12, "three exams of 12 items");
-    assert!((0..120).all(|r| !text(&t, r, "category").is_empty()));
-    assert!((0..120).any(|r| text(&t, r, "flags").contains("never_administered")));
-    let rated: Vec<usize> = (0..120)
+    assert!((0..126).all(|r| !text(&t, r, "category").is_empty()));
+    assert!((0..126).any(|r| text(&t, r, "flags").contains("never_administered")));
+    let rated: Vec<usize> = (0..126)
         .filter(|&r| t.get(r, "infit").unwrap().as_f64().is_some())
         .collect();
     assert!(!rated.is_empty());
