@@ -2,6 +2,7 @@
 //! campaign) through a backend, journalled and resumable.
 
 use std::fmt::Write as _;
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -88,9 +89,21 @@ pub struct Args {
     #[arg(long, value_name = "PATH")]
     avoid_variants: Vec<PathBuf>,
 
-    /// No progress lines.
-    #[arg(long, short = 'q')]
+    /// No progress lines and no end-of-exam line (warnings still show).
+    #[arg(long, short = 'q', conflicts_with = "verbose")]
     quiet: bool,
+
+    /// A line per step on stderr even when it is not a terminal (by default
+    /// step lines show only on a terminal, so logs of unattended runs stay short).
+    #[arg(long, short = 'v')]
+    verbose: bool,
+}
+
+impl Args {
+    /// Whether each step gets a line on stderr.
+    fn step_lines(&self) -> bool {
+        self.verbose || (!self.quiet && std::io::stderr().is_terminal())
+    }
 }
 
 /// How one model is reached: the backend flags, or one `[[model]]` table of
@@ -296,10 +309,11 @@ fn run_one(
     out: Option<&Path>,
     label: &str,
     quiet: bool,
+    step_lines: bool,
 ) -> anyhow::Result<ExamResult> {
     let mut progress = |p: Progress<'_>| match p {
         Progress::Note(note) => eprintln!("{label}: warning: {note}"),
-        Progress::Step { step, replayed } if !quiet => {
+        Progress::Step { step, replayed } if step_lines => {
             let what = match (&step.outcome, &step.skipped) {
                 (Some(o), _) => format!("{o:?}").to_lowercase(),
                 (None, _) => "skipped".to_owned(),
@@ -481,6 +495,7 @@ fn run_demo(args: &Args, exam: &Exam, params: &ParamSet) -> anyhow::Result<()> {
         args.out.as_deref(),
         &flags.label(),
         args.quiet,
+        args.step_lines(),
     );
     if temporary {
         // The journal of a demo is scratch: removing it keeps the temporary
@@ -526,6 +541,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             Some(&out),
             &label,
             args.quiet,
+            args.step_lines(),
         )?;
         return Ok(());
     };
@@ -554,7 +570,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
     // Progress lines of concurrent models interleave; each carries its
     // model's name, which is also how a terminal tells them apart.
-    let quiet = args.quiet;
+    let (quiet, step_lines) = (args.quiet, args.step_lines());
     let exam = Arc::new(exam);
     let outcomes: Vec<(String, anyhow::Result<ExamResult>)> = std::thread::scope(|s| {
         let handles: Vec<_> = runs
@@ -573,6 +589,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                         Some(&out_file),
                         label,
                         quiet,
+                        step_lines,
                     );
                     (label.clone(), r)
                 })
