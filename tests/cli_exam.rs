@@ -610,3 +610,44 @@ fn demo_exam_runs_twice_from_an_empty_folder() {
     .unwrap();
     assert_eq!(r["bank_digest"], shipped.digest());
 }
+
+/// `--command` is split like a shell line: the quoted script reaches `sh -c`
+/// as one argument, and every answer it prints goes through extraction.
+#[test]
+fn command_backend_runs_a_quoted_program_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let (out, jr) = (dir.path().join("r.json"), dir.path().join("j.jsonl"));
+    let o = run(&[
+        "--backend",
+        "command",
+        "--command",
+        r#"sh -c 'cat > /dev/null; echo "The answer is (A)"'"#,
+        "--out",
+        s(&out),
+        "--journal",
+        s(&jr),
+        "--verbose",
+    ]);
+    let err = stderr(&o);
+    assert!(o.status.success(), "{err}");
+    // --verbose prints a line per step even though stderr is a pipe here.
+    assert_eq!(
+        err.lines().filter(|l| l.contains(" item ")).count(),
+        12,
+        "{err}"
+    );
+    let steps: Vec<Value> = journal(&jr).into_iter().skip(1).collect();
+    assert_eq!(steps.len(), 12);
+    assert!(steps.iter().all(|s| s["extracted"] == "A"), "{steps:?}");
+    assert_eq!(json(&out)["items_used"], 12);
+    let bad = run(&[
+        "--backend",
+        "command",
+        "--command",
+        "sh -c 'open",
+        "--out",
+        s(&out),
+    ]);
+    assert_eq!(bad.status.code(), Some(2), "{}", stderr(&bad));
+    assert!(stderr(&bad).contains("single quote"), "{}", stderr(&bad));
+}

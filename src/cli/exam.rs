@@ -1,6 +1,7 @@
 //! `fangsheng exam`: an adaptive exam of a model (or of several, in a
 //! campaign) through a backend, journalled and resumable.
 
+use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -15,7 +16,7 @@ use fangsheng::exam::{Exam, ExamResult, Journal, Progress, run as run_exam};
 use fangsheng::prompt::PromptSpec;
 use fangsheng::respond::{
     ApiKeySource, Backend, Command, CommandConfig, OpenAi, OpenAiConfig, Replay, RetryPolicy,
-    Simulated,
+    Semaphore, Simulated, split_command_line,
 };
 use serde::Deserialize;
 
@@ -151,11 +152,13 @@ struct BackendFlags {
     #[arg(long, value_name = "MS")]
     backoff_ms: Option<u64>,
 
-    /// openai: requests in flight at once (default 4).
+    /// openai: requests in flight at once (default 4). In a campaign, models
+    /// at the same endpoint share one limit: the first of them sets it.
     #[arg(long, value_name = "N")]
     concurrency: Option<usize>,
 
-    /// command: the program and its arguments (split on whitespace); it
+    /// command: the program and its arguments, split like a shell would
+    /// ('single' and "double" quotes, backslash escapes; no expansion); it
     /// reads the prompt on stdin and writes the answer on stdout.
     #[arg(long, value_name = "\"PROG ARGS\"")]
     command: Option<String>,
@@ -192,7 +195,14 @@ impl BackendFlags {
     }
 
     /// The backend these flags describe, checked.
-    fn build(&self, params: &ParamSet, seed: u64) -> anyhow::Result<Box<dyn Backend>> {
+    /// The backend these flags describe. `limiters` holds one request limit
+    /// per OpenAI endpoint, so that models served by one machine share it.
+    fn build(
+        &self,
+        params: &ParamSet,
+        seed: u64,
+        limiters: &mut HashMap<String, Arc<Semaphore>>,
+    ) -> anyhow::Result<Box<dyn Backend>> {
         let kind = self
             .backend
             .as_deref()
@@ -231,14 +241,21 @@ impl BackendFlags {
                 if let Some(n) = self.concurrency {
                     cfg.concurrency = n.max(1);
                 }
-                Box::new(OpenAi::new(cfg)?)
+                let key = cfg.endpoint.trim().trim_end_matches('/').to_owned();
+                let limiter = limiters
+                    .entry(key)
+                    .or_insert_with(|| Arc::new(Semaphore::new(cfg.concurrency)))
+                    .clone();
+                Box::new(OpenAi::with_limiter(cfg, limiter)?)
             }
             "command" => {
                 let line = self
                     .command
                     .as_deref()
                     .context("--backend command needs --command \"PROG ARGS\"")?;
-                let mut cfg = CommandConfig::new(line.split_whitespace());
+                let argv =
+                    split_command_line(line).map_err(|e| anyhow::anyhow!("--command: {e}"))?;
+                let mut cfg = CommandConfig::new(argv);
                 if let Some(t) = timeout {
                     cfg.timeout = t;
                 }
@@ -481,7 +498,7 @@ fn run_demo(args: &Args, exam: &Exam, params: &ParamSet) -> anyhow::Result<()> {
     } else {
         None
     };
-    let backend = flags.build(params, args.seed)?;
+    let backend = flags.build(params, args.seed, &mut HashMap::new())?;
     let (journal, temporary) = match &args.journal {
         Some(j) => (j.clone(), false),
         None if args.resume => bail!("--demo --resume needs the --journal FILE to continue"),
@@ -527,7 +544,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     };
 
     let Some(campaign_path) = &args.campaign else {
-        let backend = args.backend.build(&params, args.seed)?;
+        let backend = args
+            .backend
+            .build(&params, args.seed, &mut HashMap::new())?;
         let journal = args
             .journal
             .clone()
@@ -554,6 +573,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
     let mut labels = std::collections::HashSet::new();
     let mut runs = Vec::new();
+    let mut limiters = HashMap::new();
     for m in &campaign.model {
         let label = m.label();
         if label.is_empty() || label.contains(['/', '\\']) || !labels.insert(label.clone()) {
@@ -563,7 +583,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             );
         }
         let backend = m
-            .build(&params, args.seed)
+            .build(&params, args.seed, &mut limiters)
             .with_context(|| format!("{}: model '{label}'", campaign_path.display()))?;
         runs.push((label, backend));
     }
