@@ -651,3 +651,59 @@ fn command_backend_runs_a_quoted_program_line() {
     assert_eq!(bad.status.code(), Some(2), "{}", stderr(&bad));
     assert!(stderr(&bad).contains("single quote"), "{}", stderr(&bad));
 }
+
+/// A campaign's exams never share a template variant, and a later exam told
+/// about the campaign's journals (--avoid-variants) avoids theirs too.
+#[test]
+fn campaign_exams_draw_distinct_template_variants() {
+    let dir = tempfile::tempdir().unwrap();
+    let campaign = dir.path().join("models.toml");
+    std::fs::write(
+        &campaign,
+        "[[model]]\nname = \"low\"\nbackend = \"simulated\"\ntheta = -1.0\n\n\
+         [[model]]\nname = \"mid\"\nbackend = \"simulated\"\ntheta = 0.5\n\n\
+         [[model]]\nname = \"high\"\nbackend = \"simulated\"\ntheta = 2.0\n",
+    )
+    .unwrap();
+    let bank = concat!(env!("CARGO_MANIFEST_DIR"), "/item-banks/demo");
+    let params = concat!(env!("CARGO_MANIFEST_DIR"), "/calibration/demo/v1.json");
+    let out = dir.path().join("results");
+    let exam = |extra: &[&str]| {
+        let o = Command::new(env!("CARGO_BIN_EXE_fangsheng"))
+            .args(["exam", "--bank", bank, "--params", params, "-q"])
+            .args(["--max-items", "126", "--seed", "3"])
+            .args(extra)
+            .output()
+            .expect("run fangsheng");
+        assert!(o.status.success(), "{}", stderr(&o));
+    };
+    exam(&["--campaign", s(&campaign), "--out", s(&out)]);
+    let single = dir.path().join("later.json");
+    exam(&[
+        "--backend",
+        "simulated",
+        "--theta",
+        "1",
+        "--avoid-variants",
+        s(&out),
+        "--out",
+        s(&single),
+    ]);
+    let mut journals: Vec<_> = ["low", "mid", "high"]
+        .iter()
+        .map(|m| out.join(format!("{m}.journal.jsonl")))
+        .collect();
+    journals.push(dir.path().join("later.journal.jsonl"));
+    let mut seen = std::collections::HashSet::new();
+    let mut n = 0;
+    for j in &journals {
+        for rec in journal(j).iter().filter(|r| r["record"] == "step") {
+            if let Some(v) = rec.get("variant") {
+                n += 1;
+                let key = (rec["item_id"].to_string(), v["slots"].to_string());
+                assert!(seen.insert(key.clone()), "{key:?} asked twice");
+            }
+        }
+    }
+    assert_eq!(n, 4 * 6, "every exam ran the bank out, templates included");
+}

@@ -100,10 +100,27 @@ pub struct Args {
     verbose: bool,
 }
 
+/// What an exam prints on stderr besides warnings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Verbosity {
+    /// Nothing.
+    Quiet,
+    /// The end-of-exam line.
+    Summary,
+    /// A line per step, then the end-of-exam line.
+    Steps,
+}
+
 impl Args {
-    /// Whether each step gets a line on stderr.
-    fn step_lines(&self) -> bool {
-        self.verbose || (!self.quiet && std::io::stderr().is_terminal())
+    /// Step lines with --verbose or on a terminal; nothing with --quiet.
+    fn verbosity(&self) -> Verbosity {
+        if self.quiet {
+            Verbosity::Quiet
+        } else if self.verbose || std::io::stderr().is_terminal() {
+            Verbosity::Steps
+        } else {
+            Verbosity::Summary
+        }
     }
 }
 
@@ -325,12 +342,11 @@ fn run_one(
     resume: bool,
     out: Option<&Path>,
     label: &str,
-    quiet: bool,
-    step_lines: bool,
+    verbosity: Verbosity,
 ) -> anyhow::Result<ExamResult> {
     let mut progress = |p: Progress<'_>| match p {
         Progress::Note(note) => eprintln!("{label}: warning: {note}"),
-        Progress::Step { step, replayed } if step_lines => {
+        Progress::Step { step, replayed } if verbosity == Verbosity::Steps => {
             let what = match (&step.outcome, &step.skipped) {
                 (Some(o), _) => format!("{o:?}").to_lowercase(),
                 (None, _) => "skipped".to_owned(),
@@ -353,7 +369,7 @@ fn run_one(
     if let Some(out) = out {
         write_result(out, &result)?;
     }
-    if !quiet {
+    if verbosity != Verbosity::Quiet {
         eprintln!(
             "{label}: done ({}): theta {:.3}, predicted score {:.3}, {} items{}",
             result.stop_reason,
@@ -511,8 +527,7 @@ fn run_demo(args: &Args, exam: &Exam, params: &ParamSet) -> anyhow::Result<()> {
         args.resume,
         args.out.as_deref(),
         &flags.label(),
-        args.quiet,
-        args.step_lines(),
+        args.verbosity(),
     );
     if temporary {
         // The journal of a demo is scratch: removing it keeps the temporary
@@ -559,8 +574,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             args.resume,
             Some(&out),
             &label,
-            args.quiet,
-            args.step_lines(),
+            args.verbosity(),
         )?;
         return Ok(());
     };
@@ -590,7 +604,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
     // Progress lines of concurrent models interleave; each carries its
     // model's name, which is also how a terminal tells them apart.
-    let (quiet, step_lines) = (args.quiet, args.step_lines());
+    let verbosity = args.verbosity();
     let exam = Arc::new(exam);
     let outcomes: Vec<(String, anyhow::Result<ExamResult>)> = std::thread::scope(|s| {
         let handles: Vec<_> = runs
@@ -608,8 +622,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                         resume,
                         Some(&out_file),
                         label,
-                        quiet,
-                        step_lines,
+                        verbosity,
                     );
                     (label.clone(), r)
                 })
