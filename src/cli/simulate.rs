@@ -300,7 +300,7 @@ where
             work(&tick)
         });
         while !handle.is_finished() {
-            progress.update(|| format!("exams: {} of {total}", done.load(Ordering::Relaxed)));
+            progress.update_count("exams", done.load(Ordering::Relaxed), total);
             std::thread::sleep(std::time::Duration::from_millis(50));
         }
         handle.join()
