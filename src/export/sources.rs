@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value as Json;
 
-use crate::bank::ParamSet;
+use crate::bank::{Metadata, ParamSet};
 use crate::error::{Error, ErrorKind, Result};
 use crate::exam::{Contents, ExamResult, JOURNAL_FORMAT, Journal, RESULT_FORMAT};
 
@@ -417,22 +417,13 @@ fn modified(path: &Path) -> Option<String> {
     Some(rfc3339(secs))
 }
 
-/// Seconds since 1970 as an RFC 3339 UTC time, by the proleptic Gregorian
-/// calendar (days to civil date after Howard Hinnant's `civil_from_days`).
+/// Seconds since 1970 as an RFC 3339 UTC time; the calendar date comes
+/// from [`Metadata::utc_date`], the one civil-date conversion of the crate.
 pub(crate) fn rfc3339(secs: u64) -> String {
-    let days = (secs / 86_400) as i64;
     let rem = secs % 86_400;
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
     format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        "{}T{:02}:{:02}:{:02}Z",
+        Metadata::utc_date(i64::try_from(secs).unwrap_or(i64::MAX)),
         rem / 3600,
         rem % 3600 / 60,
         rem % 60
