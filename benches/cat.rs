@@ -1,8 +1,10 @@
 //! Adaptive-exam speed (`cargo bench --bench cat`).
 //!
-//! * `select_100k`: one next-item selection (maximum information) on a
-//!   simulated 100,000-item 2PL bank, timed over the first 50 steps of
-//!   exams (aim: <= 1 ms per step).
+//! * `select_100k/<rule>`: one next-item selection on a simulated
+//!   100,000-item 2PL bank, timed over the steps of 50-item exams (aim:
+//!   <= 1 ms per step), for maximum information (alone and with
+//!   randomesque-5 exposure control), KL, minimum expected posterior
+//!   variance and closest difficulty.
 //! * `exams_10k_mmlu_shape`: 10,000 simulated 50-item exams on a simulated
 //!   12,032-item bank shaped like the MMLU-Pro 2PL calibration (slopes
 //!   log-normal with median 1 and log-SD 0.6, difficulties N(0.8, 2.2^2)
@@ -14,7 +16,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use fangsheng::cat::{BankScore, CatBank, Design, Plan, Session, normal_thetas, simulate_all};
+use fangsheng::cat::{
+    BankScore, CatBank, Design, Exposure, Plan, SelectRule, Session, normal_thetas, simulate_all,
+};
 use fangsheng::model::{Irf, Logistic};
 use fangsheng::simulate::standard_normals;
 use rand::{Rng, SeedableRng};
@@ -40,42 +44,66 @@ fn bank(n: usize, seed: u64, mmlu_shape: bool) -> Arc<CatBank> {
     Arc::new(CatBank::from_parts(ids, irfs).unwrap())
 }
 
-fn selection(c: &mut Criterion) {
-    let bank = bank(100_000, 1, false);
-    let plan = Plan {
+/// The plans timed by `select_100k/<rule>`: every selection rule, and
+/// maximum information under randomesque exposure control.
+fn selection_plans() -> Vec<(&'static str, Plan)> {
+    let base = Plan {
         max_items: 50,
         ..Plan::default()
     };
-    let design = Arc::new(Design::new(Arc::clone(&bank), plan).unwrap());
+    let with_rule = |select| Plan {
+        select,
+        ..base.clone()
+    };
+    vec![
+        ("max-info", base.clone()),
+        (
+            "max-info+randomesque-5",
+            Plan {
+                exposure: Exposure::Randomesque { k: 5 },
+                ..base.clone()
+            },
+        ),
+        ("kl", with_rule(SelectRule::Kl)),
+        ("min-variance", with_rule(SelectRule::MinVariance)),
+        ("closest-b", with_rule(SelectRule::ClosestDifficulty)),
+    ]
+}
+
+fn selection(c: &mut Criterion) {
+    let bank = bank(100_000, 1, false);
     let thetas = normal_thetas(64, 2);
-    let mut group = c.benchmark_group("cat");
+    let mut group = c.benchmark_group("select_100k");
     group.sample_size(20);
-    group.bench_function("select_100k", |b| {
-        b.iter_custom(|iters| {
-            // Only the selection calls are timed; exams restart as needed.
-            let mut spent = Duration::ZERO;
-            let mut done = 0u64;
-            let mut exam = 0usize;
-            while done < iters {
-                let mut s = Session::start(Arc::clone(&design), exam as u64);
-                let mut answer = fangsheng::cat::simulated_examinee(
-                    bank.irfs(),
-                    thetas[exam % thetas.len()],
-                    exam as u64,
-                );
-                exam += 1;
+    for (name, plan) in selection_plans() {
+        let design = Arc::new(Design::new(Arc::clone(&bank), plan).unwrap());
+        group.bench_function(name, |b| {
+            b.iter_custom(|iters| {
+                // Only the selection calls are timed; exams restart as needed.
+                let mut spent = Duration::ZERO;
+                let mut done = 0u64;
+                let mut exam = 0usize;
                 while done < iters {
-                    let t = Instant::now();
-                    let next = s.next_index();
-                    spent += t.elapsed();
-                    let Some(j) = next else { break };
-                    done += 1;
-                    s.record_index(j, answer(j).unwrap()).unwrap();
+                    let mut s = Session::start(Arc::clone(&design), exam as u64);
+                    let mut answer = fangsheng::cat::simulated_examinee(
+                        bank.irfs(),
+                        thetas[exam % thetas.len()],
+                        exam as u64,
+                    );
+                    exam += 1;
+                    while done < iters {
+                        let t = Instant::now();
+                        let next = s.next_index();
+                        spent += t.elapsed();
+                        let Some(j) = next else { break };
+                        done += 1;
+                        s.record_index(j, answer(j).unwrap()).unwrap();
+                    }
                 }
-            }
-            spent
-        })
-    });
+                spent
+            })
+        });
+    }
     group.finish();
 }
 

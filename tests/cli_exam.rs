@@ -551,6 +551,27 @@ fn campaign_runs_each_model_with_its_own_journal_and_result() {
     assert_eq!(outcome(&recorded), outcome(&reference));
     let strong = json(&out.join("strong.json"));
     assert_eq!(strong["items_used"], 12);
+    // The table on stdout compares the models, strongest first.
+    let table = String::from_utf8(o.stdout.clone()).unwrap();
+    let rows: Vec<&str> = table.lines().collect();
+    assert_eq!(rows.len(), 3, "{table}");
+    assert!(rows[0].starts_with("model "), "{table}");
+    let (first, second) = if strong["theta"].as_f64() > recorded["theta"].as_f64() {
+        ("strong", "recorded")
+    } else {
+        ("recorded", "strong")
+    };
+    assert!(
+        rows[1].starts_with(first) && rows[2].starts_with(second),
+        "{table}"
+    );
+    let theta = format!("{:.3}", strong["theta"].as_f64().unwrap());
+    assert!(
+        table
+            .lines()
+            .any(|l| l.starts_with("strong") && l.contains(&theta)),
+        "{table}"
+    );
     assert!(strong["backend"].as_str().unwrap().contains("simulated"));
     for name in ["recorded", "strong"] {
         assert_eq!(

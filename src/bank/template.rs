@@ -59,6 +59,7 @@ use super::content::{Item, ItemType, MAX_CHOICES, letter};
 use super::content_parse::json_kind;
 use super::template_expr::{Expr, Func, Table, Value, format_number};
 use crate::error::{Error, Result};
+use crate::prompt::braces::{BraceError, Braced, split_braces};
 
 /// Random draws tried before walking the slot space in order.
 const RANDOM_TRIES: u64 = 64;
@@ -367,51 +368,23 @@ fn parse_slot(name: &str, spec: &Json) -> Result<Slot> {
 
 /// Splits a question into text and `{expression}` placeholders.
 fn parse_question(src: &str) -> Result<Vec<Piece>> {
-    let mut pieces = Vec::new();
-    let mut text = String::new();
-    let mut chars = src.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '{' if chars.peek() == Some(&'{') => {
-                chars.next();
-                text.push('{');
-            }
-            '}' if chars.peek() == Some(&'}') => {
-                chars.next();
-                text.push('}');
-            }
-            '{' => {
-                let mut inner = String::new();
-                loop {
-                    match chars.next() {
-                        Some('}') => break,
-                        Some(d) => inner.push(d),
-                        None => {
-                            return Err(Error::value(format!(
-                                "the question has a '{{' without its '}}' (write '{{{{' for a brace): {{{inner}"
-                            )));
-                        }
-                    }
-                }
-                if !text.is_empty() {
-                    pieces.push(Piece::Text(std::mem::take(&mut text)));
-                }
-                pieces
-                    .push(Piece::Expr(Expr::parse(&inner).map_err(|e| {
-                        Error::value(format!("question: {}", e.message()))
-                    })?));
-            }
-            '}' => {
-                return Err(Error::value(
-                    "the question has a '}' without its '{' (write '}}' for a brace)",
-                ));
-            }
-            c => text.push(c),
+    let braced = split_braces(src).map_err(|e| match e {
+        BraceError::Unclosed(inner) => Error::value(format!(
+            "the question has a '{{' without its '}}' (write '{{{{' for a brace): {{{inner}"
+        )),
+        BraceError::Stray => {
+            Error::value("the question has a '}' without its '{' (write '}}' for a brace)")
         }
-    }
-    if !text.is_empty() {
-        pieces.push(Piece::Text(text));
-    }
+    })?;
+    let pieces = braced
+        .into_iter()
+        .map(|b| match b {
+            Braced::Text(text) => Ok(Piece::Text(text)),
+            Braced::Placeholder(inner) => Expr::parse(&inner)
+                .map(Piece::Expr)
+                .map_err(|e| Error::value(format!("question: {}", e.message()))),
+        })
+        .collect::<Result<Vec<_>>>()?;
     if !pieces.iter().any(|p| matches!(p, Piece::Expr(_))) {
         return Err(Error::value(
             "the question has no {placeholder}: every variant would be the same question",

@@ -16,7 +16,7 @@ use serde_json::json;
 
 use super::input::ResponseArgs;
 use super::output::{AbilityRow, emit, write_abilities};
-use super::progress::ProgressLine;
+use super::progress::{Convergence, ProgressLine};
 
 /// Flags of `fangsheng calibrate`.
 #[derive(Debug, ClapArgs)]
@@ -175,13 +175,19 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let config = config(&args, responses)?;
 
     let mut progress = ProgressLine::new(args.quiet);
+    let mut first_change = None;
     let mut report = |p: &Progress| {
-        progress.update(|| {
-            format!(
-                "calibrating: cycle {}, max change {:.2e}, log-likelihood {:.3}",
-                p.iteration, p.max_change, p.log_likelihood
-            )
-        })
+        let first = *first_change.get_or_insert(p.max_change);
+        progress.update_convergence(
+            "calibrating",
+            Convergence {
+                iteration: p.iteration,
+                first_change: first,
+                change: p.max_change,
+                tolerance: config.tolerance,
+                max_iterations: config.max_iterations,
+            },
+        )
     };
     let anchored: Option<AnchoredCalibration> = match &anchor {
         Some(a) => Some(

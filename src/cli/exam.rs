@@ -637,6 +637,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             })
             .collect()
     });
+    let done: Vec<(&str, &ExamResult)> = outcomes
+        .iter()
+        .filter_map(|(label, r)| r.as_ref().ok().map(|r| (label.as_str(), r)))
+        .collect();
+    if verbosity != Verbosity::Quiet && !done.is_empty() {
+        print!("{}", campaign_table(&done));
+    }
     let failed: Vec<String> = outcomes
         .iter()
         .filter_map(|(label, r)| r.as_ref().err().map(|e| format!("{label}: {e:#}")))
@@ -650,4 +657,37 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// The campaign's models side by side, strongest first: the comparison an
+/// evaluator reads after a campaign (each model's full result is in its own
+/// file).
+fn campaign_table(done: &[(&str, &ExamResult)]) -> String {
+    let mut rows: Vec<&(&str, &ExamResult)> = done.iter().collect();
+    rows.sort_by(|x, y| y.1.theta.total_cmp(&x.1.theta).then(x.0.cmp(y.0)));
+    let width = rows.iter().map(|(l, _)| l.len()).max().unwrap_or(0).max(5);
+    let mut out = format!(
+        "{:<width$}  {:>7}  {:>6}  {:>17}  {:>6}  {:>15}  {:>5}  stop\n",
+        "model", "theta", "se", "theta interval", "score", "score interval", "items"
+    );
+    let fmt_pair = |p: Option<[f64; 2]>, decimals: usize| {
+        p.map_or_else(
+            || "-".to_owned(),
+            |[lo, hi]| format!("[{lo:.decimals$}, {hi:.decimals$}]"),
+        )
+    };
+    for (label, r) in rows {
+        let score = &r.predicted_score.bank;
+        out.push_str(&format!(
+            "{label:<width$}  {:>7.3}  {:>6}  {:>17}  {:>6.3}  {:>15}  {:>5}  {}\n",
+            r.theta,
+            r.se.map_or_else(|| "-".to_owned(), |se| format!("{se:.3}")),
+            fmt_pair(r.interval, 3),
+            score.mean,
+            fmt_pair(Some([score.lo, score.hi]), 3),
+            r.items_used,
+            r.stop_reason,
+        ));
+    }
+    out
 }

@@ -23,6 +23,7 @@
 //! assert_eq!(prompt.hash().len(), 64);
 //! ```
 
+pub(crate) mod braces;
 mod config;
 mod template;
 

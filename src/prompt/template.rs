@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+use super::braces::{BraceError, Braced, split_braces};
 use crate::error::{Error, Result};
 
 /// A value a template can insert.
@@ -120,70 +121,47 @@ impl Template {
     /// (for example `{answer}` in a question template), naming it and listing
     /// the allowed ones.
     pub fn parse(source: &str, role: TemplateRole) -> Result<Self> {
-        let mut segments = Vec::new();
-        let mut text = String::new();
-        let mut chars = source.chars().peekable();
-        while let Some(c) = chars.next() {
-            match c {
-                '{' if chars.peek() == Some(&'{') => {
-                    chars.next();
-                    text.push('{');
-                }
-                '}' if chars.peek() == Some(&'}') => {
-                    chars.next();
-                    text.push('}');
-                }
-                '{' => {
-                    let mut name = String::new();
-                    loop {
-                        match chars.next() {
-                            Some('}') => break,
-                            Some(c) => name.push(c),
-                            None => {
-                                return Err(Error::config(format!(
-                                    "template has an unclosed '{{{name}' (write '{{{{' for a literal brace)"
-                                )));
-                            }
-                        }
-                    }
-                    let allowed = || {
-                        Placeholder::ALL
-                            .iter()
-                            .filter(|p| role.allows(**p))
-                            .map(|p| format!("{{{}}}", p.name()))
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    };
-                    let Some(p) = Placeholder::ALL
-                        .into_iter()
-                        .find(|p| p.name() == name.trim())
-                    else {
-                        return Err(Error::config(format!(
-                            "unknown placeholder '{{{name}}}' in template (allowed: {})",
-                            allowed()
-                        )));
-                    };
-                    if !role.allows(p) {
-                        return Err(Error::config(format!(
-                            "placeholder '{{{name}}}' is not allowed here (allowed: {})",
-                            allowed()
-                        )));
-                    }
-                    if !text.is_empty() {
-                        segments.push(Segment::Text(std::mem::take(&mut text)));
-                    }
-                    segments.push(Segment::Value(p));
-                }
-                '}' => {
-                    return Err(Error::config(
-                        "template has a stray '}' (write '}}' for a literal brace)",
-                    ));
-                }
-                c => text.push(c),
+        let allowed = || {
+            Placeholder::ALL
+                .iter()
+                .filter(|p| role.allows(**p))
+                .map(|p| format!("{{{}}}", p.name()))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let pieces = split_braces(source).map_err(|e| match e {
+            BraceError::Unclosed(name) => Error::config(format!(
+                "template has an unclosed '{{{name}' (write '{{{{' for a literal brace)"
+            )),
+            BraceError::Stray => {
+                Error::config("template has a stray '}' (write '}}' for a literal brace)")
             }
-        }
-        if !text.is_empty() {
-            segments.push(Segment::Text(text));
+        })?;
+        let mut segments = Vec::with_capacity(pieces.len());
+        for piece in pieces {
+            let name = match piece {
+                Braced::Text(text) => {
+                    segments.push(Segment::Text(text));
+                    continue;
+                }
+                Braced::Placeholder(name) => name,
+            };
+            let Some(p) = Placeholder::ALL
+                .into_iter()
+                .find(|p| p.name() == name.trim())
+            else {
+                return Err(Error::config(format!(
+                    "unknown placeholder '{{{name}}}' in template (allowed: {})",
+                    allowed()
+                )));
+            };
+            if !role.allows(p) {
+                return Err(Error::config(format!(
+                    "placeholder '{{{name}}}' is not allowed here (allowed: {})",
+                    allowed()
+                )));
+            }
+            segments.push(Segment::Value(p));
         }
         Ok(Template {
             source: source.to_owned(),
