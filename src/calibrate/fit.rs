@@ -49,9 +49,11 @@
 //!
 //! **Degrees of freedom**: `sum_g (cells of g - 1)` minus the item's
 //! estimated parameters (Rasch/1PL 1, 2PL 2, 3PL 3, 4PL 4, graded with `K`
-//! categories `K`; the shared Rasch/1PL slope and anchor items are not
-//! discounted). For a dichotomous item: groups minus parameters. Not
-//! reported when `df < 1`. `p = P(chi2_df > S-X2)` (statrs).
+//! categories `K`). The shared Rasch/1PL slope is charged to no item, and
+//! anchor items of an anchored calibration are charged their parameters
+//! although they were not estimated (a conservative test for them). For a
+//! dichotomous item: groups minus parameters. Not reported when `df < 1`.
+//! `p = P(chi2_df > S-X2)` (statrs).
 //!
 //! **Which examinees**: summed scores are comparable only among examinees
 //! who answered the same items. LLM data are sparse (each examinee answers a
@@ -397,11 +399,20 @@ fn sum_score_fit(
 ) -> Vec<Result<SumScoreFit, SumScoreSkip>> {
     let n_items = items.len();
     let skip_all = |why: SumScoreSkip| vec![Err(why); n_items];
+    let max_cat: Vec<usize> = items.iter().map(|it| it.n_cat() - 1).collect();
+    // Scores above an item's top category cannot pass the calibration's
+    // checks; the guard keeps the indexing below safe regardless.
     let complete: Vec<usize> = (0..m.n_examinees())
-        .filter(|&e| m.examinee_responses(e).0.len() == n_items)
+        .filter(|&e| {
+            let (its, scores) = m.examinee_responses(e);
+            its.len() == n_items
+                && its
+                    .iter()
+                    .zip(scores)
+                    .all(|(&j, &x)| usize::from(x) <= max_cat[j as usize])
+        })
         .collect();
     let n_complete: f64 = complete.iter().map(|&e| m.weights()[e]).sum();
-    let max_cat: Vec<usize> = items.iter().map(|it| it.n_cat() - 1).collect();
     let top: usize = max_cat.iter().sum();
     let needed = MIN_COMPLETE.max(MIN_PER_SCORE * (top + 1) as f64);
     if n_complete < needed {
