@@ -42,8 +42,8 @@ pub enum ItemFlag {
     Misfit,
 }
 
-/// Fit of one item (see [`super::fit`] for the formulas and when each part
-/// is computed).
+/// Fit of one item (see the [module docs](super) for when each part is
+/// computed).
 ///
 /// * Outfit and infit mean squares (Wright & Masters): `outfit = mean_i
 ///   (x_i - E_i)^2 / V_i` over respondents, `infit = sum_i (x_i - E_i)^2 /
