@@ -14,10 +14,8 @@ use super::mstep::{self, Counts};
 use super::prepare::{self, ItemData};
 use super::priors::ItemPriors;
 use super::quadrature::Grid;
-use super::result::{
-    Ability, Calibration, FittedItem, ItemFit, ItemFlag, LatentDistribution, Progress,
-};
-use super::se;
+use super::result::{Ability, Calibration, FittedItem, ItemFlag, LatentDistribution, Progress};
+use super::{fit, se};
 
 /// Calibrates the items of `responses` by marginal maximum likelihood
 /// (Bock-Aitkin EM), calling `progress` once per EM cycle.
@@ -212,7 +210,7 @@ pub(crate) fn run(
     } else {
         (vec![None; items.len()], None)
     };
-    let fits = item_fit(m, &items, &posts, &grid);
+    let fits = fit::item_fit(m, &items, &posts, &grid);
     let mut fitted = Vec::with_capacity(items.len());
     for j in 0..items.len() {
         let id = m.items()[j].as_str();
@@ -236,6 +234,9 @@ pub(crate) fn run(
         flags.extend(parameter_flags(&irf));
         if anchored.is_none() && config.standard_errors && se.is_none() {
             flags.push(ItemFlag::NoStandardErrors);
+        }
+        if fits[j].is_some_and(|f| f.s_x2().is_some_and(|s| s.misfit)) {
+            flags.push(ItemFlag::Misfit);
         }
         fitted.push(FittedItem {
             id: m.items()[j].clone(),
@@ -396,58 +397,6 @@ fn parameter_flags(irf: &Irf) -> Vec<ItemFlag> {
         flags.push(ItemFlag::LowUpper);
     }
     flags
-}
-
-/// Infit and outfit mean squares of every dichotomous item, integrating
-/// the expected score and its variance over each respondent's posterior.
-fn item_fit(
-    m: &ResponseMatrix,
-    items: &[ItemState],
-    posts: &[Posterior],
-    grid: &Grid,
-) -> Vec<Option<ItemFit>> {
-    (0..items.len())
-        .into_par_iter()
-        .map(|j| {
-            let it = &items[j];
-            if !it.kind.is_dichotomous() {
-                return None;
-            }
-            let (examinees, scores) = m.item_responses(j);
-            // P(correct) once per node of the item's range, then lookups.
-            let qlo = examinees.iter().map(|&i| posts[i as usize].lo).min()?;
-            let qhi = examinees
-                .iter()
-                .map(|&i| posts[i as usize].lo + posts[i as usize].p.len())
-                .max()?;
-            let prob: Vec<f64> = grid.nodes[qlo..qhi]
-                .iter()
-                .map(|&z| it.ln_prob(z, 1).exp())
-                .collect();
-            let (mut w_sum, mut out_sum, mut sq_sum, mut var_sum) = (0.0, 0.0, 0.0, 0.0);
-            for (&i, &x) in examinees.iter().zip(scores) {
-                let w = m.weights()[i as usize];
-                let post = &posts[i as usize];
-                let (mut e, mut v) = (0.0, 0.0);
-                for (off, &p) in post.p.iter().enumerate() {
-                    let pr = prob[post.lo + off - qlo];
-                    e += p * pr;
-                    v += p * pr * (1.0 - pr);
-                }
-                let res2 = (x as f64 - e).powi(2);
-                if v > 0.0 {
-                    w_sum += w;
-                    out_sum += w * res2 / v;
-                    sq_sum += w * res2;
-                    var_sum += w * v;
-                }
-            }
-            (w_sum > 0.0 && var_sum > 0.0).then(|| ItemFit {
-                outfit: out_sum / w_sum,
-                infit: sq_sum / var_sum,
-            })
-        })
-        .collect()
 }
 
 /// The posterior mode and curvature SD of examinee `e` under the fitted items

@@ -81,8 +81,21 @@
 //!
 //! # Standard errors, fit, abilities
 //! Standard errors: observed information by Louis' formula (`se.rs`: full matrix up to 60 free parameters, per-item blocks above).
-//! Item fit: infit/outfit mean squares for dichotomous items
-//! ([`ItemFit`]); no S-X2 yet. Abilities: EAP and posterior SD from the final
+//! Item fit ([`ItemFit`], `fit.rs`), computed once after convergence:
+//! infit/outfit mean squares for every item, and Orlando & Thissen's S-X2
+//! (Kang & Chen's generalisation for graded items): observed against
+//! expected category proportions per summed score, the expected ones from
+//! the Lord-Wingersky recursion under the calibrated N(0, 1) latent density,
+//! score groups with an expected count below 1 collapsed from both tails,
+//! `df = cells - groups - item parameters`, p-values from the chi-squared
+//! distribution. Summed scores compare only among examinees who answered the
+//! same items, so S-X2 uses the examinees who answered every item, and is
+//! computed only when there are at least `max(100, 5 (S + 1))` of them (`S`
+//! the highest possible summed score) and the recursion costs under 2e9
+//! operations; otherwise each item says why ([`SumScoreSkip`]). Items whose
+//! S-X2 survives a Benjamini-Hochberg correction at false discovery rate
+//! 0.05 are flagged [`ItemFlag::Misfit`]. Parameter files record the S-X2
+//! results under `metadata.provenance.item_fit`. Abilities: EAP and posterior SD from the final
 //! E-step; for an examinee whose posterior is narrower than the node spacing
 //! (an LLM with thousands of responses), the posterior mode and curvature SD
 //! under the fitted items (Laplace approximation) instead, since grid moments
@@ -103,6 +116,7 @@ pub mod anchor;
 mod config;
 mod em;
 mod estep;
+mod fit;
 pub mod holdout;
 mod items;
 mod linalg;
@@ -119,5 +133,6 @@ pub use em::calibrate;
 pub use holdout::{HoldoutScore, evaluate_holdout, split_holdout};
 pub use priors::{BetaPrior, ItemPriors, NormalPrior, PriorConfig};
 pub use result::{
-    Ability, Calibration, FittedItem, ItemFit, ItemFlag, LatentDistribution, Progress,
+    Ability, Calibration, FittedItem, ItemFit, ItemFlag, LatentDistribution, Progress, SumScoreFit,
+    SumScoreSkip,
 };

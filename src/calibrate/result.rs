@@ -37,19 +37,105 @@ pub enum ItemFlag {
     LowUpper,
     /// The information matrix was singular: no standard errors.
     NoStandardErrors,
+    /// The item's S-X2 is significant after the Benjamini-Hochberg
+    /// correction at false discovery rate 0.05 ([`SumScoreFit::misfit`]).
+    Misfit,
 }
 
-/// Outfit and infit mean squares of a dichotomous item (Wright & Masters):
-/// `outfit = mean_i z_i^2` over respondents, `infit = sum_i (x_i - E_i)^2 /
-/// sum_i V_i`, with `E_i`, `V_i` the posterior-expected score and its
-/// variance, integrated over each examinee's posterior. Both near 1 for a
-/// fitting item; above 1.3 signals noise, below 0.7 over-predictability.
+/// Fit of one item (see the [module docs](super) for when each part is
+/// computed).
+///
+/// * Outfit and infit mean squares (Wright & Masters): `outfit = mean_i
+///   (x_i - E_i)^2 / V_i` over respondents, `infit = sum_i (x_i - E_i)^2 /
+///   sum_i V_i`, with `E_i`, `V_i` the expected score and its variance
+///   integrated over each examinee's posterior. Both near 1 for a fitting
+///   item; above 1.3 signals noise, below 0.7 over-predictability.
+/// * S-X2 (Orlando & Thissen 2000; Kang & Chen 2008 for graded items):
+///   observed against expected category proportions per summed score, over
+///   the examinees who answered every item; or why it was not computed.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct ItemFit {
     /// Unweighted mean square.
     pub outfit: f64,
     /// Information-weighted mean square.
     pub infit: f64,
+    /// The summed-score statistic, or why there is none.
+    pub sum_score: std::result::Result<SumScoreFit, SumScoreSkip>,
+}
+
+impl ItemFit {
+    /// The S-X2 result, when computed.
+    pub fn s_x2(&self) -> Option<&SumScoreFit> {
+        self.sum_score.as_ref().ok()
+    }
+}
+
+/// Orlando & Thissen's S-X2 of one item:
+/// `S-X2 = sum_g sum_c (o_gc - e_gc)^2 / e_gc` over collapsed summed-score
+/// groups `g` and the item's categories `c` (for a dichotomous item
+/// `sum_k N_k (O_k - E_k)^2 / (E_k (1 - E_k))`), referred to a chi-squared
+/// distribution with `df = sum_g (cells_g - 1) - parameters`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct SumScoreFit {
+    /// The statistic.
+    pub s_x2: f64,
+    /// Degrees of freedom (at least 1).
+    pub df: usize,
+    /// `P(chi2_df > s_x2)`.
+    pub p: f64,
+    /// Score groups left after collapsing.
+    pub n_groups: usize,
+    /// Complete examinees the table was built from (frequency-weighted).
+    pub n_examinees: f64,
+    /// Flagged by the Benjamini-Hochberg procedure at a false discovery
+    /// rate of 0.05 over the bank's S-X2 p-values (raises
+    /// [`ItemFlag::Misfit`]).
+    pub misfit: bool,
+}
+
+/// Why an item has no S-X2.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SumScoreSkip {
+    /// Too few examinees answered every item: summed scores are comparable
+    /// only among examinees who answered the same items (sparse LLM data).
+    TooFewComplete {
+        /// Examinees with complete data (frequency-weighted).
+        complete: f64,
+        /// The number needed: `max(100, 5 (S + 1))`, `S` the highest
+        /// possible summed score.
+        needed: f64,
+    },
+    /// After collapsing, no degrees of freedom are left beyond the item's
+    /// parameters.
+    NoDegreesOfFreedom,
+    /// The summed-score recursion would take more than `limit`
+    /// multiply-adds.
+    TooCostly {
+        /// Estimated multiply-adds.
+        work: f64,
+        /// The limit.
+        limit: f64,
+    },
+}
+
+impl std::fmt::Display for SumScoreSkip {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SumScoreSkip::TooFewComplete { complete, needed } => write!(
+                f,
+                "{complete} examinees answered every item, {needed} needed \
+                 (summed scores compare only on the same items)"
+            ),
+            SumScoreSkip::NoDegreesOfFreedom => {
+                f.write_str("no degrees of freedom left after collapsing score groups")
+            }
+            SumScoreSkip::TooCostly { work, limit } => write!(
+                f,
+                "the summed-score recursion would take {work:.3e} operations (limit {limit:.0e})"
+            ),
+        }
+    }
 }
 
 /// One calibrated item, aligned with a column of the response matrix.
@@ -66,7 +152,8 @@ pub struct FittedItem {
     pub se: Option<Vec<f64>>,
     /// Flags raised for this item.
     pub flags: Vec<ItemFlag>,
-    /// Item fit (dichotomous items).
+    /// Item fit: mean squares and S-X2 (`None` only when the item's
+    /// expected-score variance vanishes for every respondent).
     pub fit: Option<ItemFit>,
     /// Number of examinees who answered the item (frequency-weighted).
     pub n_responses: f64,
@@ -146,7 +233,8 @@ impl Calibration {
     /// The calibrated items as a parameter set, with the latent scale in the
     /// metadata and fit statistics added to its provenance (keys
     /// `log_likelihood`, `aic`, `bic`, `n_parameters`, `iterations`,
-    /// `converged`, unless `metadata` already has them).
+    /// `converged`, unless `metadata` already has them), and the items' S-X2
+    /// under `item_fit` (see [`Calibration::item_fit_provenance`]).
     ///
     /// # Errors
     /// Never for a calibration this crate produced; the parameter set
@@ -167,6 +255,9 @@ impl Calibration {
         for (k, v) in stats {
             metadata.provenance.entry(k).or_insert(v);
         }
+        if let Some(v) = self.item_fit_provenance() {
+            metadata.provenance.entry("item_fit").or_insert(v);
+        }
         let items = self
             .items
             .iter()
@@ -178,5 +269,71 @@ impl Calibration {
             })
             .collect();
         ParamSet::new(items, metadata)
+    }
+
+    /// The S-X2 results as recorded in a parameter file's provenance:
+    ///
+    /// ```json
+    /// "item_fit": {
+    ///   "statistic": "S-X2",
+    ///   "examinees": 1000,
+    ///   "min_expected": 1,
+    ///   "misfit_rule": "Benjamini-Hochberg, false discovery rate 0.05",
+    ///   "items": {"q1": {"s_x2": 3.2, "df": 2, "p": 0.2, "misfit": false}},
+    ///   "skipped": {"q7": "no degrees of freedom left after collapsing score groups"}
+    /// }
+    /// ```
+    ///
+    /// When no item has an S-X2, only `statistic` and `skipped` (one reason
+    /// for the whole calibration, e.g. too few complete examinees). `None`
+    /// when no item has fit at all.
+    pub fn item_fit_provenance(&self) -> Option<serde_json::Value> {
+        use serde_json::{Map, Value, json};
+        let fits: Vec<(&FittedItem, &ItemFit)> = self
+            .items
+            .iter()
+            .filter_map(|it| it.fit.as_ref().map(|f| (it, f)))
+            .collect();
+        let mut computed = Map::new();
+        let mut skipped = Map::new();
+        let mut examinees = None;
+        for (it, f) in &fits {
+            match &f.sum_score {
+                Ok(s) => {
+                    examinees = Some(s.n_examinees);
+                    computed.insert(
+                        it.id.to_string(),
+                        json!({"s_x2": s.s_x2, "df": s.df, "p": s.p, "misfit": s.misfit}),
+                    );
+                }
+                Err(why) => {
+                    skipped.insert(it.id.to_string(), Value::String(why.to_string()));
+                }
+            }
+        }
+        if fits.is_empty() {
+            return None;
+        }
+        let mut out = Map::new();
+        out.insert("statistic".into(), json!("S-X2"));
+        match examinees {
+            Some(n) => {
+                out.insert("examinees".into(), json!(n));
+                out.insert("min_expected".into(), json!(super::fit::MIN_EXPECTED));
+                out.insert(
+                    "misfit_rule".into(),
+                    json!("Benjamini-Hochberg, false discovery rate 0.05"),
+                );
+                out.insert("items".into(), Value::Object(computed));
+                if !skipped.is_empty() {
+                    out.insert("skipped".into(), Value::Object(skipped));
+                }
+            }
+            None => {
+                let reason = fits.iter().find_map(|(_, f)| f.sum_score.err());
+                out.insert("skipped".into(), json!(reason.map(|r| r.to_string())));
+            }
+        }
+        Some(Value::Object(out))
     }
 }

@@ -183,6 +183,7 @@ fn item_row(
             g.thresholds(),
         ),
     };
+    let s_x2 = calibration_s_x2(set, item);
     let exams_given = n_exams > 0;
     let max_score = (item.irf.n_categories() - 1).max(1) as f64;
     let mut row: Vec<Value> = vec![
@@ -219,7 +220,10 @@ fn item_row(
         },
         fit.map(|f| f.0).into(),
         fit.map(|f| f.1).into(),
-        flags(item, exams_given.then_some(u.exposure), fit).into(),
+        s_x2.map(|s| s.s_x2).into(),
+        s_x2.map(|s| s.df as u64).into(),
+        s_x2.map(|s| s.p).into(),
+        flags(item, exams_given.then_some(u.exposure), fit, s_x2).into(),
     ]);
     row.extend((0..n_thresholds).map(|k| thresholds.get(k).copied().into()));
     row.extend((0..n_thresholds).map(|k| {
@@ -264,12 +268,50 @@ fn fit(item: &ItemParams, exams: &BTreeMap<String, ExamItems>) -> Option<(f64, f
     (n > 0).then(|| (sq / var, z2 / n as f64))
 }
 
+/// An item's S-X2 as calibration recorded it in the parameter file
+/// (`metadata.provenance.item_fit.items.<id>`; see
+/// [`Calibration::item_fit_provenance`](crate::calibrate::Calibration::item_fit_provenance)).
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct RecordedSx2 {
+    s_x2: f64,
+    df: usize,
+    p: f64,
+    misfit: bool,
+}
+
+/// The recorded S-X2 of `item`, when the file has one (entries of another
+/// shape, e.g. edited by hand, count as absent).
+fn calibration_s_x2(set: &ParamSet, item: &ItemParams) -> Option<RecordedSx2> {
+    let entry = set
+        .metadata()
+        .provenance
+        .get("item_fit")?
+        .get("items")?
+        .get(item.id.as_str())?;
+    Some(RecordedSx2 {
+        s_x2: entry.get("s_x2")?.as_f64()?,
+        df: usize::try_from(entry.get("df")?.as_u64()?).ok()?,
+        p: entry.get("p")?.as_f64()?,
+        misfit: entry
+            .get("misfit")
+            .and_then(|v| v.as_bool())
+            .unwrap_or(false),
+    })
+}
+
 /// Flags, `;`-separated: parameters outside the usual range (the thresholds
 /// of calibration's flags: `|b| > 6` extreme_difficulty, `a > 10`
 /// high_slope, `a < 0.05` low_slope, `g > 0.5` high_guessing, `u < 0.5`
 /// low_upper), `never_administered` when exams were given and none asked
-/// the item, and `misfit` when infit or outfit is outside 0.7..1.3.
-fn flags(item: &ItemParams, exposure: Option<usize>, fit: Option<(f64, f64)>) -> Option<String> {
+/// the item, and `misfit` when infit or outfit is outside 0.7..1.3 or
+/// calibration flagged the item's S-X2 (Benjamini-Hochberg at false
+/// discovery rate 0.05).
+fn flags(
+    item: &ItemParams,
+    exposure: Option<usize>,
+    fit: Option<(f64, f64)>,
+    s_x2: Option<RecordedSx2>,
+) -> Option<String> {
     let (a, bs, g, u) = match &item.irf {
         Irf::Logistic(l) => (l.a(), vec![l.b()], l.g(), l.u()),
         Irf::Graded(gr) => (gr.a(), gr.thresholds().to_vec(), 0.0, 1.0),
@@ -282,7 +324,8 @@ fn flags(item: &ItemParams, exposure: Option<usize>, fit: Option<(f64, f64)>) ->
         (u < 0.5, "low_upper"),
         (exposure == Some(0), "never_administered"),
         (
-            fit.is_some_and(|(i, o)| !(0.7..=1.3).contains(&i) || !(0.7..=1.3).contains(&o)),
+            fit.is_some_and(|(i, o)| !(0.7..=1.3).contains(&i) || !(0.7..=1.3).contains(&o))
+                || s_x2.is_some_and(|s| s.misfit),
             "misfit",
         ),
     ];
@@ -319,10 +362,21 @@ mod tests {
         }
         let (infit, outfit) = fit(&item, &exams).unwrap();
         assert!((infit - 1.0).abs() < 1e-12 && (outfit - 1.0).abs() < 1e-12);
-        assert_eq!(flags(&item, Some(2), Some((infit, outfit))), None);
+        assert_eq!(flags(&item, Some(2), Some((infit, outfit)), None), None);
         assert_eq!(
-            flags(&item, Some(0), Some((2.0, 1.0))).as_deref(),
+            flags(&item, Some(0), Some((2.0, 1.0)), None).as_deref(),
             Some("never_administered;misfit")
+        );
+        let sx2 = |misfit| RecordedSx2 {
+            s_x2: 30.0,
+            df: 3,
+            p: 1e-6,
+            misfit,
+        };
+        assert_eq!(flags(&item, None, None, Some(sx2(false))), None);
+        assert_eq!(
+            flags(&item, None, None, Some(sx2(true))).as_deref(),
+            Some("misfit")
         );
     }
 }

@@ -92,7 +92,8 @@
 //! | `n_responses` | int | scored answers to the item in those exams |
 //! | `mean_score` | float | their mean, as a proportion of the item's maximum score |
 //! | `infit`, `outfit` | float | mean squares at each exam's final theta (see [`items`]) |
-//! | `flags` | str | `;`-separated: `extreme_difficulty`, `high_slope`, `low_slope`, `high_guessing`, `low_upper`, `never_administered`, `misfit` |
+//! | `s_x2`, `s_x2_df`, `s_x2_p` | float, int, float | calibration's S-X2 summed-score fit statistic, its degrees of freedom and p-value, from the parameter file's `metadata.provenance.item_fit` (null when calibration did not compute it: see [`crate::calibrate::SumScoreFit`]) |
+//! | `flags` | str | `;`-separated: `extreme_difficulty`, `high_slope`, `low_slope`, `high_guessing`, `low_upper`, `never_administered`, `misfit` (mean squares outside 0.7..1.3, or S-X2 significant after a Benjamini-Hochberg correction) |
 //! | `b1` .. `bK` | float | thresholds of graded items (present when the file has graded items) |
 //! | `se_b1` .. `se_bK` | float | their standard errors |
 //!

@@ -91,6 +91,9 @@ pub const ITEMS: &[(&str, ColumnType)] = &[
     ("mean_score", Float),
     ("infit", Float),
     ("outfit", Float),
+    ("s_x2", Float),
+    ("s_x2_df", Int),
+    ("s_x2_p", Float),
     ("flags", Str),
 ];
 
