@@ -92,33 +92,48 @@ impl Layout {
     }
 }
 
+/// Number of `evaluate(.., true)` coordinates of an item.
+fn n_derivs(it: &ItemState) -> usize {
+    if it.shares_slope() {
+        2
+    } else {
+        it.coords().len()
+    }
+}
+
 /// Gradient and Hessian (row-major) of `ln P_j(k | z)` in the item's
-/// `evaluate(.., true)` coordinates.
-fn item_derivs(it: &ItemState, z: f64, k: usize) -> (Vec<f64>, Vec<f64>) {
+/// `evaluate(.., true)` coordinates, written into `g` (length
+/// [`n_derivs`]) and `h` (its square).
+fn item_derivs(it: &ItemState, z: f64, k: usize, g: &mut [f64], h: &mut [f64]) {
     match it.kind {
         ModelKind::Graded => {
-            let n = it.p.len();
-            let mut g = vec![0.0; n];
-            let mut h = vec![0.0; n * n];
-            graded::add_derivs(&it.p, z, k, 1.0, &mut g, &mut h);
-            (g, h)
+            g.fill(0.0);
+            h.fill(0.0);
+            graded::add_derivs(&it.p, z, k, 1.0, g, h);
+        }
+        ModelKind::Rasch | ModelKind::OnePl | ModelKind::TwoPl => {
+            // No asymptotes: with s = sigmoid(a z + d), the gradient in
+            // (a, d) is (x - s)(z, 1) and the Hessian -s (1 - s)(z, 1)(z, 1)^T,
+            // one exp where the general derivatives take several.
+            let (s, sc, w) = logistic::sigmoid_pair(it.p[0] * z + it.p[1]);
+            let res = if k == 1 { sc } else { -s };
+            g[0] = res * z;
+            g[1] = res;
+            h[0] = -w * z * z;
+            h[1] = -w * z;
+            h[2] = -w * z;
+            h[3] = -w;
         }
         kind => {
-            let coords: &[usize] = if it.shares_slope() {
-                &[logistic::A, logistic::D]
-            } else {
-                ItemState::logistic_coords(kind)
-            };
+            let coords = ItemState::logistic_coords(kind);
             let d = logistic::derivs(&it.p, z, k);
             let n = coords.len();
-            let g = coords.iter().map(|&c| d.grad[c]).collect();
-            let mut h = vec![0.0; n * n];
             for (r, &cr) in coords.iter().enumerate() {
+                g[r] = d.grad[cr];
                 for (c, &cc) in coords.iter().enumerate() {
                     h[r * n + c] = d.hess[cr][cc];
                 }
             }
-            (g, h)
         }
     }
 }
@@ -194,6 +209,9 @@ fn full_information(
         .map(|rows| {
             let mut info = vec![0.0; n * n];
             let mut s = vec![0.0; n];
+            let l_max = items.iter().map(n_derivs).max().unwrap_or(0);
+            let mut g = vec![0.0; l_max];
+            let mut h = vec![0.0; l_max * l_max];
             let mut es = vec![0.0; n];
             let mut ess = vec![0.0; n * n];
             let mut eh = vec![0.0; n * n];
@@ -212,8 +230,9 @@ fn full_information(
                     s.fill(0.0);
                     for (&j, &k) in its.iter().zip(scores) {
                         let idx = &layout.index[j as usize];
-                        let (g, h) = item_derivs(&items[j as usize], z, k as usize);
                         let l = idx.len();
+                        let (g, h) = (&mut g[..l], &mut h[..l * l]);
+                        item_derivs(&items[j as usize], z, k as usize, g, h);
                         for a in 0..l {
                             s[idx[a]] += g[a];
                             for b in 0..l {
@@ -273,19 +292,21 @@ fn block_covariance(
             let it = &items[j];
             let n_cat = it.n_cat();
             let c = mstep::counts(m, posts, j, n_cat);
-            let l = if it.shares_slope() {
-                2
-            } else {
-                it.coords().len()
-            };
+            let l = n_derivs(it);
             // Derivative tables over the item's node range.
             let mut gt = vec![0.0; n_cat * c.nq * l];
             let mut info = vec![0.0; l * l];
+            let (mut g, mut h) = (vec![0.0; l], vec![0.0; l * l]);
             for k in 0..n_cat {
                 for qi in 0..c.nq {
-                    let z = grid.nodes[c.qlo + qi];
-                    let (g, h) = item_derivs(it, z, k);
                     let r = c.r[k * c.nq + qi];
+                    if r == 0.0 {
+                        // No respondent's posterior reaches this node: it
+                        // adds nothing to the sums below.
+                        continue;
+                    }
+                    let z = grid.nodes[c.qlo + qi];
+                    item_derivs(it, z, k, &mut g, &mut h);
                     gt[(k * c.nq + qi) * l..(k * c.nq + qi + 1) * l].copy_from_slice(&g);
                     for a in 0..l {
                         for b in 0..l {

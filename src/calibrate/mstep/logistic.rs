@@ -58,13 +58,33 @@ fn logs(p: &[f64], theta: f64) -> Logs {
     }
 }
 
+/// `(sigmoid(z), sigmoid(-z), sigmoid(z) sigmoid(-z))` from one `exp`,
+/// each side without cancellation.
+#[inline]
+pub(crate) fn sigmoid_pair(z: f64) -> (f64, f64, f64) {
+    let e = (-z.abs()).exp();
+    let inv = 1.0 / (1.0 + e);
+    let (s, sc) = if z >= 0.0 {
+        (inv, e * inv)
+    } else {
+        (e * inv, inv)
+    };
+    (s, sc, e * inv * inv)
+}
+
 /// `(ln P, ln Q)` of an item with parameters `[a, d, g, u]`.
 #[inline]
 pub(crate) fn ln_pq(p: &[f64], theta: f64) -> (f64, f64) {
     if p[2] == 0.0 && p[3] == 1.0 {
-        // 2PL: ln Q = ln sigmoid(-z) = ln sigmoid(z) - z, one logarithm.
+        // 2PL: ln sigmoid(z) = min(z, 0) - ln(1 + exp(-|z|)) and
+        // ln Q = ln sigmoid(-z) = ln sigmoid(z) - z: one `exp`, one `ln`.
+        // This fills the E-step's table (items x nodes, every cycle), so the
+        // logarithm is `ln` of the rounded `1 + e` rather than `ln_1p(e)`:
+        // several times cheaper, and within 2e-16 (absolute) of it, which
+        // moves a sum of 20,000 responses' log-likelihoods by under 1e-11.
         let z = p[0] * theta + p[1];
-        let ls = ln_sigmoid(z);
+        let l = (1.0 + (-z.abs()).exp()).ln();
+        let ls = if z >= 0.0 { -l } else { z - l };
         return (ls, ls - z);
     }
     let l = logs(p, theta);
@@ -122,7 +142,7 @@ pub(crate) fn derivs(p: &[f64], theta: f64, x: usize) -> Derivs {
 /// Returns the expected complete-data log-likelihood, gradient and Hessian.
 ///
 /// This is the innermost loop of the M-step (items x Newton evaluations x
-/// nodes), so each node costs one `exp` and one `ln_1p`: with
+/// nodes), so each node costs one `exp` and one `ln`: with
 /// `e = exp(-|z|)`, `ln(1 + e)` gives both `ln s` and `ln(1 - s)` (they
 /// differ by `z`), and `s (1 - s) = e / (1 + e)^2` on either side of zero.
 /// Nodes without expected counts are skipped.
@@ -141,8 +161,12 @@ pub(crate) fn two_pl_objective(
         }
         let z = a * t + d;
         let e = (-z.abs()).exp();
-        let l = e.ln_1p();
-        let inv = 1.0 / (1.0 + e);
+        // ln(1 + e) with e in (0, 1]: `ln` of the rounded sum is within
+        // 2e-16 of `ln_1p`, and `f` only decides line searches (which allow
+        // 1e-12 of it), while `ln` costs a fraction of `ln_1p`.
+        let one_e = 1.0 + e;
+        let l = one_e.ln();
+        let inv = 1.0 / one_e;
         // ln s, ln(1 - s) and s for z >= 0; mirrored for z < 0.
         let (ls, lsc, s) = if z >= 0.0 {
             (-l, -z - l, inv)
