@@ -12,6 +12,9 @@
 //!   random from the examinee's recorded run;
 //! * `random-irt`: the same `k` items scored with the calibration
 //!   (the plan's estimator and prior, the same [`BankScore`] rule);
+//! * `adaptive inner-choice` (with [`LooConfig::inner_choice`]): per fold,
+//!   the variant whose exams best predict the fold's own calibration
+//!   examinees (a nested validation that never sees the held-out one);
 //! * `irt-full-run` (once per calibration model): the whole recorded run
 //!   scored with the calibration, the floor any exam of the bank can reach.
 //!
@@ -21,7 +24,7 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use rand::SeedableRng;
@@ -33,6 +36,7 @@ use serde::{Deserialize, Serialize};
 use super::bank::CatBank;
 use super::design::Design;
 use super::eval_metrics::{errors, exposure, spearman};
+use super::eval_subscore::SubscoreModel;
 use super::eval_variant::{Variant, prepare_design};
 use super::evaluation::{BankScore, bank_score, exam, examinee_seed};
 use super::plan::{Plan, Prior};
@@ -72,10 +76,18 @@ pub struct LooConfig {
     pub held_out: Option<Vec<usize>>,
     /// A folder where each fold's calibration is saved and reused.
     pub cache: Option<PathBuf>,
-    /// When set, the slope prior `ln a ~ N(0, sd)` replaces the model's
-    /// default one (other priors unchanged): a stronger pull toward
-    /// `a = 1` for items calibrated on few examinees.
-    pub slope_prior_sd: Option<f64>,
+    /// Slope priors to compare: each `Some(sd)` calibrates every model
+    /// with `ln a ~ N(0, sd)` in place of its default slope prior (other
+    /// priors unchanged; a stronger pull toward `a = 1` for items calibrated
+    /// on few examinees), `None` with the default. Empty: the default only.
+    pub slope_priors: Vec<Option<f64>>,
+    /// Adds the row `adaptive inner-choice`: in each fold, the base plan or
+    /// one of `variants`, whichever predicts the fold's calibration
+    /// examinees' full-run scores best (mean absolute error of their own
+    /// replayed exams, first seed, same length); the held-out examinee is
+    /// then examined with it. Nothing of the held-out examinee enters the
+    /// choice.
+    pub inner_choice: bool,
 }
 
 /// One method at one length.
@@ -142,6 +154,22 @@ pub struct LooReport {
     pub calibration_seconds: Vec<(String, f64)>,
     /// Every prediction behind the rows.
     pub details: Vec<LooDetail>,
+    /// The variant the inner choice picked for each held-out examinee
+    /// (empty unless [`LooConfig::inner_choice`]).
+    pub inner_choices: Vec<InnerChoice>,
+}
+
+/// The plan variant the inner validation of one fold picked.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InnerChoice {
+    /// Calibration model (with its slope prior).
+    pub calibration: String,
+    /// Exam length.
+    pub items: usize,
+    /// The held-out examinee.
+    pub examinee: String,
+    /// The variant picked (`base` for the base plan).
+    pub variant: String,
 }
 
 /// One held-out examinee with the bank calibrated without it.
@@ -152,6 +180,25 @@ struct Fold {
     /// The ability distribution of the calibration examinees (see
     /// [`population`]), for `prior=empirical` variants.
     population: Prior,
+    /// The calibration examinees' whole runs on the fold's bank.
+    train: Replay,
+    /// Per-group prediction models fitted on `train`, by tag.
+    subscores: Mutex<HashMap<String, Arc<SubscoreModel>>>,
+}
+
+impl Fold {
+    /// The per-group model of tag `tag`, fitted on the calibration runs
+    /// once and reused.
+    fn subscore(&self, tag: &str) -> Result<Arc<SubscoreModel>> {
+        if let Some(m) = self.subscores.lock().ok().and_then(|s| s.get(tag).cloned()) {
+            return Ok(m);
+        }
+        let m = Arc::new(SubscoreModel::fit(&self.bank, tag, &self.train)?);
+        if let Ok(mut s) = self.subscores.lock() {
+            s.insert(tag.to_owned(), Arc::clone(&m));
+        }
+        Ok(m)
+    }
 }
 
 /// The predictive distribution of a new examinee's ability from the
@@ -159,8 +206,7 @@ struct Fold {
 /// and SD of the `n` examinees' EAP abilities on the fold's bank (each
 /// scored from its whole run, so the prior hardly matters). It uses only
 /// the examinees the fold was calibrated on.
-fn population(bank: &CatBank, train: &ResponseMatrix) -> Result<Prior> {
-    let runs = Replay::new(bank, train)?;
+fn population(bank: &CatBank, runs: &Replay) -> Result<Prior> {
     let irfs = bank.irfs();
     let thetas: Vec<f64> = (0..runs.len())
         .filter(|&e| !runs.run(e).is_empty())
@@ -246,11 +292,12 @@ fn fold(
     responses: &ResponseMatrix,
     config: &LooConfig,
     model: ModelKind,
+    slope_prior: Option<f64>,
     row: usize,
 ) -> Result<Fold> {
     let id = &responses.examinees()[row];
     let train = answered_items(&responses.filter_examinees(|e, _| e != row))?;
-    let priors = match config.slope_prior_sd {
+    let priors = match slope_prior {
         Some(sd) => PriorConfig::Custom(ItemPriors {
             log_slope: Some(NormalPrior { mean: 0.0, sd }),
             ..config.calibration.priors.for_kind(model)
@@ -266,7 +313,7 @@ fn fold(
         config.calibration.quadrature.range(),
         config.calibration.tolerance,
     ));
-    let label = match config.slope_prior_sd {
+    let label = match slope_prior {
         Some(sd) => format!("{model}-slope{sd}"),
         None => model.to_string(),
     };
@@ -308,12 +355,15 @@ fn fold(
         .collect();
     let bank = Arc::new(CatBank::new(&params)?.with_tags(&tags)?);
     let replay = Replay::new(&bank, &responses.filter_examinees(|e, _| e == row))?;
+    let train = Replay::new(&bank, &train)?;
     let population = population(&bank, &train)?;
     Ok(Fold {
         row,
         bank,
         replay,
         population,
+        train,
+        subscores: Mutex::new(HashMap::new()),
     })
 }
 
@@ -426,12 +476,22 @@ pub fn leave_one_out(
     let mut rows = Vec::new();
     let mut calibration_seconds = Vec::new();
     let mut details = Vec::new();
+    let mut inner_choices = Vec::new();
     let names: Vec<String> = held
         .iter()
         .map(|&r| responses.examinees()[r].to_string())
         .collect();
-    for &model in &config.models {
-        let name = match config.slope_prior_sd {
+    let slopes = if config.slope_priors.is_empty() {
+        vec![None]
+    } else {
+        config.slope_priors.clone()
+    };
+    let settings = config
+        .models
+        .iter()
+        .flat_map(|&m| slopes.iter().map(move |&s| (m, s)));
+    for (model, slope_prior) in settings {
+        let name = match slope_prior {
             Some(sd) => format!("{model} (ln a ~ N(0, {sd}))"),
             None => model.to_string(),
         };
@@ -439,7 +499,7 @@ pub fn leave_one_out(
         let t = Instant::now();
         let folds: Vec<Fold> = held
             .par_iter()
-            .map(|&row| fold(responses, config, model, row))
+            .map(|&row| fold(responses, config, model, slope_prior, row))
             .collect::<Result<_>>()?;
         calibration_seconds.push((name.clone(), t.elapsed().as_secs_f64()));
         let observed: Vec<f64> = folds.iter().map(|f| f.replay.observed(0)).collect();
@@ -478,53 +538,20 @@ pub fn leave_one_out(
             };
             let mut variants = vec![Variant::base()];
             variants.extend(config.variants.iter().cloned());
+            // Per variant, per fold: the prepared design (kept for the
+            // inner choice).
+            let mut all_designs: Vec<Vec<Prepared>> = Vec::new();
             for v in &variants {
                 progress(format!("{name}: {k} items, {}", v.name()));
                 let t = Instant::now();
-                let designs: Vec<(Arc<Design>, BankScore)> = folds
+                let designs: Vec<Prepared> = folds
                     .par_iter()
-                    .map(|f| {
-                        let (plan, score) =
-                            v.apply_with(&base, config.score, &f.bank, Some(f.population))?;
-                        Ok((
-                            prepare_design(&f.bank, &plan, examinee_seed(config.seed, f.row))?,
-                            score,
-                        ))
-                    })
+                    .map(|f| prepare(f, v, &base, config))
                     .collect::<Result<_>>()?;
-                // A plan without random choices gives every seed the same
-                // exams: run the first seed and copy it.
-                let random = designs.iter().any(|(d, _)| uses_randomness(d.plan()));
-                let distinct = if random { &seeds[..] } else { &seeds[..1] };
-                let mut runs = distinct
-                    .iter()
-                    .map(|&s| {
-                        let outs: Vec<(f64, Vec<usize>)> = folds
-                            .par_iter()
-                            .zip(&designs)
-                            .map(|(f, (d, score))| {
-                                let o = exam(d, examinee_seed(s, f.row), 0.95, *score, |j| {
-                                    f.replay.answer(0, j)
-                                })?;
-                                Ok((o.predicted.mean, o.steps.iter().map(|s| s.item).collect()))
-                            })
-                            .collect::<Result<_>>()?;
-                        let (predicted, exams) = outs.into_iter().unzip();
-                        Ok(SeedRun {
-                            seed: s,
-                            predicted,
-                            exams,
-                        })
-                    })
-                    .collect::<Result<Vec<_>>>()?;
-                for &s in &seeds[distinct.len()..] {
-                    let first = &runs[0];
-                    let copy = SeedRun {
-                        seed: s,
-                        predicted: first.predicted.clone(),
-                        exams: first.exams.clone(),
-                    };
-                    runs.push(copy);
+                let chosen: Vec<&Prepared> = designs.iter().collect();
+                let runs = held_out_runs(&folds, &chosen, &seeds)?;
+                if config.inner_choice {
+                    all_designs.push(designs);
                 }
                 let method = if v.name() == "base" {
                     "adaptive".to_owned()
@@ -542,6 +569,46 @@ pub fn leave_one_out(
                 );
                 details.extend(details_of(&row, &runs, &names, &observed));
                 rows.push(row);
+            }
+
+            if config.inner_choice && variants.len() > 1 {
+                progress(format!("{name}: {k} items, inner choice"));
+                let t = Instant::now();
+                let picks: Vec<usize> = folds
+                    .par_iter()
+                    .enumerate()
+                    .map(|(fi, f)| {
+                        let scores = (0..variants.len())
+                            .map(|vi| inner_mae(f, &all_designs[vi][fi], config.seed))
+                            .collect::<Result<Vec<f64>>>()?;
+                        Ok(argmin(&scores))
+                    })
+                    .collect::<Result<_>>()?;
+                let chosen: Vec<&Prepared> = picks
+                    .iter()
+                    .enumerate()
+                    .map(|(fi, &vi)| &all_designs[vi][fi])
+                    .collect();
+                let runs = held_out_runs(&folds, &chosen, &seeds)?;
+                let row = row_of(
+                    &name,
+                    "adaptive inner-choice".into(),
+                    k,
+                    &observed,
+                    &runs,
+                    n_items,
+                    t.elapsed().as_secs_f64(),
+                );
+                details.extend(details_of(&row, &runs, &names, &observed));
+                rows.push(row);
+                for (fi, &vi) in picks.iter().enumerate() {
+                    inner_choices.push(InnerChoice {
+                        calibration: name.clone(),
+                        items: k,
+                        examinee: names[fi].clone(),
+                        variant: variants[vi].name(),
+                    });
+                }
             }
 
             // Baselines: the same k random recorded items per seed.
@@ -594,7 +661,125 @@ pub fn leave_one_out(
         n_items: responses.n_items(),
         calibration_seconds,
         details,
+        inner_choices,
     })
+}
+
+/// A fold's plan variant checked against its bank, with its bank-score
+/// rule and, for `subscore=TAG` variants, the per-group model.
+type Prepared = (Arc<Design>, BankScore, Option<Arc<SubscoreModel>>);
+
+/// Variant `v` of `base` on fold `f` (content targets of
+/// `content=neyman:TAG` and the model of `subscore=TAG` come from the
+/// fold's calibration runs).
+fn prepare(f: &Fold, v: &Variant, base: &Plan, config: &LooConfig) -> Result<Prepared> {
+    let (mut plan, score) = v.apply_with(base, config.score, &f.bank, Some(f.population))?;
+    if let (Some(tag), Some(content)) = (v.neyman_tag(), plan.content.as_mut()) {
+        content.targets = f.subscore(tag)?.neyman_targets();
+    }
+    let sub = v.subscore_tag().map(|t| f.subscore(t)).transpose()?;
+    Ok((
+        prepare_design(&f.bank, &plan, examinee_seed(config.seed, f.row))?,
+        score,
+        sub,
+    ))
+}
+
+/// The exam of examinee `e` of `runs` under `p`, its session seeded by
+/// `seed` and `who` (the examinee's row): the predicted bank score and the
+/// items asked.
+fn run_exam(
+    f: &Fold,
+    p: &Prepared,
+    seed: u64,
+    runs: &Replay,
+    e: usize,
+    who: usize,
+) -> Result<(f64, Vec<usize>)> {
+    let (d, score, sub) = p;
+    let o = exam(d, examinee_seed(seed, who), 0.95, *score, |j| {
+        runs.answer(e, j)
+    })?;
+    let predicted = match sub {
+        Some(m) => {
+            let answers: Vec<(usize, usize)> = o.steps.iter().map(|s| (s.item, s.score)).collect();
+            m.predict(&f.bank, d.plan().prior, &answers)
+        }
+        None => o.predicted.mean,
+    };
+    Ok((predicted, o.steps.iter().map(|s| s.item).collect()))
+}
+
+/// Mean absolute error of `p`'s predictions for the fold's calibration
+/// examinees (their exams replayed from their own runs, scored with the
+/// bank calibrated on them): the inner validation score, which never sees
+/// the held-out examinee.
+fn inner_mae(f: &Fold, p: &Prepared, seed: u64) -> Result<f64> {
+    let mut sum = 0.0;
+    let mut n = 0usize;
+    for e in 0..f.train.len() {
+        let observed = f.train.observed(e);
+        if !observed.is_finite() {
+            continue;
+        }
+        // Calibration examinees get session seeds apart from held-out rows.
+        let (predicted, _) = run_exam(f, p, seed, &f.train, e, INNER_SEED_OFFSET + e)?;
+        sum += (predicted - observed).abs();
+        n += 1;
+    }
+    Ok(if n == 0 {
+        f64::INFINITY
+    } else {
+        sum / n as f64
+    })
+}
+
+/// The held-out examinees' exams under `chosen` (one prepared plan per
+/// fold) for every seed. A plan without random choices gives every seed the
+/// same exams: the first seed is run and copied.
+fn held_out_runs(folds: &[Fold], chosen: &[&Prepared], seeds: &[u64]) -> Result<Vec<SeedRun>> {
+    let random = chosen.iter().any(|p| uses_randomness(p.0.plan()));
+    let distinct = if random { seeds } else { &seeds[..1] };
+    let mut runs = distinct
+        .iter()
+        .map(|&s| {
+            let outs: Vec<(f64, Vec<usize>)> = folds
+                .par_iter()
+                .zip(chosen)
+                .map(|(f, p)| run_exam(f, p, s, &f.replay, 0, f.row))
+                .collect::<Result<_>>()?;
+            let (predicted, exams) = outs.into_iter().unzip();
+            Ok(SeedRun {
+                seed: s,
+                predicted,
+                exams,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    for &s in &seeds[distinct.len()..] {
+        let copy = SeedRun {
+            seed: s,
+            predicted: runs[0].predicted.clone(),
+            exams: runs[0].exams.clone(),
+        };
+        runs.push(copy);
+    }
+    Ok(runs)
+}
+
+/// Added to a calibration examinee's row for its session seed in the inner
+/// validation, apart from the held-out rows.
+const INNER_SEED_OFFSET: usize = 1 << 24;
+
+/// Index of the smallest value (the first of ties; NaN never wins).
+fn argmin(x: &[f64]) -> usize {
+    let mut best = 0;
+    for (i, &v) in x.iter().enumerate() {
+        if v < x[best] || x[best].is_nan() {
+            best = i;
+        }
+    }
+    best
 }
 
 /// True when exams of `plan` depend on the seed.
@@ -633,4 +818,127 @@ fn score_items(
         .collect();
     session.record_all(&answers)?;
     Ok((bank_score(&session, 0.95, score).mean, items.len()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Logistic;
+    use rand::Rng;
+
+    /// 8 simulated examinees x 60 two-category-tagged 2PL items.
+    fn data() -> (ResponseMatrix, HashMap<ItemId, Tags>) {
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        let items: Vec<Irf> = (0..60)
+            .map(|j| {
+                Logistic::two_pl(0.6 + (j % 5) as f64 * 0.4, (j % 12) as f64 / 3.0 - 2.0)
+                    .unwrap()
+                    .into()
+            })
+            .collect();
+        let mut cells = Vec::new();
+        for e in 0..8u32 {
+            let theta = e as f64 / 2.0 - 1.75;
+            for (j, irf) in items.iter().enumerate() {
+                let x = u8::from(rng.random::<f64>() < irf.expected_score(theta));
+                cells.push(Cell {
+                    examinee: e,
+                    item: j as u32,
+                    score: x,
+                });
+            }
+        }
+        let ids: Vec<ItemId> = (0..60).map(|j| format!("q{j}").into()).collect();
+        let tags = ids
+            .iter()
+            .enumerate()
+            .map(|(j, id)| {
+                (
+                    id.clone(),
+                    Tags::category(if j % 3 == 0 { "a" } else { "b" }),
+                )
+            })
+            .collect();
+        let m = ResponseMatrix::new(
+            (0..8).map(|e| format!("m{e}").into()).collect(),
+            ids,
+            cells,
+            None,
+        )
+        .unwrap();
+        (m, tags)
+    }
+
+    #[test]
+    fn each_slope_prior_and_subscore_variant_gets_its_rows() {
+        let (m, tags) = data();
+        let config = LooConfig {
+            calibration: CalibrationConfig::default(),
+            models: vec![ModelKind::TwoPl],
+            lengths: vec![10],
+            seeds: 1,
+            seed: 1,
+            plan: Plan::default(),
+            score: BankScore::Blend,
+            variants: vec![
+                Variant::parse("content=category").unwrap(),
+                Variant::parse("content=category+subscore=category").unwrap(),
+                Variant::parse("content=neyman:category").unwrap(),
+            ],
+            tags,
+            held_out: Some(vec![0, 4]),
+            cache: None,
+            slope_priors: vec![None, Some(0.25)],
+            inner_choice: true,
+        };
+        let report = leave_one_out(&m, &config, &mut |_| {}).unwrap();
+        let names: Vec<&str> = report
+            .calibration_seconds
+            .iter()
+            .map(|c| c.0.as_str())
+            .collect();
+        assert_eq!(names, ["2pl", "2pl (ln a ~ N(0, 0.25))"]);
+        for cal in names {
+            let methods: Vec<&str> = report
+                .rows
+                .iter()
+                .filter(|r| r.calibration == cal)
+                .map(|r| r.method.as_str())
+                .collect();
+            for m in [
+                "irt-full-run",
+                "adaptive",
+                "adaptive content=category",
+                "adaptive content=category+subscore=category",
+                "adaptive content=neyman:category",
+                "random-irt",
+                "adaptive inner-choice",
+            ] {
+                assert!(methods.contains(&m), "{cal}: {m} missing from {methods:?}");
+            }
+        }
+        // One inner choice per calibration and held-out examinee, among
+        // the base plan and the variants.
+        assert_eq!(report.inner_choices.len(), 4);
+        for c in &report.inner_choices {
+            assert!(
+                [
+                    "base",
+                    "content=category",
+                    "content=category+subscore=category",
+                    "content=neyman:category"
+                ]
+                .contains(&c.variant.as_str()),
+                "{c:?}"
+            );
+        }
+        // The stronger slope prior changes the calibration, hence the floor.
+        let floor: Vec<f64> = report
+            .rows
+            .iter()
+            .filter(|r| r.method == "irt-full-run")
+            .map(|r| r.mae)
+            .collect();
+        assert!((floor[0] - floor[1]).abs() > 1e-9, "{floor:?}");
+    }
 }

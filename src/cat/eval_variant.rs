@@ -8,13 +8,14 @@
 //! | `select` | `max-info`, `kl`, `min-variance`, `closest-b`, `random` |
 //! | `estimator` | `eap`, `map`, `ml`, `wle` |
 //! | `exposure` | `none`, `randomesque:K`, `a-stratified:S`, `sympson-hetter:R`, `eligibility:R` |
-//! | `content` | a tag name: targets are the bank's own shares of its values |
+//! | `content` | a tag name: targets are the bank's own shares of its values; `neyman:TAG`: Neyman-style targets, share x residual SD of each value (evaluations that know the calibration runs; the bank's shares elsewhere) |
 //! | `start` | `random:N` (random pre-block of N items) or `theta:X` |
 //! | `prior-sd` | the prior's standard deviation |
 //! | `prior` | `empirical`: the calibration examinees' ability distribution (evaluations that know it) |
 //! | `quadrature` | `N` fixed points on `[-6, 6]`, or `adaptive` |
 //! | `shortlist` | candidates the `kl` and `min-variance` rules score |
 //! | `score` | `model` or `blend` ([`BankScore`]) |
+//! | `subscore` | a tag name: predict the bank score per value of the tag with empirical-Bayes shrunk abilities ([`SubscoreModel`](super::SubscoreModel); evaluations that know the calibration runs) |
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -51,7 +52,7 @@ impl fmt::Display for Variant {
     }
 }
 
-const KEYS: [&str; 10] = [
+const KEYS: [&str; 11] = [
     "prior",
     "select",
     "estimator",
@@ -62,6 +63,7 @@ const KEYS: [&str; 10] = [
     "quadrature",
     "shortlist",
     "score",
+    "subscore",
 ];
 
 impl Variant {
@@ -102,6 +104,28 @@ impl Variant {
             spec: spec.to_owned(),
             changes,
         })
+    }
+
+    /// The tag of a `subscore=TAG` change: predict per value of the tag
+    /// (the last such change wins).
+    pub fn subscore_tag(&self) -> Option<&str> {
+        self.changes
+            .iter()
+            .rev()
+            .find(|(k, _)| k == "subscore")
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The tag of a `content=neyman:TAG` change (the last content change
+    /// wins): content targets are the share times the residual SD of each
+    /// value, which only an evaluation knowing the calibration runs can set
+    /// ([`SubscoreModel::neyman_targets`](super::SubscoreModel::neyman_targets)).
+    pub fn neyman_tag(&self) -> Option<&str> {
+        self.changes
+            .iter()
+            .rev()
+            .find(|(k, _)| k == "content")
+            .and_then(|(_, v)| v.strip_prefix("neyman:"))
     }
 
     /// The spec text (`base` for the base plan).
@@ -166,10 +190,18 @@ impl Variant {
                     }
                 }
                 "content" => {
+                    // Neyman targets start at the bank's shares; an
+                    // evaluation that knows the calibration runs replaces
+                    // them (`Variant::neyman_tag`).
+                    let tag = v.strip_prefix("neyman:").unwrap_or(v);
                     plan.content = Some(Content {
-                        tag: v.clone(),
-                        targets: bank_shares(bank, v)?,
+                        tag: tag.to_owned(),
+                        targets: bank_shares(bank, tag)?,
                     })
+                }
+                "subscore" => {
+                    // Checked here, used by the evaluation's prediction.
+                    bank_shares(bank, v)?;
                 }
                 "start" => {
                     let (how, x) = v.split_once(':').ok_or_else(|| bad("expected random:N or theta:X"))?;
@@ -297,9 +329,36 @@ mod tests {
         let t = plan.content.unwrap().targets;
         assert!((t["law"] - 0.3).abs() < 1e-12 && (t["math"] - 0.7).abs() < 1e-12);
         assert_eq!(Variant::parse("base").unwrap(), Variant::base());
+        assert_eq!(v.subscore_tag(), None);
+        assert_eq!(v.neyman_tag(), None);
         assert_eq!(
             v.name(),
             "select=kl+estimator=map+exposure=randomesque:3+content=category+start=random:2+score=model"
+        );
+    }
+
+    #[test]
+    fn subscore_and_neyman_name_their_tag_and_leave_the_plan_otherwise() {
+        let v = Variant::parse("content=neyman:category+subscore=category").unwrap();
+        assert_eq!(v.subscore_tag(), Some("category"));
+        assert_eq!(v.neyman_tag(), Some("category"));
+        let (plan, score) = v
+            .apply(&Plan::default(), BankScore::Blend, &bank())
+            .unwrap();
+        let c = plan.content.clone().unwrap();
+        assert_eq!(c.tag, "category");
+        assert!((c.targets["law"] - 0.3).abs() < 1e-12);
+        assert_eq!(score, BankScore::Blend);
+        let only = Variant::parse("subscore=category").unwrap();
+        let (p2, _) = only
+            .apply(&Plan::default(), BankScore::Blend, &bank())
+            .unwrap();
+        assert_eq!(p2, Plan::default());
+        assert!(
+            Variant::parse("subscore=dimension")
+                .unwrap()
+                .apply(&Plan::default(), BankScore::Blend, &bank())
+                .is_err()
         );
     }
 

@@ -38,6 +38,7 @@ mod design;
 mod estimation;
 mod eval_loo;
 mod eval_metrics;
+mod eval_subscore;
 mod eval_variant;
 mod evaluation;
 mod exposure;
@@ -57,8 +58,9 @@ pub use crate::online::{NextItem, Pretest, PretestSelect};
 pub use bank::CatBank;
 pub use content::Content;
 pub use design::Design;
-pub use eval_loo::{LooConfig, LooDetail, LooReport, LooRow, leave_one_out};
+pub use eval_loo::{InnerChoice, LooConfig, LooDetail, LooReport, LooRow, leave_one_out};
 pub use eval_metrics::{Summary, errors, exposure as exposure_stats, spearman};
+pub use eval_subscore::{SubGroup, SubscoreModel};
 pub use eval_variant::{
     EXPOSURE_ROUNDS, EXPOSURE_SIMULEES, Variant, bank_shares, parse_exposure, prepare_design,
 };

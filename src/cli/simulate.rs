@@ -151,9 +151,16 @@ pub struct Args {
     #[arg(long, default_value = "default", value_parser = ["default", "none"])]
     prior: String,
 
-    /// Leave-one-out: slope prior ln a ~ N(0, SD) instead of the model's default.
-    #[arg(long, value_name = "SD")]
-    slope_prior_sd: Option<f64>,
+    /// Leave-one-out: add the row `adaptive inner-choice`, which picks in
+    /// each fold the base plan or one of --variants by how well their exams
+    /// predict the fold's own calibration models (printed per fold).
+    #[arg(long)]
+    inner_choice: bool,
+
+    /// Leave-one-out: slope priors ln a ~ N(0, SD) to compare, comma
+    /// separated; `default` is the model's own (the default).
+    #[arg(long, value_name = "SD,...", value_delimiter = ',')]
+    slope_prior_sd: Vec<String>,
 
     /// Leave-one-out: also write every prediction
     /// (calibration,method,items,seed,examinee,predicted,observed) as CSV.
@@ -607,7 +614,22 @@ fn run_loo(
         tags,
         held_out,
         cache: args.cache.clone(),
-        slope_prior_sd: args.slope_prior_sd,
+        inner_choice: args.inner_choice,
+        slope_priors: args
+            .slope_prior_sd
+            .iter()
+            .map(|s| match s.trim() {
+                "default" => Ok(None),
+                x => x
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|v| v.is_finite() && *v > 0.0)
+                    .map(Some)
+                    .with_context(|| {
+                        format!("--slope-prior-sd: '{x}' is not a positive number or default")
+                    }),
+            })
+            .collect::<anyhow::Result<_>>()?,
     };
     let mut progress = ProgressLine::new(args.quiet);
     let report = leave_one_out(&responses, &config, &mut |msg| progress.update(|| msg)).map_err(
@@ -637,6 +659,20 @@ fn run_loo(
             .join(", ")
     );
     eprint!("{}", markdown(&report));
+    if !report.inner_choices.is_empty() {
+        // How often the inner validation picked each variant.
+        let mut counts: std::collections::BTreeMap<(String, usize, String), usize> =
+            Default::default();
+        for c in &report.inner_choices {
+            *counts
+                .entry((c.calibration.clone(), c.items, c.variant.clone()))
+                .or_default() += 1;
+        }
+        eprintln!("inner choice (calibration, k, variant: folds):");
+        for ((cal, k, v), n) in counts {
+            eprintln!("  {cal}, {k}, {v}: {n}");
+        }
+    }
     Ok(())
 }
 
