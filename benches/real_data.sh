@@ -10,7 +10,8 @@
 #   FANGSHENG_BIN     binary to time (default target/release/fangsheng, built if missing)
 #   SEEDS             held-out split seeds (default "1 2 3 4 5")
 #   FRACTION          held-out share of the observed cells (default 0.1)
-#   MODELS            models to compare (default "rasch 2pl 3pl")
+#   MODELS            models to compare (default "rasch 2pl 3pl"); `2pl@0.5` is a
+#                     2PL with --slope-prior-sd 0.5
 #
 # For each data set and model: one fit on all cells (default settings,
 # standard errors included) gives the time, cycles and convergence; then one
@@ -84,12 +85,15 @@ for entry in "${datasets[@]}"; do
     # shellcheck disable=SC2206 # flags are split on purpose
     flags=(${entry#*|})
     for model in $MODELS; do
-        "$BIN" calibrate "${flags[@]}" --model "$model" -q \
+        # `2pl@0.5` = 2PL with the slope prior ln a ~ N(0, 0.5^2).
+        fit=(--model "${model%@*}")
+        [[ $model == *@* ]] && fit+=(--slope-prior-sd "${model#*@}")
+        "$BIN" calibrate "${flags[@]}" "${fit[@]}" -q \
             -o "$tmp/$name-$model.json" 2> "$tmp/full.log" || { cat "$tmp/full.log" >&2; exit 1; }
         read -r secs cycles conv _ <<< "$(parse "$tmp/full.log")"
         : > "$tmp/heldout"
         for seed in $SEEDS; do
-            "$BIN" calibrate "${flags[@]}" --model "$model" -q --no-se \
+            "$BIN" calibrate "${flags[@]}" "${fit[@]}" -q --no-se \
                 --holdout "$FRACTION" --seed "$seed" \
                 -o "$tmp/$name-$model-$seed.json" 2> "$tmp/h.log" || { cat "$tmp/h.log" >&2; exit 1; }
             parse "$tmp/h.log" >> "$tmp/heldout"

@@ -252,3 +252,46 @@ fn bad_input_is_refused_clearly() {
     );
     assert_fails(&["calibrate", "-r", &lsat, "--model", "6pl"], &["6pl"]);
 }
+
+/// `--slope-prior-sd` replaces the slope prior: a tight one pulls every
+/// LSAT7 slope toward 1 (ln a toward 0), it is recorded in the provenance,
+/// and a non-positive SD is refused before anything is written.
+#[test]
+fn slope_prior_sd_pulls_slopes_toward_one_and_is_recorded() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = shared("classic/LSAT7.csv");
+    let fit = |extra: &[&str], out: &Path| {
+        let mut args = vec!["calibrate", "-r", &input, "--model", "2pl", "-q"];
+        args.extend_from_slice(extra);
+        let out_s = out.to_str().unwrap().to_owned();
+        args.extend_from_slice(&["-o", &out_s]);
+        fangsheng(&args)
+    };
+    let (loose, tight) = (dir.path().join("loose.json"), dir.path().join("tight.json"));
+    assert!(fit(&[], &loose).status.success());
+    assert!(fit(&["--slope-prior-sd", "0.1"], &tight).status.success());
+    let spread = |path: &Path| {
+        items_json(path)
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|it| it["a"].as_f64().unwrap().ln().abs())
+            .fold(0.0, f64::max)
+    };
+    let (loose_spread, tight_spread) = (spread(&loose), spread(&tight));
+    // LSAT7's slopes run 0.74-1.71 (|ln a| up to 0.53); N(0, 0.1) on ln a
+    // with 1,000 examinees still shrinks the largest one clearly.
+    assert!(
+        tight_spread < 0.8 * loose_spread,
+        "max |ln a|: {tight_spread} with SD 0.1 vs {loose_spread} by default"
+    );
+    let meta: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&tight).unwrap()).unwrap();
+    assert_eq!(meta["metadata"]["provenance"]["slope_prior_sd"], 0.1);
+
+    let refused = dir.path().join("refused.json");
+    let o = fit(&["--slope-prior-sd", "0"], &refused);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("--slope-prior-sd"), "{}", stderr(&o));
+    assert!(!refused.exists());
+}
