@@ -115,7 +115,10 @@ impl Convergence {
     pub fn fraction(&self) -> f64 {
         let by_cycles = self.iteration as f64 / self.max_iterations.max(1) as f64;
         let span = (self.first_change / self.tolerance).ln();
-        let by_change = if span > 0.0 && self.change > 0.0 {
+        let by_change = if !self.change.is_finite() {
+            // No usable change (e.g. a NaN from a failing cycle): count cycles.
+            0.0
+        } else if span > 0.0 && self.change > 0.0 {
             (self.first_change / self.change).ln() / span
         } else {
             // Already below the tolerance at the first cycle, or no change.
