@@ -68,12 +68,33 @@ pub enum PriorConfig {
     None,
     /// The same priors for every item (parameters a model fixes ignore them).
     Custom(ItemPriors),
+    /// The per-model defaults with this prior on `ln a` in place of theirs
+    /// (`--slope-prior-sd`): each item of a mixed bank keeps its own
+    /// model's other priors.
+    DefaultWithSlope(NormalPrior),
 }
 
 impl PriorConfig {
     /// No priors: plain marginal maximum likelihood.
     pub fn none() -> Self {
         PriorConfig::None
+    }
+
+    /// These priors with `slope` on `ln a` in place of whatever they put there.
+    pub fn with_slope(self, slope: NormalPrior) -> Self {
+        match self {
+            PriorConfig::Default | PriorConfig::DefaultWithSlope(_) => {
+                PriorConfig::DefaultWithSlope(slope)
+            }
+            PriorConfig::None => PriorConfig::Custom(ItemPriors {
+                log_slope: Some(slope),
+                ..ItemPriors::default()
+            }),
+            PriorConfig::Custom(p) => PriorConfig::Custom(ItemPriors {
+                log_slope: Some(slope),
+                ..p
+            }),
+        }
     }
 
     /// The priors applied to an item of `kind`.
@@ -84,6 +105,10 @@ impl PriorConfig {
         match self {
             PriorConfig::None => ItemPriors::default(),
             PriorConfig::Custom(p) => *p,
+            PriorConfig::DefaultWithSlope(slope) => ItemPriors {
+                log_slope: Some(*slope),
+                ..PriorConfig::Default.for_kind(kind)
+            },
             PriorConfig::Default => match kind {
                 K::Rasch | K::OnePl => ItemPriors {
                     intercept: n(0.0, 5.0),
@@ -169,5 +194,25 @@ mod tests {
         };
         let sig = |x: f64| 1.0 / (1.0 + (-x).exp());
         check(|x| b.on_logit(sig(x)), -1.2);
+    }
+
+    /// A slope override keeps each model's own other priors, so a 3PL item
+    /// of a mixed bank keeps its guessing prior.
+    #[test]
+    fn with_slope_replaces_only_the_slope_prior() {
+        use crate::model::ModelKind as K;
+        let slope = NormalPrior { mean: 0.0, sd: 0.3 };
+        let p = PriorConfig::Default.with_slope(slope);
+        for kind in [K::TwoPl, K::ThreePl, K::FourPl] {
+            let expected = ItemPriors {
+                log_slope: Some(slope),
+                ..PriorConfig::Default.for_kind(kind)
+            };
+            assert_eq!(p.for_kind(kind), expected, "{kind}");
+        }
+        assert!(p.for_kind(K::ThreePl).guessing.is_some());
+        let none = PriorConfig::None.with_slope(slope).for_kind(K::ThreePl);
+        assert_eq!(none.log_slope, Some(slope));
+        assert_eq!(none.guessing, None);
     }
 }

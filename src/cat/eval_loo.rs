@@ -44,7 +44,7 @@ use super::replay::Replay;
 use super::session::Session;
 use super::tags::Tags;
 use crate::bank::{Metadata, ParamSet};
-use crate::calibrate::{CalibrationConfig, ItemPriors, NormalPrior, PriorConfig, calibrate};
+use crate::calibrate::{CalibrationConfig, NormalPrior, calibrate};
 use crate::data::{Cell, ResponseMatrix};
 use crate::error::{Error, Result};
 use crate::estimate::{Estimator, Method};
@@ -298,10 +298,10 @@ fn fold(
     let id = &responses.examinees()[row];
     let train = answered_items(&responses.filter_examinees(|e, _| e != row))?;
     let priors = match slope_prior {
-        Some(sd) => PriorConfig::Custom(ItemPriors {
-            log_slope: Some(NormalPrior { mean: 0.0, sd }),
-            ..config.calibration.priors.for_kind(model)
-        }),
+        Some(sd) => config
+            .calibration
+            .priors
+            .with_slope(NormalPrior { mean: 0.0, sd }),
         None => config.calibration.priors,
     };
     // Everything the fold's calibration depends on, as text (numbers would

@@ -7,9 +7,8 @@ use anyhow::{Context, bail};
 use clap::Args as ClapArgs;
 use fangsheng::bank::{Metadata, ParamSet};
 use fangsheng::calibrate::{
-    AnchoredCalibration, Calibration, CalibrationConfig, HoldoutScore, ItemPriors, NormalPrior,
-    PriorConfig, Progress, QuadratureConfig, calibrate, calibrate_anchored, evaluate_holdout,
-    split_holdout,
+    AnchoredCalibration, Calibration, CalibrationConfig, HoldoutScore, NormalPrior, PriorConfig,
+    Progress, QuadratureConfig, calibrate, calibrate_anchored, evaluate_holdout, split_holdout,
 };
 use fangsheng::data::{ResponseMatrix, recode_from_min};
 use fangsheng::model::ModelKind;
@@ -379,7 +378,7 @@ fn config(args: &Args, responses: &ResponseMatrix) -> anyhow::Result<Calibration
         model,
         item_models,
         quadrature: QuadratureConfig::new(args.quad_points, args.quad_range)?,
-        priors: priors(args, model)?,
+        priors: priors(args)?,
         tolerance: args.tol,
         max_iterations: args.max_iter,
         standard_errors: !args.no_se,
@@ -388,7 +387,7 @@ fn config(args: &Args, responses: &ResponseMatrix) -> anyhow::Result<Calibration
 }
 
 /// The item priors `--prior` and `--slope-prior-sd` ask for.
-fn priors(args: &Args, model: ModelKind) -> anyhow::Result<PriorConfig> {
+fn priors(args: &Args) -> anyhow::Result<PriorConfig> {
     let base = match args.prior.as_str() {
         "none" => PriorConfig::none(),
         _ => PriorConfig::default(),
@@ -399,10 +398,7 @@ fn priors(args: &Args, model: ModelKind) -> anyhow::Result<PriorConfig> {
     if !(sd.is_finite() && sd > 0.0) {
         bail!("--slope-prior-sd must be a positive number, got {sd}");
     }
-    Ok(PriorConfig::Custom(ItemPriors {
-        log_slope: Some(NormalPrior { mean: 0.0, sd }),
-        ..base.for_kind(model)
-    }))
+    Ok(base.with_slope(NormalPrior { mean: 0.0, sd }))
 }
 
 /// Reads `id,model` rows.
