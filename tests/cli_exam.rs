@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::stderr;
+use common::{path_str as s, stderr};
 #[path = "support/server.rs"]
 mod server;
 
@@ -48,10 +48,6 @@ fn journal(path: &Path) -> Vec<Value> {
         .filter(|l| l.ends_with('}'))
         .map(|l| serde_json::from_str(l).unwrap())
         .collect()
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
 }
 
 /// The recorded outputs of the fixture model, by item id.

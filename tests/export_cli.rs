@@ -5,10 +5,9 @@
 
 mod common;
 
-use common::{fangsheng, stderr};
+use common::{fangsheng, ok, path_str as s, stderr};
 
 use std::path::{Path, PathBuf};
-use std::process::Output;
 use std::sync::OnceLock;
 
 use fangsheng::export::{Format, Source, Table, TableKind, Value, export, read_source, read_table};
@@ -16,15 +15,6 @@ use fangsheng::export::{Format, Source, Table, TableKind, Value, export, read_so
 const BANK: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/item-banks/demo");
 const PARAMS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/calibration/demo/v1.json");
 const RUNS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/calibration/demo/runs.csv");
-
-fn ok(o: Output) -> Output {
-    assert!(o.status.success(), "failed: {}", stderr(&o));
-    o
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
 
 /// Outputs of the other commands, made once for all tests: a campaign of
 /// three simulated models (results and journals), a replay of the demo
