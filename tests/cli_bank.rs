@@ -4,10 +4,10 @@
 
 mod common;
 
-use common::stderr;
+use common::{path_str, repo, stderr, stdout};
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
 use fangsheng::bank::{ItemBank, ItemType, ParamSet};
@@ -24,14 +24,6 @@ fn fixture(name: &str) -> String {
     common::fixture(&format!("bank_cli/{name}"))
         .display()
         .to_string()
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn repo(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
 }
 
 const DEMO_BANK: &str = "item-banks/demo";
@@ -164,21 +156,28 @@ fn import_refuses_to_replace_a_bank_without_force() {
 
 /// Runs an import of `input` (fields of the bank_cli fixtures) into `out`.
 fn import_fixture(input: &str, out: &Path) -> Output {
-    fangsheng(&[
+    import_qid_fixture(input, out, &["--choices-field", "opts"])
+}
+
+/// `bank import` of a fixture whose records have `qid`, `text` and `key`,
+/// with `extra` flags.
+fn import_qid_fixture(input: &str, out: &Path, extra: &[&str]) -> Output {
+    let input = fixture(input);
+    let mut args = vec![
         "bank",
         "import",
-        &fixture(input),
+        &input,
         "--id-field",
         "qid",
         "--question-field",
         "text",
-        "--choices-field",
-        "opts",
         "--answer-field",
         "key",
         "--out",
-        out.to_str().unwrap(),
-    ])
+        path_str(out),
+    ];
+    args.extend(extra);
+    fangsheng(&args)
 }
 
 #[test]
@@ -210,42 +209,14 @@ fn import_of_an_answer_not_among_the_choices_names_the_item() {
 fn import_rejects_flags_that_contradict_each_other() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("x");
-    let o = fangsheng(&[
-        "bank",
-        "import",
-        &fixture("good.jsonl"),
-        "--id-field",
-        "qid",
-        "--question-field",
-        "text",
-        "--answer-field",
-        "key",
-        "--type",
-        "multiple_choice",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let o = import_qid_fixture("good.jsonl", &out, &["--type", "multiple_choice"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(
         stderr(&o).contains("needs a --choices-field"),
         "{}",
         stderr(&o)
     );
-    let o = fangsheng(&[
-        "bank",
-        "import",
-        &fixture("good.jsonl"),
-        "--id-field",
-        "qid",
-        "--question-field",
-        "text",
-        "--answer-field",
-        "key",
-        "--answer-index-base",
-        "2",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let o = import_qid_fixture("good.jsonl", &out, &["--answer-index-base", "2"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(!out.exists());
 }

@@ -2,9 +2,9 @@
 
 mod common;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use common::{fangsheng, stderr};
+use common::{fangsheng, path_str, stderr, stdout};
 use fangsheng::bank::{ItemParams, Metadata, ParamSet};
 use fangsheng::model::{Irf, Logistic, ModelKind};
 use fangsheng::simulate::simulate_responses;
@@ -51,25 +51,24 @@ fn write_responses(path: &Path, set: &ParamSet) {
     std::fs::write(path, text).unwrap();
 }
 
-fn out(o: &std::process::Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
+/// The bank (`p.json`) and its responses (`r.csv`) written in `dir`.
+fn bank_and_responses(dir: &Path) -> (PathBuf, PathBuf) {
+    let (p, r) = (dir.join("p.json"), dir.join("r.csv"));
+    let set = write_bank(&p, &[]);
+    write_responses(&r, &set);
+    (p, r)
 }
 
 #[test]
 fn saturation_from_responses_and_from_abilities() {
     let dir = tempfile::tempdir().unwrap();
-    let (p, r, a) = (
-        dir.path().join("p.json"),
-        dir.path().join("r.csv"),
-        dir.path().join("a.csv"),
-    );
-    let set = write_bank(&p, &[]);
-    write_responses(&r, &set);
-    let (ps, rs) = (p.to_str().unwrap(), r.to_str().unwrap());
+    let (p, r) = bank_and_responses(dir.path());
+    let a = dir.path().join("a.csv");
+    let (ps, rs) = (path_str(&p), path_str(&r));
 
     let o = fangsheng(&["diagnose", "saturation", "--params", ps, "--responses", rs]);
     assert!(o.status.success(), "{}", stderr(&o));
-    let text = out(&o);
+    let text = stdout(&o);
     assert!(
         text.contains("Top 3 models") && text.contains("Recommendation:"),
         "{text}"
@@ -116,15 +115,10 @@ fn saturation_from_responses_and_from_abilities() {
 #[test]
 fn contamination_with_a_listed_cohort_and_a_metadata_file() {
     let dir = tempfile::tempdir().unwrap();
-    let (p, r, old) = (
-        dir.path().join("p.json"),
-        dir.path().join("r.csv"),
-        dir.path().join("old.json"),
-    );
-    let set = write_bank(&p, &[]);
+    let (p, r) = bank_and_responses(dir.path());
+    let old = dir.path().join("old.json");
     write_bank(&old, &[3, 7]);
-    write_responses(&r, &set);
-    let (ps, rs) = (p.to_str().unwrap(), r.to_str().unwrap());
+    let (ps, rs) = (path_str(&p), path_str(&r));
 
     let o = fangsheng(&[
         "diagnose",
@@ -139,7 +133,7 @@ fn contamination_with_a_listed_cohort_and_a_metadata_file() {
         old.to_str().unwrap(),
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
-    let text = out(&o);
+    let text = stdout(&o);
     assert!(text.contains("Cohort: 5 models against 7"), "{text}");
     assert!(
         text.contains("(c) Drift") && text.contains("2 drifted"),
@@ -161,7 +155,7 @@ fn contamination_with_a_listed_cohort_and_a_metadata_file() {
         "csv",
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
-    let csv = out(&o);
+    let csv = stdout(&o);
     assert!(
         csv.starts_with("check,id,effect,statistic,p_value,q_value,flagged\n"),
         "{csv}"
@@ -195,7 +189,7 @@ fn contamination_with_a_listed_cohort_and_a_metadata_file() {
         "--json",
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
-    let v: serde_json::Value = serde_json::from_str(&out(&o)).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
     assert_eq!(v["n_focal"], 2);
     assert_eq!(v["items"].as_array().unwrap().len(), 40);
     assert_eq!(v["method"], "likelihood_ratio");
@@ -234,7 +228,7 @@ fn bank_diff_lists_moved_added_and_removed_items() {
         .unwrap();
     let o = fangsheng(&["bank", "diff", v1.to_str().unwrap(), v2.to_str().unwrap()]);
     assert!(o.status.success(), "{}", stderr(&o));
-    let text = out(&o);
+    let text = stdout(&o);
     assert!(text.contains("2 drifted beyond 2 combined SEs"), "{text}");
     assert!(text.contains("q02") && text.contains("q05"), "{text}");
     assert!(
@@ -251,7 +245,7 @@ fn bank_diff_lists_moved_added_and_removed_items() {
         "8",
         "--json",
     ]);
-    let v: serde_json::Value = serde_json::from_str(&out(&o)).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
     assert!(
         v["items"]
             .as_array()

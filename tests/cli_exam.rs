@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::stderr;
+use common::{path_str as s, stderr};
 #[path = "support/server.rs"]
 mod server;
 
@@ -50,10 +50,6 @@ fn journal(path: &Path) -> Vec<Value> {
         .collect()
 }
 
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
-
 /// The recorded outputs of the fixture model, by item id.
 fn generations() -> HashMap<String, String> {
     std::fs::read_to_string(fx("generations.jsonl"))
@@ -97,6 +93,34 @@ fn replay_result(dir: &Path) -> Value {
     json(&out)
 }
 
+/// A result without its `started` and `finished` times, after checking
+/// that both are there, RFC 3339 UTC, and in order.
+fn untimed(r: &Value) -> Value {
+    let (started, finished) = times(r);
+    assert!(
+        started <= finished,
+        "started {started} after finished {finished}"
+    );
+    let mut r = r.clone();
+    let o = r.as_object_mut().unwrap();
+    o.remove("started");
+    o.remove("finished");
+    r
+}
+
+/// A result's `started` and `finished`, checked to be `YYYY-MM-DDTHH:MM:SSZ`.
+fn times(r: &Value) -> (String, String) {
+    let t = |k: &str| {
+        let v = r[k].as_str().unwrap_or_else(|| panic!("no {k} in {r}"));
+        assert!(
+            v.len() == 20 && v.as_bytes()[10] == b'T' && v.ends_with('Z'),
+            "{k}: {v}"
+        );
+        v.to_owned()
+    };
+    (t("started"), t("finished"))
+}
+
 /// The parts of a result that must not depend on how the answers arrived.
 fn outcome(r: &Value) -> Value {
     serde_json::json!([
@@ -118,6 +142,7 @@ fn replay_exam_end_to_end() {
     let dir = tempfile::tempdir().unwrap();
     let r = replay_result(dir.path());
     assert_eq!(r["format"], "fangsheng-exam/1");
+    untimed(&r);
     assert_eq!(r["items_used"], 12);
     assert_eq!(r["stop_reason"], "max-items");
     assert_eq!(r["seed"], 5);
@@ -329,6 +354,19 @@ fn exam_killed_mid_request_resumes_to_the_uninterrupted_result() {
     assert!(o.status.success(), "{}", stderr(&o));
     let r = json(&out);
     assert_eq!(outcome(&r), outcome(&reference));
+    // The resumed exam keeps the time the killed one began (its journal
+    // header's), and every step is timed, in order, within the exam.
+    let (started, finished) = times(&r);
+    untimed(&r);
+    let j = journal(&jpath);
+    assert_eq!(j[0]["time"].as_str(), Some(started.as_str()));
+    let mut last = started.clone();
+    for step in &j[1..] {
+        let t = step["time"].as_str().unwrap().to_owned();
+        assert!(last <= t, "step time {t} before {last}");
+        last = t;
+    }
+    assert!(last <= finished, "{last} after {finished}");
 
     // No answered item was asked again after the resume.
     let log = server.requests();
@@ -421,7 +459,11 @@ fn resume_refuses_a_journal_of_another_calibration_or_seed() {
     same.push("--resume");
     let o = run(&same);
     assert!(o.status.success(), "{}", stderr(&o));
-    assert_eq!(json(&out), before);
+    let after = json(&out);
+    // Everything but the finishing time; the start is the journal's.
+    assert_eq!(untimed(&after), untimed(&before));
+    assert_eq!(after["started"], before["started"]);
+    assert!(times(&before).1 <= times(&after).1);
 }
 
 /// MMLU-Pro, end to end through the library: the bank imported from the

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{fangsheng, stderr};
+use common::{fangsheng, ok, stderr};
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -20,9 +20,23 @@ fn fixture(name: &str) -> String {
         .to_string()
 }
 
-fn ok(o: Output) -> Output {
-    assert!(o.status.success(), "failed: {}", stderr(&o));
-    o
+/// `fangsheng simulate` replaying the demo runs on the demo calibration,
+/// with `extra` flags.
+fn replay(extra: &[&str]) -> Output {
+    simulate(&["--responses", RUNS], extra)
+}
+
+/// `fangsheng simulate` of examinees on the demo calibration, with `extra`
+/// flags (`--thetas N` among them).
+fn simulated(extra: &[&str]) -> Output {
+    simulate(&[], extra)
+}
+
+fn simulate(input: &[&str], extra: &[&str]) -> Output {
+    let mut args = vec!["simulate", "--params", PARAMS];
+    args.extend(input);
+    args.extend(extra);
+    fangsheng(&args)
 }
 
 /// CSV rows as maps from column name to text.
@@ -62,12 +76,7 @@ fn recorded() -> BTreeMap<String, usize> {
 fn replay_writes_one_row_per_examinee_and_a_trace() {
     let dir = tempfile::tempdir().unwrap();
     let (out, trace) = (tmp(dir.path(), "exams.csv"), tmp(dir.path(), "trace.csv"));
-    let o = ok(fangsheng(&[
-        "simulate",
-        "--params",
-        PARAMS,
-        "--responses",
-        RUNS,
+    let o = ok(replay(&[
         "--max-items",
         "20",
         "--out",
@@ -126,16 +135,7 @@ fn replay_writes_one_row_per_examinee_and_a_trace() {
 fn replay_skips_and_counts_items_without_a_recorded_answer() {
     // With no length limit every exam runs the bank out: it answers each
     // recorded item once and skips each of the 126 it has no answer for.
-    let o = ok(fangsheng(&[
-        "simulate",
-        "--params",
-        PARAMS,
-        "--responses",
-        RUNS,
-        "--max-items",
-        "126",
-        "-q",
-    ]));
+    let o = ok(replay(&["--max-items", "126", "-q"]));
     let rows = table(&String::from_utf8_lossy(&o.stdout));
     for (name, n) in recorded() {
         let r = rows.iter().find(|r| r["examinee"] == name).unwrap();
@@ -157,12 +157,7 @@ fn replay_skips_and_counts_items_without_a_recorded_answer() {
 #[test]
 fn the_same_seed_gives_identical_output_and_another_seed_differs() {
     let run = |seed: &str| {
-        let o = ok(fangsheng(&[
-            "simulate",
-            "--params",
-            PARAMS,
-            "--responses",
-            RUNS,
+        let o = ok(replay(&[
             "--plan",
             &fixture("randomesque.toml"),
             "--seed",
@@ -175,10 +170,7 @@ fn the_same_seed_gives_identical_output_and_another_seed_differs() {
     assert_eq!(a, b);
     assert_ne!(a, c);
     let sim = |seed: &str| {
-        ok(fangsheng(&[
-            "simulate",
-            "--params",
-            PARAMS,
+        ok(simulated(&[
             "--thetas",
             "50",
             "--seed",
@@ -194,10 +186,7 @@ fn the_same_seed_gives_identical_output_and_another_seed_differs() {
 }
 
 fn theta_rmse(max_items: &str) -> f64 {
-    let o = ok(fangsheng(&[
-        "simulate",
-        "--params",
-        PARAMS,
+    let o = ok(simulated(&[
         "--thetas",
         "400",
         "--seed",
@@ -226,10 +215,7 @@ fn simulated_examinees_are_recovered_better_by_longer_exams() {
 
 #[test]
 fn json_output_holds_the_seed_plan_summary_and_exams() {
-    let o = ok(fangsheng(&[
-        "simulate",
-        "--params",
-        PARAMS,
+    let o = ok(simulated(&[
         "--thetas",
         "20",
         "--seed",
@@ -251,12 +237,7 @@ fn json_output_holds_the_seed_plan_summary_and_exams() {
 fn content_balance_from_a_tag_file_keeps_groups_within_one_item() {
     let dir = tempfile::tempdir().unwrap();
     let trace = tmp(dir.path(), "t.csv");
-    ok(fangsheng(&[
-        "simulate",
-        "--params",
-        PARAMS,
-        "--responses",
-        RUNS,
+    ok(replay(&[
         "--max-items",
         "15",
         "--tags",
@@ -288,29 +269,13 @@ fn bad_plans_fail_with_the_plan_file_named() {
     ];
     for (file, want) in cases {
         let path = fixture(file);
-        let o = fangsheng(&[
-            "simulate",
-            "--params",
-            PARAMS,
-            "--responses",
-            RUNS,
-            "--plan",
-            &path,
-        ]);
+        let o = replay(&["--plan", &path]);
         assert_eq!(o.status.code(), Some(2), "{file}");
         let err = stderr(&o);
         assert!(err.contains(&path), "{file}: {err}");
         assert!(err.contains(want), "{file}: {err}");
     }
-    let o = fangsheng(&[
-        "simulate",
-        "--params",
-        PARAMS,
-        "--responses",
-        RUNS,
-        "--select",
-        "best",
-    ]);
+    let o = replay(&["--select", "best"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("unknown selection rule 'best'"));
     let o = fangsheng(&["simulate", "--params", PARAMS]);

@@ -5,10 +5,9 @@
 
 mod common;
 
-use common::{fangsheng, stderr};
+use common::{fangsheng, ok, path_str as s, stderr};
 
 use std::path::{Path, PathBuf};
-use std::process::Output;
 use std::sync::OnceLock;
 
 use fangsheng::export::{Format, Source, Table, TableKind, Value, export, read_source, read_table};
@@ -16,15 +15,6 @@ use fangsheng::export::{Format, Source, Table, TableKind, Value, export, read_so
 const BANK: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/item-banks/demo");
 const PARAMS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/calibration/demo/v1.json");
 const RUNS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/calibration/demo/runs.csv");
-
-fn ok(o: Output) -> Output {
-    assert!(o.status.success(), "failed: {}", stderr(&o));
-    o
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
 
 /// Outputs of the other commands, made once for all tests: a campaign of
 /// three simulated models (results and journals), a replay of the demo
@@ -197,7 +187,13 @@ fn abilities_of_exam_results_round_trip_and_carry_the_result() {
         assert_eq!(t.get(r, "seed"), Some(&Value::Int(3)));
         assert_eq!(text(&t, r, "bank"), result["bank"].as_str().unwrap());
         assert_eq!(text(&t, r, "source"), "exam");
-        assert!(text(&t, r, "timestamp").ends_with('Z'));
+        // The time the result records (pinned by SOURCE_DATE_EPOCH, which
+        // common::fangsheng sets to 2026-01-01), not the file's mtime.
+        assert_eq!(
+            text(&t, r, "timestamp"),
+            result["finished"].as_str().unwrap()
+        );
+        assert_eq!(text(&t, r, "timestamp"), "2026-01-01T00:00:00Z");
     }
     // The simulated abilities -1 < 0.2 < 1.4 come out in that order.
     assert!(float(&t, 0, "theta") < float(&t, 1, "theta"));
@@ -281,6 +277,81 @@ fn abilities_from_simulate_calibrate_and_journals() {
     assert_eq!(
         t.get(j, "n_items"),
         Some(&Value::Int(result["items_used"].as_i64().unwrap()))
+    );
+    // A journal's time is its last step's.
+    let last_step = std::fs::read_to_string(&out.journals()[0])
+        .unwrap()
+        .lines()
+        .last()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .unwrap();
+    assert_eq!(
+        text(&t, j, "timestamp"),
+        last_step["time"].as_str().unwrap()
+    );
+}
+
+/// A simulate exams CSV records no seed or calibration; its sidecar
+/// (`<file>.meta.json`) does, and the export takes them from it — but only
+/// from a sidecar written for the file's current bytes.
+#[test]
+fn simulate_sidecars_give_the_seed_calibration_and_time() {
+    use fangsheng::cat::Plan;
+    use fangsheng::export::{SimulateMeta, meta_path};
+
+    let out = outputs();
+    let dir = tempfile::tempdir().unwrap();
+    let exams = dir.path().join("replay.csv");
+    std::fs::copy(out.path("replay.csv"), &exams).unwrap();
+    let export_csv = |from: &Path| {
+        let o = ok(fangsheng(&["export", "abilities", "--from", s(from)]));
+        let table =
+            fangsheng::export::read_csv(o.stdout.as_slice(), from, TableKind::Abilities).unwrap();
+        (table, stderr(&o))
+    };
+    let (t, _) = export_csv(&exams);
+    assert_eq!(t.get(0, "seed"), Some(&Value::Null), "no sidecar, no seed");
+    assert_eq!(t.get(0, "calibration_version"), Some(&Value::Null));
+
+    let params = fangsheng::bank::ParamSet::load(Path::new(PARAMS))
+        .unwrap()
+        .params;
+    let meta = SimulateMeta::new(
+        41,
+        Path::new(PARAMS),
+        &params,
+        &Plan::default(),
+        "2026-11-28T09:00:00Z".into(),
+    )
+    .unwrap();
+    meta.write_beside(&exams).unwrap();
+    let sidecar: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(meta_path(&exams)).unwrap()).unwrap();
+    let (t, _) = export_csv(&exams);
+    assert_eq!(t.n_rows(), 12);
+    for r in 0..t.n_rows() {
+        assert_eq!(t.get(r, "seed"), Some(&Value::Int(41)));
+        assert_eq!(text(&t, r, "calibration_version"), "v1");
+        assert_eq!(text(&t, r, "bank"), "demo");
+        assert_eq!(
+            text(&t, r, "calibration_digest"),
+            sidecar["calibration_digest"].as_str().unwrap()
+        );
+        assert_eq!(
+            text(&t, r, "timestamp"),
+            sidecar["finished"].as_str().unwrap()
+        );
+    }
+
+    // The exams file rewritten without a new sidecar: the old one is left
+    // out, with a warning naming it.
+    let text_now = std::fs::read_to_string(&exams).unwrap();
+    std::fs::write(&exams, text_now.replacen('\n', "\n\n", 1)).unwrap();
+    let (t, err) = export_csv(&exams);
+    assert_eq!(t.get(0, "seed"), Some(&Value::Null));
+    assert!(
+        err.contains("replay.csv.meta.json") && err.contains("earlier run"),
+        "{err}"
     );
 }
 

@@ -5,7 +5,10 @@
 
 mod common;
 
+use common::path_str as s;
+
 use std::path::{Path, PathBuf};
+use std::process::Output;
 use std::sync::Arc;
 
 use fangsheng::bank::{ItemBank, ItemParams, Metadata, ParamSet};
@@ -48,15 +51,6 @@ fn pool_plan(pool: &[ItemParams], count: usize, max_items: usize) -> Plan {
         }),
         ..Plan::default()
     }
-}
-
-fn pearson(x: &[f64], y: &[f64]) -> f64 {
-    let n = x.len() as f64;
-    let (mx, my) = (x.iter().sum::<f64>() / n, y.iter().sum::<f64>() / n);
-    let sxy: f64 = x.iter().zip(y).map(|(a, b)| (a - mx) * (b - my)).sum();
-    let sxx: f64 = x.iter().map(|a| (a - mx).powi(2)).sum();
-    let syy: f64 = y.iter().map(|b| (b - my).powi(2)).sum();
-    sxy / (sxx * syy).sqrt()
 }
 
 #[test]
@@ -107,8 +101,8 @@ fn new_items_are_recovered_after_200_simulated_exams() {
             .collect();
         let tru: Vec<Vec<f64>> = truth.iter().map(|p| p.irf.params()).collect();
         let col = |v: &[Vec<f64>], k: usize| v.iter().map(|p| p[k]).collect::<Vec<_>>();
-        let r_a = pearson(&col(&est, 0), &col(&tru, 0));
-        let r_b = pearson(&col(&est, 1), &col(&tru, 1));
+        let r_a = common::pearson(&col(&est, 0), &col(&tru, 0));
+        let r_b = common::pearson(&col(&est, 1), &col(&tru, 1));
         eprintln!("{}: r(b) = {r_b:.3}, r(a) = {r_a:.3}", method.name());
         // Issue 6: b correlates >= 0.9 with the truth after 200 exams.
         assert!(r_b >= 0.9, "{method:?}: r(b) = {r_b}");
@@ -305,8 +299,31 @@ fn write_params(dir: &Path, name: &str, items: Vec<ItemParams>) -> PathBuf {
     path
 }
 
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
+/// `fangsheng calibrate-new` of `input` (`--journals DIR` or `--responses
+/// FILE`) against the bank `params`, into `out`, with `extra` flags.
+fn calibrate_new_cli(input: [&str; 2], params: &Path, out: &Path, extra: &[&str]) -> Output {
+    let mut args = vec!["calibrate-new", input[0], input[1]];
+    args.extend(["--params", s(params), "--out", s(out)]);
+    args.extend(extra);
+    common::fangsheng(&args)
+}
+
+/// `fangsheng simulate` of `n` examinees on `bank` whose pretest items
+/// answer by `truth`, journals into `journals`, exams into `out`, with
+/// `extra` flags.
+fn simulate_pretest_cli(
+    bank: &Path,
+    n: &str,
+    truth: &Path,
+    journals: &Path,
+    out: &Path,
+    extra: &[&str],
+) -> Output {
+    let mut args = vec!["simulate", "--params", s(bank), "--thetas", n];
+    args.extend(["--pretest-truth", s(truth), "--journals-out", s(journals)]);
+    args.extend(["--out", s(out), "-q"]);
+    args.extend(extra);
+    common::fangsheng(&args)
 }
 
 #[test]
@@ -318,39 +335,16 @@ fn calibrate_new_runs_end_to_end_from_simulated_journals() {
     std::fs::write(&plan, "max_items = 20\n[pretest]\ncount = 4\n").unwrap();
     let journals = dir.path().join("journals");
     let csv = dir.path().join("pre.csv");
-    let o = common::fangsheng(&[
-        "simulate",
-        "--params",
-        s(&bank),
-        "--thetas",
-        "120",
-        "--plan",
-        s(&plan),
-        "--pretest-truth",
-        s(&truth),
-        "--pretest-out",
-        s(&csv),
-        "--journals-out",
-        s(&journals),
-        "--out",
-        s(&dir.path().join("exams.csv")),
-        "-q",
-    ]);
+    let exams = dir.path().join("exams.csv");
+    let extra = ["--plan", s(&plan), "--pretest-out", s(&csv)];
+    let o = simulate_pretest_cli(&bank, "120", &truth, &journals, &exams, &extra);
     assert!(o.status.success(), "{}", common::stderr(&o));
     let one = Journal::read(&journals.join("sim00001.jsonl")).unwrap();
     assert_eq!(one.steps.iter().filter(|s| s.pretest).count(), 4);
     assert_eq!(one.steps.len(), 24);
 
     let out = dir.path().join("new.json");
-    let o = common::fangsheng(&[
-        "calibrate-new",
-        "--journals",
-        s(&journals),
-        "--params",
-        s(&bank),
-        "--out",
-        s(&out),
-    ]);
+    let o = calibrate_new_cli(["--journals", s(&journals)], &bank, &out, &[]);
     assert!(o.status.success(), "{}", common::stderr(&o));
     let new = ParamSet::load(&out).unwrap().params;
     assert_eq!(new.len(), 8);
@@ -376,18 +370,7 @@ fn calibrate_new_runs_end_to_end_from_simulated_journals() {
         (["--journals", s(&journals)], &a),
         (["--responses", s(&csv)], &b),
     ] {
-        let o = common::fangsheng(&[
-            "calibrate-new",
-            input[0],
-            input[1],
-            "--params",
-            s(&bank),
-            "--method",
-            "fixed",
-            "--merge",
-            "--out",
-            s(path),
-        ]);
+        let o = calibrate_new_cli(input, &bank, path, &["--method", "fixed", "--merge"]);
         assert!(o.status.success(), "{}", common::stderr(&o));
     }
     let (a, b) = (
@@ -410,36 +393,13 @@ fn bad_input_is_refused_or_flagged_without_a_crash() {
     let other = write_params(dir.path(), "other.json", items("q", 60, 42));
     let truth = write_params(dir.path(), "truth.json", items("new", 3, 43));
     let journals = dir.path().join("j");
-    let o = common::fangsheng(&[
-        "simulate",
-        "--params",
-        s(&bank),
-        "--thetas",
-        "30",
-        "--pretest-count",
-        "2",
-        "--pretest-truth",
-        s(&truth),
-        "--journals-out",
-        s(&journals),
-        "--max-items",
-        "10",
-        "--out",
-        s(&dir.path().join("x.csv")),
-        "-q",
-    ]);
+    let exams = dir.path().join("x.csv");
+    let extra = ["--pretest-count", "2", "--max-items", "10"];
+    let o = simulate_pretest_cli(&bank, "30", &truth, &journals, &exams, &extra);
     assert!(o.status.success(), "{}", common::stderr(&o));
     // Journals written under another calibration.
     let out = dir.path().join("new.json");
-    let o = common::fangsheng(&[
-        "calibrate-new",
-        "--journals",
-        s(&journals),
-        "--params",
-        s(&other),
-        "--out",
-        s(&out),
-    ]);
+    let o = calibrate_new_cli(["--journals", s(&journals)], &other, &out, &[]);
     assert!(!o.status.success());
     let err = common::stderr(&o);
     assert!(
@@ -457,15 +417,7 @@ fn bad_input_is_refused_or_flagged_without_a_crash() {
     }
     text.push_str("m0,unanswered,,0.1\nm1,rare,1,0.1\nm2,rare,0,0.1\n");
     std::fs::write(&csv, text).unwrap();
-    let o = common::fangsheng(&[
-        "calibrate-new",
-        "--responses",
-        s(&csv),
-        "--params",
-        s(&bank),
-        "--out",
-        s(&out),
-    ]);
+    let o = calibrate_new_cli(["--responses", s(&csv)], &bank, &out, &[]);
     let err = common::stderr(&o);
     assert!(o.status.success(), "{err}");
     assert!(
@@ -480,15 +432,7 @@ fn bad_input_is_refused_or_flagged_without_a_crash() {
 
     // A score a dichotomous model cannot take names the item.
     std::fs::write(&csv, "examinee,item,score\nm1,q001,1\nm1,new9,2\n").unwrap();
-    let o = common::fangsheng(&[
-        "calibrate-new",
-        "--responses",
-        s(&csv),
-        "--params",
-        s(&bank),
-        "--out",
-        s(&out),
-    ]);
+    let o = calibrate_new_cli(["--responses", s(&csv)], &bank, &out, &[]);
     assert!(!o.status.success());
     assert!(
         common::stderr(&o).contains("new9"),

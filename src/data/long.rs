@@ -15,7 +15,8 @@ use crate::error::{Error, Result};
 use crate::ids::{ExamineeId, ItemId};
 
 use super::intern::{FastHash, Interner};
-use super::read::{ReadOptions, csv_error, find_column, list_columns, named_column, record_line};
+use super::read::{ReadOptions, find_column, list_columns, named_column};
+use super::rows::for_each_record;
 use super::score::{Field, MissingTokens, parse_score};
 
 /// Header names (any case) recognised as the examinee column.
@@ -58,18 +59,13 @@ pub(crate) fn read<R: Read>(
     let mut cells: Vec<Cell> = Vec::new();
     // (examinee, item) -> line it was first seen on, to name both lines of a duplicate.
     let mut seen: HashMap<u64, u64, FastHash> = HashMap::default();
-    let mut record = csv::ByteRecord::new();
-    while csv
-        .read_byte_record(&mut record)
-        .map_err(|e| csv_error(e, source))?
-    {
-        let line = record_line(&record);
+    for_each_record(csv, source, |record, line| {
         let field = |col: usize| record.get(col).unwrap_or_default();
         let e = examinees.intern(field(examinee_col), "examinee", line)?;
         let j = items.intern(field(item_col), "item", line)?;
         let score = match parse_score(field(score_col), missing) {
             Ok(Field::Score(s)) => s,
-            Ok(Field::Missing) => continue,
+            Ok(Field::Missing) => return Ok(()),
             Err(msg) => {
                 return Err(Error::value(format!("column '{score_name}': {msg}"))
                     .for_item(items.ids[j as usize].as_str())
@@ -95,7 +91,8 @@ pub(crate) fn read<R: Read>(
             item: j,
             score,
         });
-    }
+        Ok(())
+    })?;
     ResponseMatrix::new(
         examinees.ids.into_iter().map(ExamineeId::from).collect(),
         items.ids.into_iter().map(ItemId::from).collect(),

@@ -11,6 +11,7 @@ mod matrix;
 mod parquet;
 mod read;
 mod recode;
+mod rows;
 mod score;
 mod wide;
 

@@ -13,8 +13,9 @@ use crate::data::{Cell, ResponseMatrix};
 use crate::error::{Error, ErrorKind, Result};
 use crate::ids::{ExamineeId, ItemId};
 
-use super::read::{ReadOptions, csv_error, find_column, id_text, named_column, record_line};
-use super::score::{Field, MissingTokens, parse_score};
+use super::read::{ReadOptions, find_column, id_text, named_column};
+use super::rows::{for_each_record, row_index, row_scores};
+use super::score::MissingTokens;
 
 /// Header names (any case) recognised as the examinee id column.
 pub(crate) const ID_NAMES: &[&str] = &["id", "examinee", "model", "person"];
@@ -58,15 +59,9 @@ pub(crate) fn read<R: Read>(
     let mut first_line: HashMap<String, u64> = HashMap::new();
     let mut weights: Vec<f64> = Vec::new();
     let mut cells: Vec<Cell> = Vec::new();
-    let mut record = csv::ByteRecord::new();
-    while csv
-        .read_byte_record(&mut record)
-        .map_err(|e| csv_error(e, source))?
-    {
-        let line = record_line(&record);
+    for_each_record(csv, source, |record, line| {
         let field = |col: usize| record.get(col).unwrap_or_default();
-        let e = u32::try_from(examinees.len())
-            .map_err(|_| Error::value("more than 2^32 rows").at_line(line))?;
+        let e = row_index(examinees.len(), line)?;
         let id = match id_col {
             Some(c) => id_text(field(c), "examinee", line)?.to_owned(),
             None => format!("row{}", examinees.len() + 1),
@@ -80,23 +75,21 @@ pub(crate) fn read<R: Read>(
         if let Some(c) = weight_col {
             weights.push(parse_weight(field(c), &header[c], line)?);
         }
-        for (j, &c) in item_cols.iter().enumerate() {
-            match parse_score(field(c), missing) {
-                Ok(Field::Score(score)) => cells.push(Cell {
-                    examinee: e,
-                    item: j as u32,
-                    score,
-                }),
-                Ok(Field::Missing) => {}
-                Err(msg) => {
-                    return Err(Error::value(format!("examinee '{id}': {msg}"))
-                        .for_item(items[j].as_str())
-                        .at_line(line));
-                }
-            }
-        }
+        row_scores(record, &item_cols, missing, |j, score| {
+            cells.push(Cell {
+                examinee: e,
+                item: j as u32,
+                score,
+            });
+        })
+        .map_err(|(j, msg)| {
+            Error::value(format!("examinee '{id}': {msg}"))
+                .for_item(items[j].as_str())
+                .at_line(line)
+        })?;
         examinees.push(ExamineeId::from(id));
-    }
+        Ok(())
+    })?;
     let weights = weight_col.map(|_| weights);
     ResponseMatrix::new(examinees, items, cells, weights)
 }
@@ -124,16 +117,9 @@ fn read_transposed<R: Read>(
     let mut items: Vec<ItemId> = Vec::new();
     let mut first_line: HashMap<String, u64> = HashMap::new();
     let mut cells: Vec<Cell> = Vec::new();
-    let mut record = csv::ByteRecord::new();
-    while csv
-        .read_byte_record(&mut record)
-        .map_err(|e| csv_error(e, source))?
-    {
-        let line = record_line(&record);
-        let field = |col: usize| record.get(col).unwrap_or_default();
-        let j = u32::try_from(items.len())
-            .map_err(|_| Error::value("more than 2^32 rows").at_line(line))?;
-        let id = id_text(field(id_col), "item", line)?.to_owned();
+    for_each_record(csv, source, |record, line| {
+        let j = row_index(items.len(), line)?;
+        let id = id_text(record.get(id_col).unwrap_or_default(), "item", line)?.to_owned();
         if let Some(first) = first_line.insert(id.clone(), line) {
             return Err(Error::new(
                 ErrorKind::Item,
@@ -142,23 +128,21 @@ fn read_transposed<R: Read>(
             .for_item(id)
             .at_line(line));
         }
-        for (e, &c) in examinee_cols.iter().enumerate() {
-            match parse_score(field(c), missing) {
-                Ok(Field::Score(score)) => cells.push(Cell {
-                    examinee: e as u32,
-                    item: j,
-                    score,
-                }),
-                Ok(Field::Missing) => {}
-                Err(msg) => {
-                    return Err(Error::value(format!("column '{}': {msg}", header[c]))
-                        .for_item(id)
-                        .at_line(line));
-                }
-            }
-        }
+        row_scores(record, &examinee_cols, missing, |e, score| {
+            cells.push(Cell {
+                examinee: e as u32,
+                item: j,
+                score,
+            });
+        })
+        .map_err(|(e, msg)| {
+            Error::value(format!("column '{}': {msg}", header[examinee_cols[e]]))
+                .for_item(id.as_str())
+                .at_line(line)
+        })?;
         items.push(ItemId::from(id));
-    }
+        Ok(())
+    })?;
     ResponseMatrix::new(examinees, items, cells, None)
 }
 

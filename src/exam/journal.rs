@@ -2,9 +2,14 @@
 //! record per step, each synced to disk before the exam goes on.
 //!
 //! ```text
-//! {"record":"header","format":"fangsheng-journal/1","bank":"demo",...}
-//! {"record":"step","step":1,"item_id":"q07","prompt_hash":"..","output":"..",...}
+//! {"record":"header","format":"fangsheng-journal/1","bank":"demo",...,"time":"2026-11-28T15:04:05Z"}
+//! {"record":"step","step":1,"item_id":"q07","prompt_hash":"..","output":"..",...,"time":"2026-11-28T15:04:07Z"}
 //! ```
+//!
+//! Each record carries `time`, when it was written (UTC, RFC 3339, from
+//! [`crate::export::utc_now`]): the header's is when the exam began, a
+//! step's when it was journalled. Journals written before records carried
+//! times read with none.
 //!
 //! A process killed while writing leaves at most one torn line at the end
 //! (no trailing newline); reading ignores it with a warning and
@@ -19,6 +24,7 @@ use serde_json::Value;
 
 use crate::bank::Variant;
 use crate::error::{Error, ErrorKind, Result};
+use crate::export::utc_now;
 use crate::grade::Outcome;
 use crate::respond::TokenUsage;
 
@@ -90,11 +96,22 @@ pub struct Step {
     pub variant: Option<Variant>,
 }
 
+/// A record with the time it was written (kept beside the header and
+/// step rather than in them, so that a resumed exam's steps equal an
+/// uninterrupted one's).
+#[derive(Serialize, Deserialize)]
+struct Stamped<T> {
+    #[serde(flatten)]
+    record: T,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    time: Option<String>,
+}
+
 #[derive(Serialize, Deserialize)]
 #[serde(tag = "record", rename_all = "snake_case")]
 enum Record {
-    Header(Header),
-    Step(Step),
+    Header(Stamped<Header>),
+    Step(Stamped<Step>),
 }
 
 /// An open journal, appending.
@@ -102,6 +119,7 @@ enum Record {
 pub struct Journal {
     file: File,
     path: PathBuf,
+    started: Option<String>,
 }
 
 /// What [`Journal::read`] found.
@@ -109,8 +127,13 @@ pub struct Journal {
 pub struct Contents {
     /// The header.
     pub header: Header,
+    /// When the exam began: the header's time (`None` in journals written
+    /// before records carried times).
+    pub started: Option<String>,
     /// The steps, in order.
     pub steps: Vec<Step>,
+    /// When each step was journalled, parallel to `steps`.
+    pub times: Vec<Option<String>>,
     /// Bytes up to the end of the last whole line.
     pub good_len: u64,
     /// Set when a torn last line was ignored.
@@ -118,6 +141,16 @@ pub struct Contents {
 }
 
 impl Contents {
+    /// The time of the journal's last timed record: its last timed step,
+    /// else its start.
+    pub fn last_time(&self) -> Option<&str> {
+        self.times
+            .iter()
+            .rev()
+            .find_map(Option::as_deref)
+            .or(self.started.as_deref())
+    }
+
     /// The template variants the journal's steps asked: `(item id, variant)`.
     pub fn variants(&self) -> impl Iterator<Item = (&str, &Variant)> {
         self.steps
@@ -131,11 +164,13 @@ fn io_error(path: &Path, what: &str, e: std::io::Error) -> Error {
 }
 
 impl Journal {
-    /// Creates a new journal at `path` and writes its header. An existing
-    /// file is not overwritten: it may hold an interrupted exam.
+    /// Creates a new journal at `path` and writes its header, stamped with
+    /// now as the exam's start. An existing file is not overwritten: it may
+    /// hold an interrupted exam.
     ///
     /// # Errors
-    /// [`ErrorKind::Io`] when the file exists or cannot be written.
+    /// [`ErrorKind::Io`] when the file exists or cannot be written; a
+    /// malformed `SOURCE_DATE_EPOCH` ([`utc_now`]).
     pub fn create(path: &Path, header: &Header) -> Result<Self> {
         let file = OpenOptions::new()
             .write(true)
@@ -152,11 +187,16 @@ impl Journal {
                     io_error(path, "create", e)
                 }
             })?;
+        let started = utc_now()?;
         let mut journal = Journal {
             file,
             path: path.to_owned(),
+            started: Some(started.clone()),
         };
-        journal.write(&Record::Header(header.clone()))?;
+        journal.write(&Record::Header(Stamped {
+            record: header.clone(),
+            time: Some(started),
+        }))?;
         Ok(journal)
     }
 
@@ -179,7 +219,9 @@ impl Journal {
         let text = std::str::from_utf8(&bytes[..whole])
             .map_err(|_| Error::format("the journal is not UTF-8").in_file(path))?;
         let mut header = None;
+        let mut started = None;
         let mut steps = Vec::new();
+        let mut times = Vec::new();
         for (i, line) in (1u64..).zip(text.lines()) {
             if line.trim().is_empty() {
                 continue;
@@ -190,8 +232,14 @@ impl Journal {
                     .in_file(path)
             })?;
             match (record, &header) {
-                (Record::Header(h), None) => header = Some(h),
-                (Record::Step(s), Some(_)) => steps.push(s),
+                (Record::Header(h), None) => {
+                    header = Some(h.record);
+                    started = h.time;
+                }
+                (Record::Step(s), Some(_)) => {
+                    steps.push(s.record);
+                    times.push(s.time);
+                }
                 (Record::Header(_), Some(_)) => {
                     return Err(Error::format("a second header record")
                         .at_line(i)
@@ -215,7 +263,9 @@ impl Journal {
         }
         Ok(Contents {
             header,
+            started,
             steps,
+            times,
             good_len: whole as u64,
             warning,
         })
@@ -233,29 +283,58 @@ impl Journal {
             .map_err(|e| io_error(path, "open", e))?;
         file.set_len(contents.good_len)
             .map_err(|e| io_error(path, "truncate", e))?;
+        // Journals from before records carried times: their first step is
+        // the best record of when the exam began.
+        let started = contents
+            .started
+            .clone()
+            .or_else(|| contents.times.first().cloned().flatten());
         Ok(Journal {
             file,
             path: path.to_owned(),
+            started,
         })
     }
 
-    /// Appends one step and syncs it to disk.
+    /// Appends one step, stamped with now, and syncs it to disk.
     ///
     /// # Errors
-    /// [`ErrorKind::Io`] when writing or syncing fails.
+    /// [`ErrorKind::Io`] when writing or syncing fails; a malformed
+    /// `SOURCE_DATE_EPOCH` ([`utc_now`]).
     pub fn append(&mut self, step: &Step) -> Result<()> {
-        self.write(&Record::Step(step.clone()))
+        self.write(&Record::Step(Stamped {
+            record: step.clone(),
+            time: Some(utc_now()?),
+        }))
+    }
+
+    /// When the journal's exam began: the time [`Journal::create`] stamped,
+    /// or on [`Journal::resume`] the journal's own (`None` for a journal
+    /// that records no time).
+    pub fn started(&self) -> Option<&str> {
+        self.started.as_deref()
     }
 
     /// Writes a whole journal at once, atomically (simulated exams: no
-    /// per-step sync is needed since nothing is resumed from it).
+    /// per-step sync is needed since nothing is resumed from it). The
+    /// header is stamped with now; the steps, all made at once, carry no
+    /// time of their own.
     ///
     /// # Errors
-    /// [`ErrorKind::Io`] when the file cannot be written.
+    /// [`ErrorKind::Io`] when the file cannot be written; a malformed
+    /// `SOURCE_DATE_EPOCH` ([`utc_now`]).
     pub fn write_whole(path: &Path, header: &Header, steps: &[Step]) -> Result<()> {
+        let header = Stamped {
+            record: header.clone(),
+            time: Some(utc_now()?),
+        };
         crate::io::write_atomic(path, |w| {
-            let records = std::iter::once(Record::Header(header.clone()))
-                .chain(steps.iter().cloned().map(Record::Step));
+            let records = std::iter::once(Record::Header(header)).chain(steps.iter().map(|s| {
+                Record::Step(Stamped {
+                    record: s.clone(),
+                    time: None,
+                })
+            }));
             for r in records {
                 serde_json::to_writer(&mut *w, &r)
                     .map_err(|e| Error::format(format!("cannot encode a journal record: {e}")))?;
@@ -370,5 +449,46 @@ mod tests {
         f.write_all(b"not json\n").unwrap();
         let e = Journal::read(&path).unwrap_err();
         assert!(e.to_string().contains(":2:"), "{e}");
+    }
+
+    #[test]
+    fn records_carry_times_and_old_journals_read_without() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j.jsonl");
+        let mut j = Journal::create(&path, &header()).unwrap();
+        let started = j.started().unwrap().to_owned();
+        j.append(&step(1)).unwrap();
+        j.append(&step(2)).unwrap();
+        drop(j);
+        let c = Journal::read(&path).unwrap();
+        assert_eq!(c.started.as_deref(), Some(started.as_str()));
+        assert_eq!(c.steps, vec![step(1), step(2)]);
+        assert_eq!(c.times.len(), 2);
+        let t2 = c.times[1].clone().unwrap();
+        assert!(started.as_str() <= t2.as_str(), "{started} > {t2}");
+        assert_eq!(c.last_time(), Some(t2.as_str()));
+        // A resumed journal keeps its start.
+        let j = Journal::resume(&path, &c).unwrap();
+        assert_eq!(j.started(), Some(started.as_str()));
+
+        // A journal written before records carried times: no times, and its
+        // first step's time (none here) stands for the start.
+        let old = dir.path().join("old.jsonl");
+        let text: String = std::fs::read_to_string(&path)
+            .unwrap()
+            .lines()
+            .map(|l| {
+                let mut v: Value = serde_json::from_str(l).unwrap();
+                v.as_object_mut().unwrap().remove("time");
+                format!("{v}\n")
+            })
+            .collect();
+        assert!(!text.contains("\"time\""));
+        std::fs::write(&old, text).unwrap();
+        let c = Journal::read(&old).unwrap();
+        assert_eq!(c.steps, vec![step(1), step(2)]);
+        assert_eq!((c.started.as_deref(), c.last_time()), (None, None));
+        assert_eq!(c.times, vec![None, None]);
+        assert_eq!(Journal::resume(&old, &c).unwrap().started(), None);
     }
 }

@@ -67,4 +67,12 @@ pub struct ExamResult {
     pub elapsed_seconds: f64,
     /// Attempts in all.
     pub attempts: u64,
+    /// When the exam began, UTC, RFC 3339 (a resumed exam keeps the time
+    /// its journal began); `null` when unknown (results and journals
+    /// written before exams recorded times).
+    #[serde(default)]
+    pub started: Option<String>,
+    /// When the exam ended (its result was made), UTC, RFC 3339.
+    #[serde(default)]
+    pub finished: Option<String>,
 }

@@ -5,14 +5,14 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::sync::Arc;
 
-use sha2::{Digest, Sha256};
-
 use super::journal::{Contents, Header, JOURNAL_FORMAT, Journal, Step};
 use super::result::{Calibration, ExamResult, RESULT_FORMAT};
 use crate::bank::{Item, ItemBank, ItemType, ParamSet, UsedVariants};
 use crate::cat::{CatBank, Plan, Session, Tags};
 use crate::error::{Error, ErrorKind, Result};
+use crate::export::utc_now;
 use crate::grade::{AnswerKey, Grader, Outcome};
+use crate::online::sha256_hex;
 use crate::prompt::{PromptConfig, PromptSpec, render};
 use crate::respond::{Backend, BackendErrorKind, TokenUsage};
 
@@ -77,13 +77,6 @@ pub fn answer_key(item: &Item) -> Result<AnswerKey> {
     })
 }
 
-fn hex_digest(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
 fn finite(x: f64) -> Option<f64> {
     x.is_finite().then_some(x)
 }
@@ -137,7 +130,7 @@ impl Exam {
         Ok(Exam {
             bank,
             params,
-            params_digest: hex_digest(params_bytes),
+            params_digest: sha256_hex(params_bytes),
             plan,
             prompt_spec,
             prompt,
@@ -344,6 +337,11 @@ fn replay(
 /// Runs `exam` with `backend`, journalling to `journal`; with `resume`,
 /// continues the exam the journal holds instead of starting one.
 ///
+/// The journal's header records when the exam started and each step when it
+/// was journalled; the result has the exam's `started` (a resumed exam
+/// keeps the journal's) and `finished` times. Times are UTC, RFC 3339, from
+/// [`crate::export::utc_now`] (`SOURCE_DATE_EPOCH` pins them).
+///
 /// A backend failure that its retries did not cure stops the exam with an
 /// error naming the backend; the journal keeps every answered step. Items
 /// the backend has no answer for ([`BackendErrorKind::NotRecorded`]) are
@@ -353,7 +351,7 @@ fn replay(
 /// The journal exists (without `resume`) or cannot be written; on resume,
 /// a journal from another bank, calibration, plan, prompt or seed, or whose
 /// items this exam would not have chosen ([`ErrorKind::Config`], saying
-/// which); a backend failure.
+/// which); a backend failure; a malformed `SOURCE_DATE_EPOCH`.
 pub fn run(
     exam: &Exam,
     backend: &dyn Backend,
@@ -455,10 +453,26 @@ pub fn run(
         });
         steps.push(step);
     }
-    Ok(result(exam, backend, &session, &steps))
+    let times = Times {
+        started: journal.started().map(str::to_owned),
+        finished: Some(utc_now()?),
+    };
+    Ok(result(exam, backend, &session, &steps, times))
 }
 
-fn result(exam: &Exam, backend: &dyn Backend, session: &Session, steps: &[Step]) -> ExamResult {
+/// When an exam started and finished.
+struct Times {
+    started: Option<String>,
+    finished: Option<String>,
+}
+
+fn result(
+    exam: &Exam,
+    backend: &dyn Backend,
+    session: &Session,
+    steps: &[Step],
+    times: Times,
+) -> ExamResult {
     let ability = session.estimate();
     let se = finite(ability.se);
     let mut tokens = TokenUsage::default();
@@ -502,5 +516,7 @@ fn result(exam: &Exam, backend: &dyn Backend, session: &Session, steps: &[Step])
         latency_seconds: steps.iter().map(|s| s.latency).sum(),
         elapsed_seconds: steps.iter().map(|s| s.elapsed).sum(),
         attempts: steps.iter().map(|s| u64::from(s.attempts)).sum(),
+        started: times.started,
+        finished: times.finished,
     }
 }

@@ -154,7 +154,7 @@ pub fn abilities(sources: &[Source]) -> Result<Table> {
                     ..Row::default()
                 }]
             }
-            Content::SimulateExams { seed, exams } => exams
+            Content::SimulateExams { seed, exams, meta } => exams
                 .iter()
                 .map(|e| Row {
                     model: e.examinee.clone(),
@@ -168,6 +168,9 @@ pub fn abilities(sources: &[Source]) -> Result<Table> {
                     skipped: e.skipped,
                     stop_reason: e.stop_reason.clone(),
                     seed: *seed,
+                    bank: meta.as_ref().and_then(|m| m.bank.clone()),
+                    calibration_version: meta.as_ref().and_then(|m| m.calibration_version.clone()),
+                    calibration_digest: meta.as_ref().map(|m| m.calibration_digest.clone()),
                     ..Row::default()
                 })
                 .collect(),

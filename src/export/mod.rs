@@ -1,8 +1,8 @@
 //! Tidy exports of abilities, items and exam steps for analysts.
 //!
 //! An export reads the files other commands write — exam results and
-//! journals (`fangsheng exam`), exams and step traces (`fangsheng
-//! simulate`), parameter files (`fangsheng calibrate`, [`crate::bank`]) and
+//! journals (`fangsheng exam`), exams (with their [`SimulateMeta`]
+//! sidecars) and step traces (`fangsheng simulate`), parameter files (`fangsheng calibrate`, [`crate::bank`]) and
 //! abilities tables (`calibrate --abilities`) — recognising each by its
 //! content ([`read_source`]; a file of none of these kinds is an error
 //! naming it), and builds one [`Table`]: named columns of typed, nullable
@@ -33,6 +33,15 @@
 //! every format holds the same table. Types below: `str`, `int` (64-bit),
 //! `float` (64-bit).
 //!
+//! # Simulate sidecars
+//! The `simulate` exams CSV has a fixed schema with no room for the run's
+//! seed and calibration, so `simulate --out FILE` also writes
+//! `FILE.meta.json` ([`SimulateMeta`]: seed, parameter file with its bank,
+//! version and digest, plan, started and finished times, and the digest of
+//! FILE). An export of FILE reads the sidecar when it is there and was
+//! written for FILE's current bytes; otherwise it warns and leaves those
+//! columns null.
+//!
 //! # Tables
 //! Abilities, scores and steps end with `file`, the source file a row came
 //! from; items have the fixed columns below, then the graded thresholds.
@@ -55,12 +64,12 @@
 //! | `skipped` | int | items asked and skipped (no recorded answer) |
 //! | `correct` | int | answers graded correct (results and journals) |
 //! | `stop_reason` | str | why the exam stopped (results, simulate) |
-//! | `bank`, `bank_digest` | str | item bank name and content digest (results, journals) |
-//! | `calibration_version`, `calibration_digest` | str | the parameter file's `metadata.version` and SHA-256 |
-//! | `seed` | int | the session's seed (results, journals; simulate JSON: the run's seed) |
+//! | `bank`, `bank_digest` | str | item bank name and content digest (results, journals; simulate with a sidecar: the calibration's `metadata.bank`, no digest) |
+//! | `calibration_version`, `calibration_digest` | str | the parameter file's `metadata.version` and SHA-256 (results, journals, simulate with a sidecar) |
+//! | `seed` | int | the session's seed (results, journals; simulate: the run's seed, from the JSON output or the sidecar) |
 //! | `prompt_tokens`, `completion_tokens` | int | tokens used in all |
 //! | `latency_seconds` | float | sum of the successful requests' latencies |
-//! | `timestamp` | str | the source file's modification time, UTC, RFC 3339 (no result format records a time) |
+//! | `timestamp` | str | when the source was made, UTC, RFC 3339: an exam result's `finished`; a journal's last step `time` (its header's `started` before any timed step); a simulate exams file's sidecar `finished`. Files that record no time — results and journals written before exams recorded times, simulate files without a sidecar, abilities CSVs — give their modification time |
 //! | `file` | str | the source file |
 //!
 //! ## scores — one row per examinee and item group (the long companion of abilities)
@@ -114,9 +123,11 @@
 //! | `file` | str | the source file |
 
 mod abilities;
+mod clock;
 mod csv_table;
 mod items;
 mod json_table;
+mod meta;
 #[cfg(feature = "polars")]
 mod parquet_table;
 mod schema;
@@ -129,9 +140,11 @@ use std::path::Path;
 use std::str::FromStr;
 
 pub use abilities::{DEFAULT_LEVEL, abilities, scores};
+pub use clock::{now_seconds, rfc3339, utc_now};
 pub use csv_table::{read_csv, write_csv};
 pub use items::items;
 pub use json_table::{read_json, write_json};
+pub use meta::{SIMULATE_META_FORMAT, SimulateMeta, meta_path};
 #[cfg(feature = "polars")]
 pub use parquet_table::{read_data_frame, read_parquet, to_data_frame, write_parquet};
 pub use schema::{ABILITIES, ITEMS, SCORES, STEPS, TableKind};

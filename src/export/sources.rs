@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value as Json;
 
-use crate::bank::{Metadata, ParamSet};
+use super::clock::rfc3339;
+use super::meta::{SimulateMeta, meta_path};
+use crate::bank::ParamSet;
 use crate::error::{Error, ErrorKind, Result};
 use crate::exam::{Contents, ExamResult, JOURNAL_FORMAT, Journal, RESULT_FORMAT};
 
@@ -105,10 +107,13 @@ pub enum Content {
     Journal(Box<Contents>),
     /// Simulated or replayed exams, with the run's seed when recorded.
     SimulateExams {
-        /// The run's seed (JSON output only).
+        /// The run's seed (JSON output, or the sidecar).
         seed: Option<u64>,
         /// The exams.
         exams: Vec<SimulatedExam>,
+        /// The run's sidecar (`<file>.meta.json`), when there is one
+        /// written for this file.
+        meta: Option<Box<SimulateMeta>>,
     },
     /// Steps of simulated exams.
     SimulateTrace(Vec<TraceStep>),
@@ -125,7 +130,10 @@ pub struct Source {
     pub path: PathBuf,
     /// What it holds.
     pub content: Content,
-    /// Its modification time, UTC, RFC 3339 (`None` when unknown).
+    /// When it was made, UTC, RFC 3339: the time the file records (an exam
+    /// result's `finished`, a journal's last step, a simulate sidecar's
+    /// `finished`), else the file's modification time (`None` when
+    /// unknown).
     pub timestamp: Option<String>,
     /// Problems that did not stop reading (a torn journal line, parameter
     /// warnings).
@@ -176,17 +184,56 @@ pub fn read_source(path: &Path) -> Result<Source> {
     let body = text.strip_prefix('\u{feff}').unwrap_or(&text);
     let first_line = body.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
     let mut warnings = Vec::new();
-    let content = if first_line.trim_start().starts_with('{') {
+    let mut content = if first_line.trim_start().starts_with('{') {
         read_json_source(path, body, first_line, &mut warnings)?
     } else {
         read_csv_source(path, body, first_line, &mut warnings)?
     };
+    if let Content::SimulateExams { seed, meta, .. } = &mut content {
+        *meta = sidecar(path, *seed, &mut warnings).map(Box::new);
+        *seed = seed.or(meta.as_ref().map(|m| m.seed));
+    }
+    let timestamp = recorded_time(&content).or_else(|| modified(path));
     Ok(Source {
         path: path.to_owned(),
         content,
-        timestamp: modified(path),
+        timestamp,
         warnings,
     })
+}
+
+/// The sidecar of a simulate exams file, if it has one of its own; a
+/// sidecar that cannot be used, or whose seed contradicts the file's, is
+/// left out with a warning.
+fn sidecar(path: &Path, seed: Option<u64>, warnings: &mut Vec<String>) -> Option<SimulateMeta> {
+    match SimulateMeta::read_beside(path) {
+        Ok(Some(meta)) if seed.is_some_and(|s| s != meta.seed) => {
+            warnings.push(format!(
+                "{}: ignored: its seed {} is not the file's {}",
+                meta_path(path).display(),
+                meta.seed,
+                seed.unwrap_or_default()
+            ));
+            None
+        }
+        Ok(meta) => meta,
+        Err(e) => {
+            warnings.push(format!("ignoring the sidecar: {e}"));
+            None
+        }
+    }
+}
+
+/// The time a file's content records for when it was made: an exam
+/// result's end, a journal's last step (or its start, with no timed step),
+/// a simulate run's end from its sidecar.
+fn recorded_time(content: &Content) -> Option<String> {
+    match content {
+        Content::ExamResult(r) => r.finished.clone(),
+        Content::Journal(j) => j.last_time().map(str::to_owned),
+        Content::SimulateExams { meta, .. } => meta.as_ref().and_then(|m| m.finished.clone()),
+        Content::SimulateTrace(_) | Content::Params(_) | Content::Abilities(_) => None,
+    }
 }
 
 const EXPECTED: &str = "expected an exam result or journal (fangsheng exam), simulate exams or \
@@ -248,7 +295,11 @@ fn read_json_source(
             })
             .collect::<Result<Vec<_>>>()?;
         let seed = doc.get("seed").and_then(Json::as_u64);
-        return Ok(Content::SimulateExams { seed, exams });
+        return Ok(Content::SimulateExams {
+            seed,
+            exams,
+            meta: None,
+        });
     }
     let found = match format {
         Some(f) => format!("a JSON document of format '{f}'"),
@@ -404,44 +455,27 @@ fn read_csv_source(
         }
     }
     Ok(match kind {
-        SourceKind::SimulateExams => Content::SimulateExams { seed: None, exams },
+        SourceKind::SimulateExams => Content::SimulateExams {
+            seed: None,
+            exams,
+            meta: None,
+        },
         SourceKind::SimulateTrace => Content::SimulateTrace(steps),
         _ => Content::Abilities(abilities),
     })
 }
 
-/// The file's modification time as `YYYY-MM-DDTHH:MM:SSZ`.
+/// The file's modification time as `YYYY-MM-DDTHH:MM:SSZ`, for files
+/// that record no time of their own.
 fn modified(path: &Path) -> Option<String> {
     let t = std::fs::metadata(path).ok()?.modified().ok()?;
     let secs = t.duration_since(std::time::UNIX_EPOCH).ok()?.as_secs();
     Some(rfc3339(secs))
 }
 
-/// Seconds since 1970 as an RFC 3339 UTC time; the calendar date comes
-/// from [`Metadata::utc_date`], the one civil-date conversion of the crate.
-pub(crate) fn rfc3339(secs: u64) -> String {
-    let rem = secs % 86_400;
-    format!(
-        "{}T{:02}:{:02}:{:02}Z",
-        Metadata::utc_date(i64::try_from(secs).unwrap_or(i64::MAX)),
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn civil_dates_match_known_instants() {
-        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
-        // 2000-02-29 12:34:56 UTC is 951827696 s after the epoch.
-        assert_eq!(rfc3339(951_827_696), "2000-02-29T12:34:56Z");
-        // 2026-11-28 00:00:00 UTC.
-        assert_eq!(rfc3339(1_795_824_000), "2026-11-28T00:00:00Z");
-    }
 
     #[test]
     fn unknown_files_are_named_with_what_was_found() {

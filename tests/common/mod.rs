@@ -1,7 +1,8 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::process::Output;
 
 /// The shared data folder: `$FANGSHENG_SHARED`, else `../shared` beside the
 /// checkout. A test that needs it fails (never skips) when it is missing.
@@ -34,7 +35,7 @@ pub fn fixture(rel: &str) -> PathBuf {
 /// Runs the `fangsheng` binary with `args` and collects its output. The
 /// provenance date is pinned (`SOURCE_DATE_EPOCH`) so that runs either side
 /// of midnight UTC still write identical files.
-pub fn fangsheng(args: &[&str]) -> std::process::Output {
+pub fn fangsheng(args: &[&str]) -> Output {
     std::process::Command::new(env!("CARGO_BIN_EXE_fangsheng"))
         .args(args)
         .env("SOURCE_DATE_EPOCH", "1767225600")
@@ -43,6 +44,37 @@ pub fn fangsheng(args: &[&str]) -> std::process::Output {
 }
 
 /// A command's standard error as text.
-pub fn stderr(o: &std::process::Output) -> String {
+pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// A command's standard output as text.
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// `o`, after asserting that its command succeeded (its stderr otherwise).
+pub fn ok(o: Output) -> Output {
+    assert!(o.status.success(), "failed: {}", stderr(&o));
+    o
+}
+
+/// A path as the `&str` a command line takes.
+pub fn path_str(p: &Path) -> &str {
+    p.to_str().expect("a UTF-8 path")
+}
+
+/// A file or folder of this checkout (`item-banks/demo`, ...).
+pub fn repo(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
+}
+
+/// Pearson's correlation of `x` and `y`.
+pub fn pearson(x: &[f64], y: &[f64]) -> f64 {
+    let n = x.len() as f64;
+    let (mx, my) = (x.iter().sum::<f64>() / n, y.iter().sum::<f64>() / n);
+    let sxy: f64 = x.iter().zip(y).map(|(a, b)| (a - mx) * (b - my)).sum();
+    let sxx: f64 = x.iter().map(|a| (a - mx).powi(2)).sum();
+    let syy: f64 = y.iter().map(|b| (b - my).powi(2)).sum();
+    sxy / (sxx * syy).sqrt()
 }
