@@ -5,17 +5,11 @@ use fangsheng::calibrate::{Calibration, CalibrationConfig, ItemFlag, calibrate};
 use fangsheng::data::{Cell, ResponseMatrix};
 use fangsheng::model::{Irf, Logistic, ModelKind};
 use fangsheng::simulate::{simulate_responses, standard_normals};
+mod common;
+
+use common::pearson;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-
-fn corr(x: &[f64], y: &[f64]) -> f64 {
-    let n = x.len() as f64;
-    let (mx, my) = (x.iter().sum::<f64>() / n, y.iter().sum::<f64>() / n);
-    let sxy: f64 = x.iter().zip(y).map(|(a, b)| (a - mx) * (b - my)).sum();
-    let sxx: f64 = x.iter().map(|a| (a - mx).powi(2)).sum();
-    let syy: f64 = y.iter().map(|b| (b - my).powi(2)).sum();
-    sxy / (sxx * syy).sqrt()
-}
 
 /// True 2PL items: a ~ U(0.5, 2.5), b ~ N(0, 1) clamped to [-2.5, 2.5].
 fn two_pl_bank(n: usize, rng: &mut ChaCha8Rng) -> (Vec<f64>, Vec<f64>, Vec<Irf>) {
@@ -60,14 +54,14 @@ fn dense_5000_by_200_two_pl_recovers() {
     let c = run(&m);
     assert!(c.converged);
     let (ea, eb) = estimated_ab(&c);
-    let (ra, rb) = (corr(&a, &ea), corr(&b, &eb));
+    let (ra, rb) = (pearson(&a, &ea), pearson(&b, &eb));
     println!(
         "5000 x 200: r(a) = {ra:.4}, r(b) = {rb:.4}, {} cycles",
         c.iterations
     );
     assert!(ra >= 0.99, "r(a) = {ra}");
     assert!(rb >= 0.995, "r(b) = {rb}");
-    let rt = corr(
+    let rt = pearson(
         &thetas,
         &c.abilities.iter().map(|x| x.theta).collect::<Vec<_>>(),
     );
@@ -139,9 +133,9 @@ fn llm_shaped_200_by_5000_two_pl_is_finite_and_recovers_slopes() {
     let (ea, eb) = estimated_ab(&c);
     assert!(ea.iter().chain(&eb).all(|v| v.is_finite()));
     assert!(c.log_likelihood.is_finite());
-    let (ra, rb) = (corr(&a, &ea), corr(&b, &eb));
+    let (ra, rb) = (pearson(&a, &ea), pearson(&b, &eb));
     let (oa, ob) = oracle_items(&m, &thetas);
-    let (oracle, oracle_b) = (corr(&a, &oa), corr(&b, &ob));
+    let (oracle, oracle_b) = (pearson(&a, &oa), pearson(&b, &ob));
     println!(
         "200 x 5000: r(a) = {ra:.4} (oracle with true thetas {oracle:.4}), \
          r(b) = {rb:.4} (oracle {oracle_b:.4}), {} cycles, converged {}",
@@ -170,7 +164,7 @@ fn llm_shaped_200_by_5000_two_pl_is_finite_and_recovers_slopes() {
         "{mean_a} vs {true_mean}"
     );
     // Abilities from 5,000 items are nearly exact.
-    let rt = corr(
+    let rt = pearson(
         &thetas,
         &c.abilities.iter().map(|x| x.theta).collect::<Vec<_>>(),
     );
@@ -224,7 +218,7 @@ fn sparse_design_recovers_as_expected() {
     let c = run(&m);
     assert!(c.converged);
     let (ea, eb) = estimated_ab(&c);
-    let (ra, rb) = (corr(&a, &ea), corr(&b, &eb));
+    let (ra, rb) = (pearson(&a, &ea), pearson(&b, &eb));
     println!(
         "sparse 20%: r(a) = {ra:.4}, r(b) = {rb:.4}, {} cycles",
         c.iterations

@@ -495,15 +495,10 @@ fn metadata(
 /// The UTC date recorded in the provenance: from `SOURCE_DATE_EPOCH` (Unix
 /// seconds; the reproducible-builds convention) when set, else today.
 pub(crate) fn provenance_date() -> anyhow::Result<String> {
-    let seconds = match std::env::var("SOURCE_DATE_EPOCH") {
-        Ok(v) => v.trim().parse::<i64>().with_context(|| {
-            format!("SOURCE_DATE_EPOCH must be whole seconds since 1970, got '{v}'")
-        })?,
-        Err(_) => std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs() as i64),
-    };
-    Ok(Metadata::utc_date(seconds))
+    let seconds = fangsheng::export::now_seconds()?;
+    Ok(Metadata::utc_date(
+        i64::try_from(seconds).unwrap_or(i64::MAX),
+    ))
 }
 
 fn summarise(fit: &Calibration, responses: &ResponseMatrix, out: &Path, seconds: f64) {
