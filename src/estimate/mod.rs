@@ -103,8 +103,11 @@ mod search;
 pub use estimator::{Ability, Estimator, Status};
 pub use method::Method;
 pub use posterior::Posterior;
-pub use prior::{NormalPrior, Quadrature};
+pub(crate) use posterior::TRUNCATED_END;
+pub use prior::{AbilityPrior, Quadrature, T_SUPPORT_SCALES};
 pub use score::{PredictedScore, expected_proportion, predicted_score, score_matrix};
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_t;
