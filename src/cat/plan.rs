@@ -394,7 +394,7 @@ mod tests {
             ("[prior]\ndf = 0", "degrees of freedom"),
             ("[prior]\ndf = -4", "degrees of freedom"),
             ("[prior]\ndf = nan", "degrees of freedom"),
-            ("[prior]\ndf = \"four\"", "prior"),
+            ("[prior]\ndf = \"four\"", "expected f64"),
             ("[exposure]\nmethod = \"randomesque\"\nk = 0", "k"),
             (
                 "[exposure]\nmethod = \"sympson-hetter\"\nr_max = 1.5",
