@@ -10,7 +10,7 @@ use fangsheng::calibrate::{
     Calibration, CalibrationConfig, HoldoutScore, calibrate, evaluate_holdout, split_holdout,
 };
 use fangsheng::data::{Cell, ResponseMatrix};
-use fangsheng::estimate::{Estimator, Method, NormalPrior, Quadrature};
+use fangsheng::estimate::{AbilityPrior, Estimator, Method, Quadrature};
 use fangsheng::model::{Irf, Logistic, ModelKind, ResponseModel};
 use fangsheng::simulate::{simulate_responses, standard_normals};
 use rand::{Rng, SeedableRng};
@@ -129,7 +129,7 @@ fn predictive_probability_matches_a_fine_fixed_grid() {
         .map(|(&j, &s)| (irfs[j as usize], s as usize))
         .collect();
     let post = Estimator::new(Method::Eap)
-        .prior(NormalPrior::new(cal.latent.mean, cal.latent.sd).unwrap())
+        .prior(AbilityPrior::normal(cal.latent.mean, cal.latent.sd).unwrap())
         .quadrature(Quadrature::fixed(20_001, -10.0, 10.0).unwrap())
         .posterior(&pattern);
     let irf = irfs[last.item as usize];

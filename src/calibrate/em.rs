@@ -420,7 +420,7 @@ fn laplace_ability(
     latent: LatentDistribution,
     start: f64,
 ) -> (f64, f64) {
-    use crate::estimate::{Estimator, Method, NormalPrior};
+    use crate::estimate::{AbilityPrior, Estimator, Method};
     use crate::model::ResponseModel;
     let (items, scores) = m.examinee_responses(e);
     let pattern: Vec<(&Irf, usize)> = items
@@ -471,7 +471,7 @@ fn laplace_ability(
     }
     // Not concave near the start (3PL/4PL patterns can be): the estimator's
     // global search, with the observed curvature where it is negative.
-    let Ok(prior) = NormalPrior::new(latent.mean, latent.sd) else {
+    let Ok(prior) = AbilityPrior::normal(latent.mean, latent.sd) else {
         return (start, f64::NAN);
     };
     let map = Estimator::new(Method::Map).prior(prior).estimate(&pattern);

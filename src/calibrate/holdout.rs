@@ -68,7 +68,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::data::{Cell, ResponseMatrix};
 use crate::error::{Error, Result};
-use crate::estimate::{Estimator, Method, NormalPrior, Posterior};
+use crate::estimate::{AbilityPrior, Estimator, Method, Posterior};
 use crate::model::{Irf, ResponseModel};
 
 use super::result::Calibration;
@@ -199,7 +199,7 @@ pub fn evaluate_holdout(
             train.n_items()
         )));
     }
-    let prior = NormalPrior::new(cal.latent.mean, cal.latent.sd)?;
+    let prior = AbilityPrior::normal(cal.latent.mean, cal.latent.sd)?;
     let fitted: HashMap<&str, &Irf> = cal
         .items
         .iter()

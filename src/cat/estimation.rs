@@ -28,7 +28,7 @@ pub(crate) fn extreme(responses: &[(&Irf, usize)]) -> bool {
 impl Estimation {
     /// The plan's estimators (the plan has been validated).
     pub(crate) fn new(plan: &Plan) -> Self {
-        let prior = plan.normal_prior().unwrap_or_default();
+        let prior = plan.ability_prior().unwrap_or_default();
         let make = |m: Method| {
             Estimator::new(m)
                 .prior(prior)

@@ -228,7 +228,7 @@ fn population(bank: &CatBank, runs: &Replay) -> Result<Prior> {
             "the calibration examinees' abilities give no population prior (mean {mean}, sd {sd})"
         )));
     }
-    Ok(Prior { mean, sd })
+    Ok(Prior { mean, sd, df: None })
 }
 
 /// A copy of `m` without the items nobody answered (calibration rejects them).

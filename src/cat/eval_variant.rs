@@ -10,8 +10,9 @@
 //! | `exposure` | `none`, `randomesque:K`, `a-stratified:S`, `sympson-hetter:R`, `eligibility:R` |
 //! | `content` | a tag name: targets are the bank's own shares of its values; `neyman:TAG`: Neyman-style targets, share x residual SD of each value (evaluations that know the calibration runs; the bank's shares elsewhere) |
 //! | `start` | `random:N` (random pre-block of N items) or `theta:X` |
-//! | `prior-sd` | the prior's standard deviation |
-//! | `prior` | `empirical`: the calibration examinees' ability distribution (evaluations that know it) |
+//! | `prior-sd` | the prior's standard deviation (a t prior's scale) |
+//! | `prior-df` | Student-t prior with this many degrees of freedom, location the prior mean, scale the prior SD, truncated to `+- 12` scales (`inf`: normal) |
+//! | `prior` | `empirical`: the calibration examinees' ability distribution (evaluations that know it); with `prior-df`, its mean and SD are the t's location and scale, in either order |
 //! | `quadrature` | `N` fixed points on `[-6, 6]`, or `adaptive` |
 //! | `shortlist` | candidates the `kl` and `min-variance` rules score |
 //! | `score` | `model` or `blend` ([`BankScore`]) |
@@ -52,8 +53,9 @@ impl fmt::Display for Variant {
     }
 }
 
-const KEYS: [&str; 11] = [
+const KEYS: [&str; 12] = [
     "prior",
+    "prior-df",
     "select",
     "estimator",
     "exposure",
@@ -172,11 +174,17 @@ impl Variant {
                 "score" => score = v.parse()?,
                 "shortlist" => plan.shortlist = num(v)? as usize,
                 "prior-sd" => plan.prior.sd = num(v)?,
+                "prior-df" => plan.prior.df = Some(num(v)?),
                 "prior" => {
                     if v != "empirical" {
                         return Err(bad("expected empirical"));
                     }
-                    plan.prior = population.ok_or_else(|| bad("no calibration population is known here"))?;
+                    let p = population.ok_or_else(|| bad("no calibration population is known here"))?;
+                    // The population gives location and scale; a t's df stays.
+                    plan.prior = Prior {
+                        df: plan.prior.df.or(p.df),
+                        ..p
+                    };
                 }
                 "quadrature" => {
                     plan.quadrature = if v == "adaptive" {
@@ -360,6 +368,45 @@ mod tests {
                 .apply(&Plan::default(), BankScore::Blend, &bank())
                 .is_err()
         );
+    }
+
+    #[test]
+    fn prior_df_makes_a_t_prior_and_keeps_an_empirical_location_and_scale() {
+        let b = bank();
+        let (plan, _) = Variant::parse("content=category+prior-df=4")
+            .unwrap()
+            .apply(&Plan::default(), BankScore::Blend, &b)
+            .unwrap();
+        assert_eq!(plan.prior.df, Some(4.0));
+        assert_eq!((plan.prior.mean, plan.prior.sd), (0.0, 1.0));
+        assert!(plan.content.is_some());
+        let pop = Prior {
+            mean: 0.2,
+            sd: 1.1,
+            df: None,
+        };
+        for spec in ["prior=empirical+prior-df=4", "prior-df=4+prior=empirical"] {
+            let (plan, _) = Variant::parse(spec)
+                .unwrap()
+                .apply_with(&Plan::default(), BankScore::Blend, &b, Some(pop))
+                .unwrap();
+            assert_eq!(
+                plan.prior,
+                Prior {
+                    mean: 0.2,
+                    sd: 1.1,
+                    df: Some(4.0)
+                },
+                "{spec}"
+            );
+        }
+        for spec in ["prior-df=0", "prior-df=-1", "prior-df=four"] {
+            let err = Variant::parse(spec)
+                .unwrap()
+                .apply(&Plan::default(), BankScore::Blend, &b)
+                .unwrap_err();
+            assert_eq!(err.kind(), crate::ErrorKind::Config, "{spec}");
+        }
     }
 
     #[test]

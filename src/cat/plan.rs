@@ -17,6 +17,7 @@
 //! [prior]
 //! mean = 0.0
 //! sd = 1.0
+//! df = 4                  # Student-t with 4 df, location mean, scale sd (absent: normal)
 //!
 //! [start]
 //! theta = 0.0             # where selection starts before any answer
@@ -67,7 +68,7 @@ use super::exposure::Exposure;
 use super::select::SelectRule;
 use super::stop::Classify;
 use crate::error::{Error, Result};
-use crate::estimate::{Method, NormalPrior, Quadrature};
+use crate::estimate::{AbilityPrior, Method, Quadrature};
 use crate::ids::ItemId;
 use crate::online::Pretest;
 
@@ -91,19 +92,39 @@ impl Default for Start {
     }
 }
 
-/// The normal prior of MAP, EAP and the posterior.
+/// The ability prior of MAP, EAP and the posterior: normal, or Student-t
+/// when `df` is given ([`AbilityPrior`]).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Prior {
-    /// Prior mean.
+    /// Prior mean (the t's location).
     pub mean: f64,
-    /// Prior standard deviation.
+    /// Prior standard deviation (the t's scale).
     pub sd: f64,
+    /// Degrees of freedom of a Student-t prior truncated to
+    /// `mean +- 12 sd`; absent (or `inf`) for the normal. Must be positive.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub df: Option<f64>,
 }
 
 impl Default for Prior {
     fn default() -> Self {
-        Prior { mean: 0.0, sd: 1.0 }
+        Prior {
+            mean: 0.0,
+            sd: 1.0,
+            df: None,
+        }
+    }
+}
+
+impl Prior {
+    /// The estimators' prior.
+    ///
+    /// # Errors
+    /// As [`AbilityPrior::student_t`], as a config error naming the prior.
+    pub fn ability_prior(&self) -> Result<AbilityPrior> {
+        AbilityPrior::student_t(self.mean, self.sd, self.df.unwrap_or(f64::INFINITY))
+            .map_err(|e| Error::config(format!("prior: {}", e.message())))
     }
 }
 
@@ -275,7 +296,7 @@ impl Plan {
         if self.shortlist == 0 {
             return Err(Error::config("shortlist must be at least 1"));
         }
-        self.normal_prior()?;
+        self.ability_prior()?;
         if let Some(g) = self.quadrature {
             Quadrature::fixed(g.points, g.lo, g.hi).map_err(|e| Error::config(e.message()))?;
         }
@@ -295,9 +316,8 @@ impl Plan {
         Ok(())
     }
 
-    pub(crate) fn normal_prior(&self) -> Result<NormalPrior> {
-        NormalPrior::new(self.prior.mean, self.prior.sd)
-            .map_err(|e| Error::config(format!("prior: {}", e.message())))
+    pub(crate) fn ability_prior(&self) -> Result<AbilityPrior> {
+        self.prior.ability_prior()
     }
 
     pub(crate) fn quadrature_rule(&self) -> Quadrature {
@@ -341,6 +361,22 @@ mod tests {
     }
 
     #[test]
+    fn prior_df_gives_a_t_prior_and_round_trips() {
+        let plan = Plan::from_toml("[prior]\nmean = 0.5\nsd = 2.0\ndf = 4").unwrap();
+        assert_eq!(plan.prior.df, Some(4.0));
+        let p = plan.ability_prior().unwrap();
+        assert_eq!((p.location(), p.scale(), p.df()), (0.5, 2.0, 4.0));
+        assert_eq!(Plan::from_toml(&plan.to_toml()).unwrap(), plan);
+        let json = serde_json::to_string(&plan).unwrap();
+        assert_eq!(serde_json::from_str::<Plan>(&json).unwrap(), plan);
+        // Infinite df is the normal; no df leaves the TOML as it was.
+        let inf = Plan::from_toml("[prior]\ndf = inf").unwrap();
+        assert!(inf.ability_prior().unwrap().is_normal());
+        assert!(!Plan::default().to_toml().contains("df"));
+        assert!(Plan::default().ability_prior().unwrap().is_normal());
+    }
+
+    #[test]
     fn empty_text_gives_the_defaults() {
         assert_eq!(Plan::from_toml("").unwrap(), Plan::default());
     }
@@ -355,6 +391,10 @@ mod tests {
             ("max_items = 5\nmin_items = 6", "min_items"),
             ("stop_se = -0.1", "stop_se"),
             ("[prior]\nsd = 0", "prior"),
+            ("[prior]\ndf = 0", "degrees of freedom"),
+            ("[prior]\ndf = -4", "degrees of freedom"),
+            ("[prior]\ndf = nan", "degrees of freedom"),
+            ("[prior]\ndf = \"four\"", "expected f64"),
             ("[exposure]\nmethod = \"randomesque\"\nk = 0", "k"),
             (
                 "[exposure]\nmethod = \"sympson-hetter\"\nr_max = 1.5",

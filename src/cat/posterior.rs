@@ -18,7 +18,7 @@
 //! (module docs of [`crate::estimate`]). A plan that names a fixed grid
 //! gets exactly that grid, as catR does.
 
-use crate::estimate::{Estimator, Method, NormalPrior, Posterior};
+use crate::estimate::{AbilityPrior, Estimator, Method, Posterior, TRUNCATED_END};
 use crate::model::{Irf, ResponseModel};
 
 /// Default grid spacing, in logits.
@@ -33,6 +33,9 @@ const SPAN: f64 = 32.0;
 const MIN_SDS_PER_STEP: f64 = 1.5;
 /// Spacing of a rebuilt grid, in posterior SDs.
 const STEP_PER_SD: f64 = 0.25;
+/// Largest spacing of a grid whose truncation end carries weight (within
+/// [`TRUNCATED_END`] of the peak).
+const TRUNCATED_STEP: f64 = 0.006;
 /// Rebuilds tried after one answer before giving up on the grid.
 const REBUILDS: usize = 4;
 
@@ -51,7 +54,7 @@ pub(crate) struct RunningPosterior {
     fixed: bool,
     /// False when the grid could not be made to hold the posterior.
     resolved: bool,
-    prior: NormalPrior,
+    prior: AbilityPrior,
     /// The answers so far, for rebuilds (empty with a fixed grid).
     answers: Vec<(Irf, usize)>,
 }
@@ -71,19 +74,18 @@ fn grid(points: usize, lo: f64, hi: f64) -> Vec<f64> {
 }
 
 /// Trapezoid end factor and prior density, in logs, at each node.
-fn prior_log_weights(nodes: &[f64], prior: NormalPrior) -> Vec<f64> {
+fn prior_log_weights(nodes: &[f64], prior: AbilityPrior) -> Vec<f64> {
     let n = nodes.len();
     nodes
         .iter()
         .enumerate()
         .map(|(i, &t)| {
-            let z = (t - prior.mean()) / prior.sd();
             let end = if i == 0 || i + 1 == n {
                 0.5f64.ln()
             } else {
                 0.0
             };
-            end - 0.5 * z * z
+            end + prior.ln_kernel(t)
         })
         .collect()
 }
@@ -109,12 +111,19 @@ fn moments(nodes: &[f64], log_w: &[f64]) -> (f64, f64, f64) {
 impl RunningPosterior {
     /// The prior on `points` nodes from `lo` to `hi`, or on the default grid
     /// (`mean +- 7.5 sd` joined with `[-6, 6]`, spacing 0.1).
-    pub(crate) fn new(prior: NormalPrior, grid_spec: Option<(usize, f64, f64)>) -> Self {
+    pub(crate) fn new(prior: AbilityPrior, grid_spec: Option<(usize, f64, f64)>) -> Self {
         let (points, lo, hi, fixed) = match grid_spec {
             Some((points, lo, hi)) => (points, lo, hi, true),
             None => {
-                let lo = (-6.0f64).min(prior.mean() - PRIOR_SDS * prior.sd());
-                let hi = 6.0f64.max(prior.mean() + PRIOR_SDS * prior.sd());
+                let (lo, hi) = if prior.is_normal() {
+                    let (m, s) = (prior.location(), prior.scale());
+                    (
+                        (-6.0f64).min(m - PRIOR_SDS * s),
+                        6.0f64.max(m + PRIOR_SDS * s),
+                    )
+                } else {
+                    prior.support()
+                };
                 (((hi - lo) / STEP).ceil() as usize + 1, lo, hi, false)
             }
         };
@@ -159,10 +168,20 @@ impl RunningPosterior {
         let n = self.nodes.len();
         let (peak, mean, sd) = moments(&self.nodes, &self.log_w);
         let h = (self.nodes[n - 1] - self.nodes[0]) / (n - 1) as f64;
-        let low_heavy = self.log_w[0] > peak - NEGLIGIBLE;
-        let high_heavy = self.log_w[n - 1] > peak - NEGLIGIBLE;
+        // An end on a t prior's support has nothing beyond it.
+        let (low_end, high_end) = self.prior.support();
+        let low_heavy = self.nodes[0] > low_end && self.log_w[0] > peak - NEGLIGIBLE;
+        let high_heavy = self.nodes[n - 1] < high_end && self.log_w[n - 1] > peak - NEGLIGIBLE;
         let narrow = sd < MIN_SDS_PER_STEP * h;
-        if !(low_heavy || high_heavy || narrow) || !sd.is_finite() || !peak.is_finite() {
+        // Weight piled against a t prior's truncation end: the density jumps
+        // there and the trapezoid error is `O(h^2)`, so such a grid needs a
+        // fine spacing (as the estimator's adaptive quadrature does).
+        let cut = |i: usize, end: f64| self.nodes[i] == end && self.log_w[i] > peak - TRUNCATED_END;
+        let cut_coarse = h > TRUNCATED_STEP && (cut(0, low_end) || cut(n - 1, high_end));
+        if !(low_heavy || high_heavy || narrow || cut_coarse)
+            || !sd.is_finite()
+            || !peak.is_finite()
+        {
             return None;
         }
         let first = self.log_w.iter().position(|&lw| lw > peak - SPAN)?;
@@ -176,7 +195,13 @@ impl RunningPosterior {
         if high_heavy {
             hi += width;
         }
+        let (lo, hi) = (lo.max(low_end), hi.min(high_end));
         let step = if narrow { STEP_PER_SD * sd } else { h };
+        let step = if cut_coarse {
+            step.min(TRUNCATED_STEP.max((hi - lo) / 4000.0))
+        } else {
+            step
+        };
         let step = step.max(1e-9 * (1.0 + mean.abs()));
         Some((lo, hi, step))
     }
@@ -209,6 +234,7 @@ impl RunningPosterior {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::estimate::AbilityPrior;
     use crate::model::Logistic;
 
     fn pattern(n: usize) -> (Vec<Irf>, Vec<usize>) {
@@ -231,7 +257,7 @@ mod tests {
         for n in [1, 5, 40, 400] {
             let (irfs, scores) = pattern(n);
             let responses: Vec<(&Irf, usize)> = irfs.iter().zip(scores.iter().copied()).collect();
-            let mut run = RunningPosterior::new(NormalPrior::default(), None);
+            let mut run = RunningPosterior::new(AbilityPrior::default(), None);
             for &(irf, k) in &responses {
                 run.add(irf, k);
             }
@@ -255,7 +281,7 @@ mod tests {
             .map(|_| Logistic::two_pl(2.0, 5.5).unwrap().into())
             .collect();
         let responses: Vec<(&Irf, usize)> = irfs.iter().map(|i| (i, 1)).collect();
-        let mut run = RunningPosterior::new(NormalPrior::default(), None);
+        let mut run = RunningPosterior::new(AbilityPrior::default(), None);
         for &(irf, k) in &responses {
             run.add(irf, k);
         }
@@ -284,7 +310,7 @@ mod tests {
             .collect();
         let responses: Vec<(&Irf, usize)> =
             irfs.iter().enumerate().map(|(j, i)| (i, j % 2)).collect();
-        let mut run = RunningPosterior::new(NormalPrior::default(), None);
+        let mut run = RunningPosterior::new(AbilityPrior::default(), None);
         for &(irf, k) in &responses {
             run.add(irf, k);
         }
@@ -295,5 +321,56 @@ mod tests {
         assert!(h * MIN_SDS_PER_STEP <= got.sd() && run.resolved, "{h}");
         assert!((got.mean() - want.mean()).abs() < 1e-8 * (1.0 + want.mean().abs()));
         assert!((got.sd() - want.sd()).abs() < 1e-8);
+    }
+
+    #[test]
+    fn t_prior_grid_matches_adaptive_quadrature() {
+        // Mixed patterns of 1-400 answers and an all-correct one piling
+        // weight on the truncation end, under t priors of 4, 1 and 0.5 df.
+        let hard: Vec<Irf> = (0..30)
+            .map(|_| Logistic::two_pl(2.0, 5.5).unwrap().into())
+            .collect();
+        for prior in [
+            AbilityPrior::student_t(0.0, 1.0, 4.0).unwrap(),
+            AbilityPrior::student_t(0.5, 0.7, 1.0).unwrap(),
+            AbilityPrior::student_t(0.0, 1.0, 0.5).unwrap(),
+        ] {
+            let mut cases: Vec<Vec<(&Irf, usize)>> = Vec::new();
+            let patterns: Vec<_> = [1, 5, 40, 400].into_iter().map(pattern).collect();
+            for (irfs, scores) in &patterns {
+                cases.push(irfs.iter().zip(scores.iter().copied()).collect());
+            }
+            cases.push(hard.iter().map(|i| (i, 1)).collect());
+            for responses in &cases {
+                let n = responses.len();
+                let mut run = RunningPosterior::new(prior, None);
+                for &(irf, k) in responses {
+                    run.add(irf, k);
+                }
+                let got = run.posterior(responses);
+                let want = Estimator::new(Method::Eap)
+                    .prior(prior)
+                    .posterior(responses);
+                assert!(run.resolved, "{prior:?} n {n}");
+                let (lo, hi) = prior.support();
+                assert!(run.nodes[0] >= lo && run.nodes[run.nodes.len() - 1] <= hi);
+                // Weight against the truncation end (the all-correct case):
+                // both grids are O(h^2) accurate there (spacing 0.006 here,
+                // 0.004 for the estimator), hence 1e-5; else 1e-6 as above.
+                let tol = if n == 30 { 1e-5 } else { 1e-6 };
+                assert!(
+                    (got.mean() - want.mean()).abs() < tol,
+                    "{prior:?} n {n}: {} vs {}",
+                    got.mean(),
+                    want.mean()
+                );
+                assert!(
+                    (got.sd() - want.sd()).abs() < tol,
+                    "{prior:?} n {n}: {} vs {}",
+                    got.sd(),
+                    want.sd()
+                );
+            }
+        }
     }
 }

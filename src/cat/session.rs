@@ -241,7 +241,7 @@ impl Session {
         let ability = design.estimation.estimate(&[], None);
         let plan = design.plan();
         let running = RunningPosterior::new(
-            plan.normal_prior().unwrap_or_default(),
+            plan.ability_prior().unwrap_or_default(),
             plan.quadrature.map(|g| (g.points, g.lo, g.hi)),
         );
         let mut session = Session {

@@ -34,6 +34,11 @@ pub struct PlanFlags {
     #[arg(long, value_name = "METHOD")]
     estimator: Option<String>,
 
+    /// Student-t ability prior with this many degrees of freedom (location
+    /// and scale: the plan's prior mean and SD; inf: normal).
+    #[arg(long, value_name = "DF")]
+    prior_df: Option<f64>,
+
     /// Pretest pool: a file of item ids (one per line), or a parameter file
     /// (JSON or CSV) whose difficulties are the items' provisional ones.
     #[arg(long, value_name = "FILE")]
@@ -102,6 +107,12 @@ impl PlanFlags {
         if let Some(method) = &self.estimator {
             plan.estimator = method.parse()?;
         }
+        if let Some(df) = self.prior_df {
+            plan.prior.df = Some(df);
+            plan.prior
+                .ability_prior()
+                .with_context(|| format!("--prior-df {df}"))?;
+        }
         if self.pretest.is_some() || self.pretest_count.is_some() || self.pretest_select.is_some() {
             let p = plan.pretest.get_or_insert_with(Pretest::default);
             if let Some(path) = &self.pretest {
@@ -121,5 +132,43 @@ impl PlanFlags {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Debug, Parser)]
+    struct Cli {
+        #[command(flatten)]
+        flags: PlanFlags,
+    }
+
+    fn apply(argv: &[&str]) -> anyhow::Result<Plan> {
+        let mut all = vec!["x"];
+        all.extend_from_slice(argv);
+        let cli = Cli::try_parse_from(all)?;
+        let mut plan = Plan::default();
+        cli.flags.apply(&mut plan)?;
+        Ok(plan)
+    }
+
+    #[test]
+    fn prior_df_sets_a_t_prior_and_rejects_a_bad_df() {
+        assert_eq!(apply(&[]).unwrap(), Plan::default());
+        let plan = apply(&["--prior-df", "4"]).unwrap();
+        assert_eq!(plan.prior.df, Some(4.0));
+        plan.validate().unwrap();
+        for bad in ["0", "-1", "nan"] {
+            let flag = format!("--prior-df={bad}");
+            let err = apply(&[&flag]).unwrap_err();
+            assert!(
+                format!("{err:#}").contains("degrees of freedom"),
+                "{bad}: {err:#}"
+            );
+        }
+        assert!(apply(&["--prior-df", "four"]).is_err());
     }
 }

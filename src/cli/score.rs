@@ -6,7 +6,7 @@ use anyhow::{Context, bail};
 use clap::Args as ClapArgs;
 use fangsheng::bank::ParamSet;
 use fangsheng::data::{ResponseMatrix, read_responses_from};
-use fangsheng::estimate::{Ability, Estimator, Method, NormalPrior, Quadrature, score_matrix};
+use fangsheng::estimate::{Ability, AbilityPrior, Estimator, Method, Quadrature, score_matrix};
 use fangsheng::model::Irf;
 
 use super::input::ResponseArgs;
@@ -22,7 +22,8 @@ const DEMO_RESPONSES: &str = include_str!("../../calibration/demo/runs.csv");
   fangsheng score --demo
   fangsheng score --params calibration/demo/v1.json --responses runs.csv --out abilities.csv
   fangsheng score --params bank.json --responses wide.csv --method ml --bounds -4,4 --json
-  fangsheng score --params bank.json --responses runs.csv --method eap --quad-points 33 --quad-range -4,4")]
+  fangsheng score --params bank.json --responses runs.csv --method eap --quad-points 33 --quad-range -4,4
+  fangsheng score --params bank.json --responses runs.csv --prior-df 4")]
 pub struct Args {
     /// Item parameter file (fangsheng-params/1 JSON, or CSV).
     #[arg(
@@ -45,13 +46,18 @@ pub struct Args {
     #[arg(long, short = 'm', default_value = "eap")]
     method: String,
 
-    /// Mean of the normal ability prior (eap, map).
+    /// Mean of the ability prior (eap, map; a t prior's location).
     #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
     prior_mean: f64,
 
-    /// Standard deviation of the normal ability prior (eap, map).
+    /// Standard deviation of the ability prior (eap, map; a t prior's scale).
     #[arg(long, default_value_t = 1.0)]
     prior_sd: f64,
+
+    /// Student-t ability prior with this many degrees of freedom, truncated
+    /// to mean +- 12 SD (eap, map; default: normal).
+    #[arg(long, value_name = "DF")]
+    prior_df: Option<f64>,
 
     /// EAP: use a fixed grid of this many equally spaced points instead of
     /// the default adaptive quadrature (catR uses 33).
@@ -153,7 +159,9 @@ fn score(
 
 fn estimator(args: &Args) -> anyhow::Result<Estimator> {
     let method: Method = args.method.parse()?;
-    let prior = NormalPrior::new(args.prior_mean, args.prior_sd)?;
+    let df = args.prior_df.unwrap_or(f64::INFINITY);
+    let prior = AbilityPrior::student_t(args.prior_mean, args.prior_sd, df)
+        .with_context(|| format!("--prior-df {df}"))?;
     let (lo, hi) = parse_range(&args.bounds, "--bounds")?;
     let mut est = Estimator::new(method).prior(prior).bounds(lo, hi);
     if let Some(points) = args.quad_points {
@@ -178,5 +186,41 @@ pub fn parse_range(text: &str, flag: &str) -> anyhow::Result<(f64, f64)> {
     match parsed {
         Some((lo, hi)) if lo.is_finite() && hi.is_finite() && lo < hi => Ok((lo, hi)),
         _ => bail!("{flag} takes LO,HI with LO < HI, got '{text}'"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Debug, Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: Args,
+    }
+
+    fn parse(extra: &[&str]) -> Args {
+        let mut argv = vec!["score", "--demo"];
+        argv.extend_from_slice(extra);
+        Cli::try_parse_from(argv).unwrap().args
+    }
+
+    #[test]
+    fn prior_df_gives_a_t_prior_and_bad_df_is_an_error() {
+        let normal = estimator(&parse(&[])).unwrap();
+        assert_eq!(normal, Estimator::new(Method::Eap));
+        let t = estimator(&parse(&["--prior-df", "4", "--prior-sd", "2"])).unwrap();
+        let want =
+            Estimator::new(Method::Eap).prior(AbilityPrior::student_t(0.0, 2.0, 4.0).unwrap());
+        assert_eq!(t, want);
+        for bad in ["0", "-3", "nan"] {
+            let flag = format!("--prior-df={bad}");
+            let err = estimator(&parse(&[&flag])).unwrap_err();
+            assert!(
+                format!("{err:#}").contains("degrees of freedom"),
+                "{bad}: {err:#}"
+            );
+        }
     }
 }

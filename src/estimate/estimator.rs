@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use super::method::Method;
 use super::pattern::{LogPost, Pattern};
 use super::posterior::{self, Posterior};
-use super::prior::{NormalPrior, Quadrature};
+use super::prior::{AbilityPrior, Quadrature};
 use super::search::{COARSE_STEP, Grid, maximize, root_down};
 use crate::model::Irf;
 
@@ -44,7 +44,7 @@ pub struct Ability {
 /// quadrature, ML/WLE bounds `(-6, 6)`) and adjusted by the builder methods:
 ///
 /// ```
-/// use fangsheng::estimate::{Estimator, Method, NormalPrior, Quadrature};
+/// use fangsheng::estimate::{Estimator, Method, AbilityPrior, Quadrature};
 /// use fangsheng::model::{Irf, Logistic};
 ///
 /// let items: Vec<Irf> = [-0.5, 0.0, 0.5]
@@ -53,7 +53,7 @@ pub struct Ability {
 ///     .collect();
 /// let pattern: Vec<(&Irf, usize)> = items.iter().zip([1, 0, 1]).collect();
 /// let est = Estimator::new(Method::Eap)
-///     .prior(NormalPrior::new(0.0, 1.5).unwrap())
+///     .prior(AbilityPrior::normal(0.0, 1.5).unwrap())
 ///     .quadrature(Quadrature::CATR);
 /// let ability = est.estimate(&pattern);
 /// assert!(ability.theta > 0.0 && ability.se < 1.5);
@@ -61,7 +61,7 @@ pub struct Ability {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Estimator {
     method: Method,
-    prior: NormalPrior,
+    prior: AbilityPrior,
     quadrature: Quadrature,
     lo: f64,
     hi: f64,
@@ -73,7 +73,7 @@ impl Estimator {
     pub fn new(method: Method) -> Self {
         Estimator {
             method,
-            prior: NormalPrior::default(),
+            prior: AbilityPrior::default(),
             quadrature: Quadrature::Adaptive,
             lo: -6.0,
             hi: 6.0,
@@ -81,7 +81,7 @@ impl Estimator {
     }
 
     /// The prior of MAP and EAP (and of [`Estimator::posterior`]).
-    pub fn prior(mut self, p: NormalPrior) -> Self {
+    pub fn prior(mut self, p: AbilityPrior) -> Self {
         self.prior = p;
         self
     }
@@ -94,7 +94,8 @@ impl Estimator {
     }
 
     /// The interval ML and WLE search (MAP and EAP are not bounded: a
-    /// normal prior keeps them finite). Reversed bounds are swapped; non-finite
+    /// normal prior keeps them finite, a t prior is truncated to its
+    /// support). Reversed bounds are swapped; non-finite
     /// or equal bounds are ignored and the previous ones kept.
     pub fn bounds(mut self, lo: f64, hi: f64) -> Self {
         if lo.is_finite() && hi.is_finite() && lo != hi {
@@ -156,7 +157,15 @@ impl Estimator {
 
     fn no_responses(&self) -> Ability {
         let (theta, se) = match self.method {
-            Method::Map | Method::Eap => (self.prior.mean(), self.prior.sd()),
+            Method::Map | Method::Eap if self.prior.is_normal() => {
+                (self.prior.location(), self.prior.scale())
+            }
+            // The truncated t's SD has no closed form worth keeping: the
+            // EAP of no answers is the prior's mean and SD on the grid.
+            Method::Map | Method::Eap => {
+                let post = self.posterior_of(Pattern::new(&[]));
+                (self.prior.location(), post.sd())
+            }
             Method::Ml | Method::Wle => (0.5 * (self.lo + self.hi), f64::INFINITY),
         };
         Ability {
@@ -182,11 +191,12 @@ impl Estimator {
             pattern,
             prior: Some(self.prior),
         };
-        let (mu, sigma) = (self.prior.mean(), self.prior.sd());
-        let lo = (-6.0f64).min(mu - 6.0 * sigma);
-        let hi = 6.0f64.max(mu + 6.0 * sigma);
-        let theta = maximize(&obj, lo, hi, true).theta;
-        let precision = 1.0 / (sigma * sigma);
+        let (lo, hi, slide) = self.prior.search_window();
+        let theta = maximize(&obj, lo, hi, slide).theta;
+        // The prior's curvature at the mode: `1 / sigma^2` for the normal;
+        // for a t it is negative beyond `sqrt(df)` scales, where it adds no
+        // precision (floored at 0).
+        let precision = (-self.prior.ln_kernel_derivs(theta).1).max(0.0);
         let se = 1.0 / (pattern.information(theta) + precision).sqrt();
         (theta, se, Status::Converged)
     }

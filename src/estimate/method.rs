@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 /// | method | estimate | standard error |
 /// |---|---|---|
 /// | `ml` | argmax of `ln L(theta)` within the bounds | `1 / sqrt(I(theta))` |
-/// | `map` | argmax of `ln L(theta) + ln phi((theta - mu) / sigma)` | `1 / sqrt(I(theta) + 1 / sigma^2)` |
+/// | `map` | argmax of `ln L(theta) + ln phi((theta - mu) / sigma)` | `1 / sqrt(I(theta) + 1 / sigma^2)` (a t prior: its curvature at the mode, floored at 0, for `1 / sigma^2`) |
 /// | `eap` | posterior mean `E[theta | x]` | posterior SD |
 /// | `wle` | root of `d ln L / d theta + J / (2 I)` (Warm, 1989) | `1 / sqrt(I(theta))` |
 ///
@@ -22,9 +22,9 @@ use crate::error::{Error, Result};
 pub enum Method {
     /// Maximum likelihood.
     Ml,
-    /// Maximum a posteriori (Bayes modal) under a normal prior.
+    /// Maximum a posteriori (Bayes modal) under the ability prior.
     Map,
-    /// Expected a posteriori under a normal prior.
+    /// Expected a posteriori under the ability prior.
     Eap,
     /// Warm's weighted likelihood estimator.
     Wle,

@@ -52,6 +52,22 @@
 //! joined with the prior's `mu +- 6 sigma`, slid outward while the maximum
 //! is on its edge.
 //!
+//! # Student-t prior
+//!
+//! [`AbilityPrior::student_t`] gives a t prior (location, scale, `df`),
+//! truncated to `location +- 12 scale` ([`T_SUPPORT_SCALES`] says why). Its
+//! log density is convex beyond `sqrt(df)` scales, so with a t prior the log
+//! posterior is treated like a 3PL one: MAP and the adaptive quadrature's
+//! mode search scan the whole support on the coarse grid first (no sliding:
+//! a mode on a truncation end is the mode), then refine, which finds the
+//! global mode when a second local one exists. MAP's SE adds the prior's
+//! curvature at the mode, floored at 0 where the t is convex. The adaptive
+//! grid never extends past the support; when an end of the support carries
+//! posterior weight (within `e^-12` of the peak), the density jumps there,
+//! the trapezoidal rule is only `O(h^2)` accurate, and the finest grid
+//! (4,001 nodes) is used. `df = inf` is the normal and runs the normal's
+//! code unchanged.
+//!
 //! WLE always scans Warm's estimating function on the grid (the weighted
 //! likelihood can be bimodal even for the 2PL when few items have spread
 //! difficulties), solves each sign change from + to - by Illinois regula
@@ -103,8 +119,11 @@ mod search;
 pub use estimator::{Ability, Estimator, Status};
 pub use method::Method;
 pub use posterior::Posterior;
-pub use prior::{NormalPrior, Quadrature};
+pub(crate) use posterior::TRUNCATED_END;
+pub use prior::{AbilityPrior, Quadrature, T_SUPPORT_SCALES};
 pub use score::{PredictedScore, expected_proportion, predicted_score, score_matrix};
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_t;

@@ -1,7 +1,7 @@
 //! Sums over one examinee's responses: log-likelihood, its derivatives,
 //! information and Warm's term, all from per-item log-space quantities.
 
-use super::prior::NormalPrior;
+use super::prior::AbilityPrior;
 use crate::model::{Irf, ResponseModel};
 
 /// A response pattern. Pairs whose score is outside the item's categories
@@ -90,10 +90,18 @@ impl<'a> Pattern<'a> {
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct LogPost<'a> {
     pub(crate) pattern: Pattern<'a>,
-    pub(crate) prior: Option<NormalPrior>,
+    pub(crate) prior: Option<AbilityPrior>,
 }
 
 impl LogPost<'_> {
+    /// True when the objective is concave: a concave pattern (see
+    /// [`Pattern::log_concave`]) and no prior or a normal one. A Student-t
+    /// prior's log density is convex beyond `sqrt(df)` scales, so the sum
+    /// may have several local maxima.
+    pub(crate) fn log_concave(&self) -> bool {
+        self.pattern.log_concave() && self.prior.is_none_or(|p| p.is_normal())
+    }
+
     /// Value at `theta`.
     pub(crate) fn value(&self, theta: f64) -> f64 {
         let lp = self.prior.map_or(0.0, |p| p.ln_kernel(theta));

@@ -81,12 +81,12 @@ const MAX_SLIDES: usize = 16;
 /// window moves the window outward (up to 16 times): the log posterior with a
 /// normal prior always has an interior maximum, possibly far out.
 ///
-/// A concave objective (see [`Pattern::log_concave`]) is solved by bracketed
-/// Newton directly; otherwise a coarse grid first picks the cell.
-///
-/// [`Pattern::log_concave`]: super::pattern::Pattern::log_concave
+/// A concave objective (see [`LogPost::log_concave`]) is solved by bracketed
+/// Newton directly; otherwise a coarse grid first picks the cell, which finds
+/// the global maximum among local ones at least a grid cell apart (the
+/// 3PL/4PL likelihood, a Student-t prior's convex tails).
 pub(crate) fn maximize(obj: &LogPost<'_>, lo: f64, hi: f64, slide: bool) -> Maximum {
-    if obj.pattern.log_concave() {
+    if obj.log_concave() {
         return maximize_concave(obj, lo, hi, slide);
     }
     let n = Grid::nodes_for(lo, hi, COARSE_STEP).clamp(21, 601);
@@ -139,7 +139,7 @@ fn maximize_concave(obj: &LogPost<'_>, mut lo: f64, mut hi: f64, slide: bool) ->
             }
             (lo, hi) = (hi, hi + width);
         } else {
-            let start = obj.prior.map_or(0.0, |p| p.mean()).clamp(lo, hi);
+            let start = obj.prior.map_or(0.0, |p| p.location()).clamp(lo, hi);
             return Maximum {
                 theta: newton_max(obj, lo, hi, start),
                 at_edge: false,

@@ -50,10 +50,13 @@ fn method_names_round_trip() {
 
 #[test]
 fn prior_and_quadrature_validate() {
-    assert!(NormalPrior::new(f64::NAN, 1.0).is_err());
-    assert!(NormalPrior::new(0.0, -1.0).is_err());
-    assert!(NormalPrior::new(0.0, f64::INFINITY).is_err());
-    assert_eq!(NormalPrior::default(), NormalPrior::new(0.0, 1.0).unwrap());
+    assert!(AbilityPrior::normal(f64::NAN, 1.0).is_err());
+    assert!(AbilityPrior::normal(0.0, -1.0).is_err());
+    assert!(AbilityPrior::normal(0.0, f64::INFINITY).is_err());
+    assert_eq!(
+        AbilityPrior::default(),
+        AbilityPrior::normal(0.0, 1.0).unwrap()
+    );
     assert!(Quadrature::fixed(1, -4.0, 4.0).is_err());
     assert!(Quadrature::fixed(33, 4.0, -4.0).is_err());
     assert_eq!(Quadrature::fixed(33, -4.0, 4.0).unwrap(), Quadrature::CATR);
@@ -114,11 +117,11 @@ fn eap_and_map_shrink_toward_the_prior_mean() {
         assert!(est.theta > 0.0 && est.theta < ml.theta, "{m}: {est:?}");
         // A tighter prior pulls harder; a prior centred higher pulls up.
         let tight = Estimator::new(m)
-            .prior(NormalPrior::new(0.0, 0.5).unwrap())
+            .prior(AbilityPrior::normal(0.0, 0.5).unwrap())
             .estimate(&r);
         assert!(tight.theta < est.theta, "{m}");
         let high = Estimator::new(m)
-            .prior(NormalPrior::new(1.0, 1.0).unwrap())
+            .prior(AbilityPrior::normal(1.0, 1.0).unwrap())
             .estimate(&r);
         assert!(high.theta > est.theta, "{m}");
         assert!(est.se < 1.0, "{m}: data shrink the SD below the prior's");
@@ -151,7 +154,7 @@ fn ml_of_extreme_patterns_is_the_bound() {
 
 #[test]
 fn empty_pattern_gives_the_documented_result() {
-    let prior = NormalPrior::new(0.3, 1.7).unwrap();
+    let prior = AbilityPrior::normal(0.3, 1.7).unwrap();
     for est in all_methods() {
         let a = est.clone().prior(prior).bounds(-4.0, 5.0).estimate(&[]);
         assert_eq!((a.n_items, a.status), (0, Status::NoResponses));
@@ -278,7 +281,7 @@ fn adaptive_quadrature_matches_a_very_fine_grid() {
 fn adaptive_quadrature_follows_a_shifted_wide_prior() {
     let items = two_pl_bank(20, 16);
     let r = simulate_pattern(&items, 3.0, 17);
-    let prior = NormalPrior::new(2.0, 3.0).unwrap();
+    let prior = AbilityPrior::normal(2.0, 3.0).unwrap();
     let est = Estimator::new(Method::Eap).prior(prior);
     let reference = est
         .clone()
@@ -393,7 +396,7 @@ fn posterior_quantiles_are_monotone_and_centred() {
 
 #[test]
 fn prior_only_posterior_is_the_prior() {
-    let prior = NormalPrior::new(-0.5, 2.0).unwrap();
+    let prior = AbilityPrior::normal(-0.5, 2.0).unwrap();
     let post = Estimator::new(Method::Eap).prior(prior).posterior(&[]);
     assert!((post.mean() + 0.5).abs() < 1e-9);
     assert!((post.sd() - 2.0).abs() < 1e-6);
