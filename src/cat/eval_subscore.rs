@@ -285,16 +285,11 @@ impl SubscoreModel {
             .filter(|&(j, x)| j < irfs.len() && x < irfs[j].n_categories())
             .collect();
         let n_nodes = self.nodes.len();
-        let sd = if prior.sd > 0.0 && prior.sd.is_finite() {
-            prior.sd
-        } else {
-            1.0
-        };
-        let log_prior: Vec<f64> = self
-            .nodes
-            .iter()
-            .map(|&t| -0.5 * ((t - prior.mean) / sd).powi(2))
-            .collect();
+        // The plan's own prior family (normal or Student t); a plan whose
+        // prior does not validate was refused before any exam ran, so the
+        // fallback only keeps this function total.
+        let ability = prior.ability_prior().unwrap_or_default();
+        let log_prior: Vec<f64> = self.nodes.iter().map(|&t| ability.ln_kernel(t)).collect();
         // Log-likelihood of each group's answers at each node.
         let mut group_ll = vec![vec![0.0; n_nodes]; self.groups.len()];
         for &(j, x) in &answers {
