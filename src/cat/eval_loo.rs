@@ -14,7 +14,12 @@
 //!   (the plan's estimator and prior, the same [`BankScore`] rule);
 //! * `adaptive inner-choice` (with [`LooConfig::inner_choice`]): per fold,
 //!   the variant whose exams best predict the fold's own calibration
-//!   examinees (a nested validation that never sees the held-out one);
+//!   examinees (a nested validation that never sees the held-out one,
+//!   but scores the plans in-sample: on the examinees the bank was
+//!   calibrated on);
+//! * `adaptive inner-choice-refit` (with [`LooConfig::inner_refit`]): the
+//!   same choice made out-of-sample: each calibration examinee is examined
+//!   on a bank calibrated without it and without the held-out one;
 //! * `irt-full-run` (once per calibration model): the whole recorded run
 //!   scored with the calibration, the floor any exam of the bank can reach.
 //!
@@ -48,7 +53,7 @@ use crate::calibrate::{CalibrationConfig, NormalPrior, calibrate};
 use crate::data::{Cell, ResponseMatrix};
 use crate::error::{Error, Result};
 use crate::estimate::{Estimator, Method};
-use crate::ids::{ExamineeId, ItemId};
+use crate::ids::ItemId;
 use crate::model::{Irf, ModelKind, ResponseModel};
 
 /// What a leave-one-out evaluation runs.
@@ -88,6 +93,16 @@ pub struct LooConfig {
     /// then examined with it. Nothing of the held-out examinee enters the
     /// choice.
     pub inner_choice: bool,
+    /// Adds the row `adaptive inner-choice-refit`, the out-of-sample form
+    /// of `inner_choice`. In the fold of held-out examinee `m`, each
+    /// calibration examinee `j` is examined by replay, with the base plan
+    /// and every variant, on a bank calibrated without both `m` and `j`
+    /// (same model, priors, quadrature and tolerance as the fold's; cached
+    /// in `cache` under both names); the plan with the lowest mean absolute
+    /// error over the `j`s at the same length (mean over `seeds` for plans
+    /// that use them) examines `m` on the fold's bank. `m`'s responses
+    /// enter no inner calibration.
+    pub inner_refit: bool,
 }
 
 /// One method at one length.
@@ -155,7 +170,8 @@ pub struct LooReport {
     /// Every prediction behind the rows.
     pub details: Vec<LooDetail>,
     /// The variant the inner choice picked for each held-out examinee
-    /// (empty unless [`LooConfig::inner_choice`]).
+    /// (empty unless [`LooConfig::inner_choice`] or
+    /// [`LooConfig::inner_refit`]).
     pub inner_choices: Vec<InnerChoice>,
 }
 
@@ -170,6 +186,12 @@ pub struct InnerChoice {
     pub examinee: String,
     /// The variant picked (`base` for the base plan).
     pub variant: String,
+    /// `in-sample` ([`LooConfig::inner_choice`]) or `refit`
+    /// ([`LooConfig::inner_refit`]).
+    pub mode: String,
+    /// Every offered plan's inner mean absolute error (proportion) in this
+    /// fold, base plan first: the scores the pick minimised.
+    pub inner_mae: Vec<(String, f64)>,
 }
 
 /// One held-out examinee with the bank calibrated without it.
@@ -272,9 +294,8 @@ fn answered_items(m: &ResponseMatrix) -> Result<ResponseMatrix> {
     )
 }
 
-fn cache_file(dir: &std::path::Path, model: &str, id: &ExamineeId) -> PathBuf {
+fn cache_file(dir: &std::path::Path, model: &str, id: &str) -> PathBuf {
     let safe: String = id
-        .as_str()
         .chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
@@ -287,16 +308,20 @@ fn cache_file(dir: &std::path::Path, model: &str, id: &ExamineeId) -> PathBuf {
     dir.join(format!("loo-{model}-{safe}.json"))
 }
 
-/// Calibrates without examinee `row` (or reads the cached calibration).
+/// Calibrates without examinee `row` (or reads the cached calibration);
+/// the fold examines `row`. An inner fold (`outer = Some(m)`) also leaves
+/// out the outer fold's held-out examinee `m`.
 fn fold(
     responses: &ResponseMatrix,
     config: &LooConfig,
     model: ModelKind,
     slope_prior: Option<f64>,
     row: usize,
+    outer: Option<usize>,
 ) -> Result<Fold> {
     let id = &responses.examinees()[row];
-    let train = answered_items(&responses.filter_examinees(|e, _| e != row))?;
+    let train = answered_items(&responses.filter_examinees(|e, _| e != row && Some(e) != outer))?;
+
     let priors = match slope_prior {
         Some(sd) => config
             .calibration
@@ -306,8 +331,12 @@ fn fold(
     };
     // Everything the fold's calibration depends on, as text (numbers would
     // not survive a round trip through the file exactly).
+    let held = match outer {
+        Some(m) => format!("{} and inner {id}", responses.examinees()[m]),
+        None => id.to_string(),
+    };
     let key = serde_json::Value::String(format!(
-        "held out {id}; {} responses; {model}; priors {priors:?}; quadrature {} on +-{}; tolerance {}",
+        "held out {held}; {} responses; {model}; priors {priors:?}; quadrature {} on +-{}; tolerance {}",
         train.n_responses(),
         config.calibration.quadrature.points(),
         config.calibration.quadrature.range(),
@@ -317,7 +346,14 @@ fn fold(
         Some(sd) => format!("{model}-slope{sd}"),
         None => model.to_string(),
     };
-    let cached = config.cache.as_ref().map(|d| cache_file(d, &label, id));
+    let cached = config.cache.as_ref().map(|d| match outer {
+        Some(m) => cache_file(
+            d,
+            &format!("{label}-inner"),
+            &format!("{}--{id}", responses.examinees()[m]),
+        ),
+        None => cache_file(d, &label, id.as_str()),
+    });
     let loaded = cached
         .as_ref()
         .filter(|p| p.is_file())
@@ -334,8 +370,10 @@ fn fold(
                 standard_errors: false,
                 ..config.calibration.clone()
             };
+            #[cfg(test)]
+            tests::record_calibration(&train);
             let fit = calibrate(&train, &calibration, &mut |_| {}).map_err(|e| {
-                Error::config(format!("calibration without '{id}': {}", e.message()))
+                Error::config(format!("calibration without {held}: {}", e.message()))
             })?;
             let mut metadata = Metadata::default();
             metadata.provenance.insert("leave_one_out".into(), key);
@@ -499,7 +537,7 @@ pub fn leave_one_out(
         let t = Instant::now();
         let folds: Vec<Fold> = held
             .par_iter()
-            .map(|&row| fold(responses, config, model, slope_prior, row))
+            .map(|&row| fold(responses, config, model, slope_prior, row, None))
             .collect::<Result<_>>()?;
         calibration_seconds.push((name.clone(), t.elapsed().as_secs_f64()));
         let observed: Vec<f64> = folds.iter().map(|f| f.replay.observed(0)).collect();
@@ -530,14 +568,32 @@ pub fn leave_one_out(
         details.extend(details_of(&floor, &[run], &names, &observed));
         rows.push(floor);
 
-        for &k in &config.lengths {
-            let base = Plan {
-                max_items: k,
-                min_items: config.plan.min_items.min(k),
-                ..config.plan.clone()
-            };
-            let mut variants = vec![Variant::base()];
-            variants.extend(config.variants.iter().cloned());
+        let mut variants = vec![Variant::base()];
+        variants.extend(config.variants.iter().cloned());
+        let refit = if config.inner_refit && variants.len() > 1 {
+            let t = Instant::now();
+            let runs = refit_runs(
+                responses,
+                config,
+                (model, slope_prior),
+                &held,
+                &variants,
+                &seeds,
+                &mut |done, total| {
+                    progress(format!(
+                        "{name}: inner calibrations and exams {done}/{total} ({:.0} s)",
+                        t.elapsed().as_secs_f64()
+                    ))
+                },
+            )?;
+            calibration_seconds.push((format!("{name} inner refits"), t.elapsed().as_secs_f64()));
+            Some(runs)
+        } else {
+            None
+        };
+
+        for (ki, &k) in config.lengths.iter().enumerate() {
+            let base = base_plan(config, k);
             // Per variant, per fold: the prepared design (kept for the
             // inner choice).
             let mut all_designs: Vec<Vec<Prepared>> = Vec::new();
@@ -550,7 +606,7 @@ pub fn leave_one_out(
                     .collect::<Result<_>>()?;
                 let chosen: Vec<&Prepared> = designs.iter().collect();
                 let runs = held_out_runs(&folds, &chosen, &seeds)?;
-                if config.inner_choice {
+                if config.inner_choice || refit.is_some() {
                     all_designs.push(designs);
                 }
                 let method = if v.name() == "base" {
@@ -574,41 +630,64 @@ pub fn leave_one_out(
             if config.inner_choice && variants.len() > 1 {
                 progress(format!("{name}: {k} items, inner choice"));
                 let t = Instant::now();
-                let picks: Vec<usize> = folds
+                let scores: Vec<Vec<f64>> = folds
                     .par_iter()
                     .enumerate()
                     .map(|(fi, f)| {
-                        let scores = (0..variants.len())
+                        (0..variants.len())
                             .map(|vi| inner_mae(f, &all_designs[vi][fi], config.seed))
-                            .collect::<Result<Vec<f64>>>()?;
-                        Ok(argmin(&scores))
+                            .collect::<Result<Vec<f64>>>()
                     })
                     .collect::<Result<_>>()?;
-                let chosen: Vec<&Prepared> = picks
-                    .iter()
-                    .enumerate()
-                    .map(|(fi, &vi)| &all_designs[vi][fi])
-                    .collect();
-                let runs = held_out_runs(&folds, &chosen, &seeds)?;
-                let row = row_of(
-                    &name,
-                    "adaptive inner-choice".into(),
-                    k,
+                let (row, runs, picks) = chosen_row(
+                    &folds,
+                    &all_designs,
+                    &scores,
+                    &seeds,
+                    (&name, "adaptive inner-choice", k),
                     &observed,
-                    &runs,
-                    n_items,
-                    t.elapsed().as_secs_f64(),
-                );
+                    t,
+                )?;
                 details.extend(details_of(&row, &runs, &names, &observed));
                 rows.push(row);
-                for (fi, &vi) in picks.iter().enumerate() {
-                    inner_choices.push(InnerChoice {
-                        calibration: name.clone(),
-                        items: k,
-                        examinee: names[fi].clone(),
-                        variant: variants[vi].name(),
-                    });
-                }
+                inner_choices.extend(picks_of(
+                    &picks,
+                    &scores,
+                    &variants,
+                    &names,
+                    (&name, k, "in-sample"),
+                ));
+            }
+
+            if let Some(inner) = &refit {
+                progress(format!("{name}: {k} items, inner choice (refit)"));
+                let t = Instant::now();
+                let scores: Vec<Vec<f64>> = inner
+                    .iter()
+                    .map(|runs| {
+                        (0..variants.len())
+                            .map(|vi| refit_mae(runs, ki, vi))
+                            .collect()
+                    })
+                    .collect();
+                let (row, runs, picks) = chosen_row(
+                    &folds,
+                    &all_designs,
+                    &scores,
+                    &seeds,
+                    (&name, "adaptive inner-choice-refit", k),
+                    &observed,
+                    t,
+                )?;
+                details.extend(details_of(&row, &runs, &names, &observed));
+                rows.push(row);
+                inner_choices.extend(picks_of(
+                    &picks,
+                    &scores,
+                    &variants,
+                    &names,
+                    (&name, k, "refit"),
+                ));
             }
 
             // Baselines: the same k random recorded items per seed.
@@ -663,6 +742,178 @@ pub fn leave_one_out(
         details,
         inner_choices,
     })
+}
+
+/// The base plan at length `k`.
+fn base_plan(config: &LooConfig, k: usize) -> Plan {
+    Plan {
+        max_items: k,
+        min_items: config.plan.min_items.min(k),
+        ..config.plan.clone()
+    }
+}
+
+/// The row of an inner choice: per fold, the variant with the lowest
+/// `scores[fold][variant]` examines the held-out examinee. Returns the row,
+/// its runs and the picks. `what` is (calibration, method, length).
+fn chosen_row(
+    folds: &[Fold],
+    designs: &[Vec<Prepared>],
+    scores: &[Vec<f64>],
+    seeds: &[u64],
+    what: (&str, &str, usize),
+    observed: &[f64],
+    started: Instant,
+) -> Result<(LooRow, Vec<SeedRun>, Vec<usize>)> {
+    let picks: Vec<usize> = scores.iter().map(|s| argmin(s)).collect();
+    let chosen: Vec<&Prepared> = picks
+        .iter()
+        .enumerate()
+        .map(|(fi, &vi)| &designs[vi][fi])
+        .collect();
+    let runs = held_out_runs(folds, &chosen, seeds)?;
+    let row = row_of(
+        what.0,
+        what.1.into(),
+        what.2,
+        observed,
+        &runs,
+        folds[0].bank.len(),
+        started.elapsed().as_secs_f64(),
+    );
+    Ok((row, runs, picks))
+}
+
+/// The [`InnerChoice`]s of `picks`; `what` is (calibration, length, mode).
+fn picks_of(
+    picks: &[usize],
+    scores: &[Vec<f64>],
+    variants: &[Variant],
+    names: &[String],
+    what: (&str, usize, &str),
+) -> Vec<InnerChoice> {
+    picks
+        .iter()
+        .enumerate()
+        .map(|(fi, &vi)| InnerChoice {
+            calibration: what.0.to_owned(),
+            items: what.1,
+            examinee: names[fi].clone(),
+            variant: variants[vi].name(),
+            mode: what.2.to_owned(),
+            inner_mae: variants
+                .iter()
+                .zip(&scores[fi])
+                .map(|(v, &s)| (v.name(), s))
+                .collect(),
+        })
+        .collect()
+}
+
+/// One calibration examinee's exams in an inner fold of the refit choice.
+struct InnerRun {
+    /// Its observed full-run score (on the inner fold's bank).
+    observed: f64,
+    /// Predicted bank scores by length, variant and seed (one seed for
+    /// plans without random choices; empty when `observed` is not finite).
+    predicted: Vec<Vec<Vec<f64>>>,
+}
+
+/// The refit inner validation of `setting` (model, slope prior): for each
+/// held-out row `m` (outer fold), each other examinee `j` examined with
+/// every variant on a bank calibrated without `m` and `j`. The `j`s of a
+/// fold are calibrated in parallel; `progress` gets (inner folds done,
+/// total) after each outer fold.
+fn refit_runs(
+    responses: &ResponseMatrix,
+    config: &LooConfig,
+    setting: (ModelKind, Option<f64>),
+    held: &[usize],
+    variants: &[Variant],
+    seeds: &[u64],
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<Vec<Vec<InnerRun>>> {
+    let n = responses.n_examinees();
+    let total = held.len() * (n - 1);
+    progress(0, total);
+    let mut out = Vec::with_capacity(held.len());
+    for &m in held {
+        let inner: Vec<usize> = (0..n).filter(|&j| j != m).collect();
+        let runs = inner
+            .par_iter()
+            .map(|&j| inner_run(responses, config, setting, m, j, variants, seeds))
+            .collect::<Result<Vec<_>>>()?;
+        out.push(runs);
+        progress(out.len() * (n - 1), total);
+    }
+    Ok(out)
+}
+
+/// Examinee `j`'s exams on the bank calibrated without `j` and `m`, for
+/// every length and variant (design and session seeds as the held-out
+/// examinees' exams: `j`'s row).
+fn inner_run(
+    responses: &ResponseMatrix,
+    config: &LooConfig,
+    (model, slope_prior): (ModelKind, Option<f64>),
+    m: usize,
+    j: usize,
+    variants: &[Variant],
+    seeds: &[u64],
+) -> Result<InnerRun> {
+    let f = fold(responses, config, model, slope_prior, j, Some(m))?;
+    let observed = f.replay.observed(0);
+    if !observed.is_finite() {
+        return Ok(InnerRun {
+            observed,
+            predicted: Vec::new(),
+        });
+    }
+    let predicted = config
+        .lengths
+        .iter()
+        .map(|&k| {
+            let base = base_plan(config, k);
+            variants
+                .iter()
+                .map(|v| {
+                    let p = prepare(&f, v, &base, config)?;
+                    let distinct = if uses_randomness(p.0.plan()) {
+                        seeds
+                    } else {
+                        &seeds[..1]
+                    };
+                    distinct
+                        .iter()
+                        .map(|&s| Ok(run_exam(&f, &p, s, &f.replay, 0, f.row)?.0))
+                        .collect::<Result<Vec<f64>>>()
+                })
+                .collect::<Result<Vec<_>>>()
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(InnerRun {
+        observed,
+        predicted,
+    })
+}
+
+/// The refit inner score of variant `vi` at length index `ki` in one outer
+/// fold: the mean over seeds of the mean absolute error over its inner
+/// examinees (infinite when none has a finite observed score).
+fn refit_mae(runs: &[InnerRun], ki: usize, vi: usize) -> f64 {
+    let valid: Vec<&InnerRun> = runs.iter().filter(|r| !r.predicted.is_empty()).collect();
+    let n_seeds = valid.first().map_or(0, |r| r.predicted[ki][vi].len());
+    if n_seeds == 0 {
+        return f64::INFINITY;
+    }
+    let per_seed = (0..n_seeds).map(|s| {
+        valid
+            .iter()
+            .map(|r| (r.predicted[ki][vi][s] - r.observed).abs())
+            .sum::<f64>()
+            / valid.len() as f64
+    });
+    per_seed.sum::<f64>() / n_seeds as f64
 }
 
 /// A fold's plan variant checked against its bank, with its bank-score
@@ -826,8 +1077,34 @@ mod tests {
     use crate::model::Logistic;
     use rand::Rng;
 
+    /// The examinee sets passed to calibration by every test of this module
+    /// (tests tell theirs apart by examinee names).
+    static CALIBRATED: Mutex<Vec<Vec<String>>> = Mutex::new(Vec::new());
+
+    pub(super) fn record_calibration(train: &ResponseMatrix) {
+        if let Ok(mut c) = CALIBRATED.lock() {
+            c.push(train.examinees().iter().map(|e| e.to_string()).collect());
+        }
+    }
+
+    /// The calibrations recorded so far whose examinees are named `prefix`N.
+    pub(super) fn calibrated(prefix: &str) -> Vec<Vec<String>> {
+        CALIBRATED
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|c| c.iter().all(|e| e.starts_with(prefix)))
+            .cloned()
+            .collect()
+    }
+
     /// 8 simulated examinees x 60 two-category-tagged 2PL items.
     fn data() -> (ResponseMatrix, HashMap<ItemId, Tags>) {
+        data_named("m")
+    }
+
+    /// [`data`] with examinees named `prefix`0 to `prefix`7.
+    pub(super) fn data_named(prefix: &str) -> (ResponseMatrix, HashMap<ItemId, Tags>) {
         let mut rng = ChaCha8Rng::seed_from_u64(3);
         let items: Vec<Irf> = (0..60)
             .map(|j| {
@@ -860,7 +1137,7 @@ mod tests {
             })
             .collect();
         let m = ResponseMatrix::new(
-            (0..8).map(|e| format!("m{e}").into()).collect(),
+            (0..8).map(|e| format!("{prefix}{e}").into()).collect(),
             ids,
             cells,
             None,
@@ -890,6 +1167,7 @@ mod tests {
             cache: None,
             slope_priors: vec![None, Some(0.25)],
             inner_choice: true,
+            inner_refit: false,
         };
         let report = leave_one_out(&m, &config, &mut |_| {}).unwrap();
         let names: Vec<&str> = report
@@ -940,5 +1218,150 @@ mod tests {
             .map(|r| r.mae)
             .collect();
         assert!((floor[0] - floor[1]).abs() > 1e-9, "{floor:?}");
+    }
+}
+
+#[cfg(test)]
+mod refit_tests {
+    use super::tests::{calibrated, data_named};
+    use super::*;
+
+    fn config(tags: HashMap<ItemId, Tags>, in_sample: bool, refit: bool) -> LooConfig {
+        LooConfig {
+            calibration: CalibrationConfig::default(),
+            models: vec![ModelKind::TwoPl],
+            lengths: vec![8, 16],
+            seeds: 2,
+            seed: 5,
+            plan: Plan::default(),
+            score: BankScore::Blend,
+            variants: vec![
+                Variant::parse("content=category").unwrap(),
+                Variant::parse("select=closest-b").unwrap(),
+                Variant::parse("exposure=randomesque:3").unwrap(),
+            ],
+            tags,
+            held_out: Some(vec![0, 4]),
+            cache: None,
+            slope_priors: Vec::new(),
+            inner_choice: in_sample,
+            inner_refit: refit,
+        }
+    }
+
+    const OFFERED: [&str; 4] = [
+        "base",
+        "content=category",
+        "select=closest-b",
+        "exposure=randomesque:3",
+    ];
+
+    #[test]
+    fn refit_picks_one_offered_plan_per_fold_without_the_held_out_examinee() {
+        let (m, tags) = data_named("nest");
+        let dir = tempfile::tempdir().unwrap();
+        let config = LooConfig {
+            cache: Some(dir.path().to_path_buf()),
+            ..config(tags, false, true)
+        };
+        let report = leave_one_out(&m, &config, &mut |_| {}).unwrap();
+        let methods: Vec<&str> = report.rows.iter().map(|r| r.method.as_str()).collect();
+        assert!(
+            methods.contains(&"adaptive inner-choice-refit"),
+            "{methods:?}"
+        );
+        assert!(!methods.contains(&"adaptive inner-choice"), "{methods:?}");
+
+        // One choice per length and fold, among the offered plans, the one
+        // with the lowest inner MAE.
+        assert_eq!(report.inner_choices.len(), 4);
+        for c in &report.inner_choices {
+            assert_eq!(c.mode, "refit");
+            let names: Vec<&str> = c.inner_mae.iter().map(|s| s.0.as_str()).collect();
+            assert_eq!(names, OFFERED);
+            assert!(c.inner_mae.iter().all(|s| s.1.is_finite() && s.1 >= 0.0));
+            let best = c
+                .inner_mae
+                .iter()
+                .min_by(|a, b| a.1.total_cmp(&b.1))
+                .unwrap();
+            assert_eq!(c.variant, best.0, "{c:?}");
+        }
+
+        // The calibrations: per held-out m, the outer one without m and
+        // one without {m, j} for each of the 7 others; m never among them.
+        let sets = calibrated("nest");
+        let all: Vec<String> = m.examinees().iter().map(|e| e.to_string()).collect();
+        let mut missing: Vec<Vec<String>> = sets
+            .iter()
+            .map(|s| all.iter().filter(|e| !s.contains(e)).cloned().collect())
+            .collect();
+        missing.sort();
+        let mut expected: Vec<Vec<String>> = Vec::new();
+        for held in [0, 4] {
+            expected.push(vec![all[held].clone()]);
+            for j in (0..8).filter(|&j| j != held) {
+                let mut pair = vec![all[held].clone(), all[j].clone()];
+                pair.sort();
+                expected.push(pair);
+            }
+        }
+        expected.sort();
+        assert_eq!(missing, expected);
+
+        // Every calibration was cached (the inner ones under both names),
+        // and a rerun reads them all back: same picks, no new calibration.
+        let files: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(files.len(), 16, "{files:?}");
+        assert!(files.contains(&"loo-2pl-inner-nest4--nest0.json".to_owned()));
+        let again = leave_one_out(&m, &config, &mut |_| {}).unwrap();
+        assert_eq!(calibrated("nest").len(), sets.len());
+        assert_eq!(again.inner_choices, report.inner_choices);
+    }
+
+    #[test]
+    fn refit_leaves_the_in_sample_choice_unchanged() {
+        let (m, tags) = data_named("same");
+        let alone = leave_one_out(&m, &config(tags.clone(), true, false), &mut |_| {}).unwrap();
+        let both = leave_one_out(&m, &config(tags, true, true), &mut |_| {}).unwrap();
+        // As text: the floor's exposure is NaN, which equals nothing.
+        let without_time = |rows: &[LooRow]| -> Vec<String> {
+            rows.iter()
+                .filter(|r| r.method != "adaptive inner-choice-refit")
+                .map(|r| {
+                    format!(
+                        "{:?}",
+                        LooRow {
+                            seconds: 0.0,
+                            ..r.clone()
+                        }
+                    )
+                })
+                .collect()
+        };
+        assert_eq!(without_time(&alone.rows), without_time(&both.rows));
+        assert!(
+            alone
+                .rows
+                .iter()
+                .any(|r| r.method == "adaptive inner-choice")
+        );
+        assert_eq!(
+            both.rows
+                .iter()
+                .filter(|r| r.method == "adaptive inner-choice-refit")
+                .count(),
+            2
+        );
+        let in_sample: Vec<&InnerChoice> = both
+            .inner_choices
+            .iter()
+            .filter(|c| c.mode == "in-sample")
+            .collect();
+        assert_eq!(in_sample, alone.inner_choices.iter().collect::<Vec<_>>());
+        assert!(alone.inner_choices.iter().all(|c| c.mode == "in-sample"));
     }
 }

@@ -1,7 +1,7 @@
 //! `fangsheng simulate`: adaptive exams for recorded runs (post-hoc replay)
 //! or simulated examinees, and the leave-one-out evaluation on real runs.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -12,9 +12,9 @@ use clap::Args as ClapArgs;
 use fangsheng::bank::ParamSet;
 use fangsheng::calibrate::{CalibrationConfig, PriorConfig};
 use fangsheng::cat::{
-    BankScore, CatBank, Content, ExamResult, LooConfig, LooReport, Plan, Replay, Summary, Tags,
-    Variant, bank_shares, leave_one_out, normal_thetas, parse_exposure, prepare_design, replay_all,
-    simulate_all,
+    BankScore, CatBank, Content, ExamResult, InnerChoice, LooConfig, LooReport, Plan, Replay,
+    Summary, Tags, Variant, bank_shares, leave_one_out, normal_thetas, parse_exposure,
+    prepare_design, replay_all, simulate_all,
 };
 use fangsheng::ids::ItemId;
 use fangsheng::model::ModelKind;
@@ -151,11 +151,23 @@ pub struct Args {
     #[arg(long, default_value = "default", value_parser = ["default", "none"])]
     prior: String,
 
-    /// Leave-one-out: add the row `adaptive inner-choice`, which picks in
-    /// each fold the base plan or one of --variants by how well their exams
-    /// predict the fold's own calibration models (printed per fold).
-    #[arg(long)]
-    inner_choice: bool,
+    /// Leave-one-out: pick in each fold the base plan or one of --variants
+    /// by how well their exams predict the fold's calibration models
+    /// (picks and each plan's inner MAE printed). `in-sample` (the default
+    /// of a bare --inner-choice; row `adaptive inner-choice`): on the fold's
+    /// bank, which they calibrated. `refit` (row `adaptive
+    /// inner-choice-refit`): each calibration model examined on a bank
+    /// calibrated without it and the held-out model (21 more calibrations
+    /// per fold, cached with --cache). Both: `in-sample,refit`.
+    #[arg(
+        long,
+        value_name = "MODE,...",
+        num_args = 0..=1,
+        default_missing_value = "in-sample",
+        value_delimiter = ',',
+        value_parser = ["in-sample", "refit"]
+    )]
+    inner_choice: Vec<String>,
 
     /// Leave-one-out: slope priors ln a ~ N(0, SD) to compare, comma
     /// separated; `default` is the model's own (the default).
@@ -614,7 +626,8 @@ fn run_loo(
         tags,
         held_out,
         cache: args.cache.clone(),
-        inner_choice: args.inner_choice,
+        inner_choice: args.inner_choice.iter().any(|m| m == "in-sample"),
+        inner_refit: args.inner_choice.iter().any(|m| m == "refit"),
         slope_priors: args
             .slope_prior_sd
             .iter()
@@ -659,21 +672,44 @@ fn run_loo(
             .join(", ")
     );
     eprint!("{}", markdown(&report));
-    if !report.inner_choices.is_empty() {
-        // How often the inner validation picked each variant.
-        let mut counts: std::collections::BTreeMap<(String, usize, String), usize> =
-            Default::default();
-        for c in &report.inner_choices {
-            *counts
-                .entry((c.calibration.clone(), c.items, c.variant.clone()))
-                .or_default() += 1;
-        }
-        eprintln!("inner choice (calibration, k, variant: folds):");
-        for ((cal, k, v), n) in counts {
-            eprintln!("  {cal}, {k}, {v}: {n}");
+    eprint!("{}", inner_summary(&report.inner_choices));
+    Ok(())
+}
+
+/// How often each inner validation mode picked each plan, and each plan's
+/// inner MAE (accuracy points, mean over folds), by calibration and length.
+fn inner_summary(choices: &[InnerChoice]) -> String {
+    // (mode, calibration, k) -> plan -> (folds picked, sum of inner MAEs, folds)
+    type Tally = BTreeMap<(String, String, usize), Vec<(String, usize, f64, usize)>>;
+    let mut tally: Tally = BTreeMap::new();
+    for c in choices {
+        let plans = tally
+            .entry((c.mode.clone(), c.calibration.clone(), c.items))
+            .or_insert_with(|| {
+                c.inner_mae
+                    .iter()
+                    .map(|p| (p.0.clone(), 0, 0.0, 0))
+                    .collect()
+            });
+        for (plan, (_, mae)) in plans.iter_mut().zip(&c.inner_mae) {
+            plan.1 += usize::from(plan.0 == c.variant);
+            plan.2 += mae;
+            plan.3 += 1;
         }
     }
-    Ok(())
+    let mut s = String::new();
+    for ((mode, cal, k), plans) in tally {
+        s.push_str(&format!(
+            "inner choice {mode}, {cal}, {k} items (plan: folds picked, inner MAE mean over folds):\n"
+        ));
+        for (plan, picked, sum, n) in plans {
+            s.push_str(&format!(
+                "  {plan}: {picked}, {:.2}\n",
+                100.0 * sum / n.max(1) as f64
+            ));
+        }
+    }
+    s
 }
 
 /// The table in Markdown, errors in accuracy points (x100).
