@@ -129,6 +129,19 @@ fn replay_writes_one_row_per_examinee_and_a_trace() {
         assert!(answered.contains(&key), "{key:?} has no recorded answer");
         assert!(seen.insert(key.clone()), "{key:?} asked twice");
     }
+    // The sidecar records what the CSV's fixed columns cannot: the seed,
+    // the calibration and the digest of the file it describes.
+    let meta: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("exams.csv.meta.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(meta["seed"], 1, "{meta}");
+    assert_eq!(meta["bank"], "demo", "{meta}");
+    assert_eq!(meta["calibration_version"], "v1", "{meta}");
+    assert!(
+        meta["out_digest"].as_str().is_some_and(|d| d.len() == 64),
+        "{meta}"
+    );
 }
 
 #[test]

@@ -16,6 +16,7 @@ use fangsheng::cat::{
     Summary, Tags, Variant, bank_shares, leave_one_out, normal_thetas, parse_exposure,
     prepare_design, replay_all, simulate_all,
 };
+use fangsheng::export::SimulateMeta;
 use fangsheng::ids::ItemId;
 use fangsheng::model::ModelKind;
 use fangsheng::online::simulate_pretest;
@@ -98,7 +99,8 @@ pub struct Args {
     #[arg(long, default_value = "dimension")]
     dimension_field: String,
 
-    /// Output file (default: standard output). Written atomically.
+    /// Output file (default: standard output). Written atomically, with
+    /// `FILE.meta.json` beside it: seed, calibration, plan and times.
     #[arg(long, short = 'o', value_name = "FILE")]
     out: Option<PathBuf>,
 
@@ -229,6 +231,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let plan = balanced(plan, &args, &bank)?;
     let (plan, truth) = pretest::truth(plan, &args)?;
     let design = prepare_design(&bank, &plan, args.seed).map_err(|e| at_plan(e, &args))?;
+    let started = fangsheng::export::utc_now()?;
 
     let mut progress = ProgressLine::new(args.quiet);
     let (results, names, source) = match (args.thetas, &args.input.responses) {
@@ -294,6 +297,18 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             &summary,
         )
     })?;
+    if let Some(out) = &args.out {
+        // The CSV's columns are fixed; seed, calibration and times go in a
+        // sidecar that `export` reads back (see `export::meta`).
+        SimulateMeta::new(
+            args.seed,
+            params_path,
+            &loaded.params,
+            design.plan(),
+            started,
+        )?
+        .write_beside(out)?;
+    }
     if let Some(path) = &args.trace {
         emit(Some(path), |w| write_trace(w, &results, &names, bank.ids()))?;
     }
