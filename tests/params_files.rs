@@ -512,3 +512,27 @@ fn every_bad_fixture_is_covered() {
         }
     }
 }
+
+#[test]
+fn crlf_and_empty_lines_keep_the_line_numbers_right() {
+    // The csv crate miscounts both (BurntSushi/rust-csv#208); the bad item
+    // is on line 5 of each file.
+    let dir = tempfile::tempdir().unwrap();
+    for (name, text) in [
+        (
+            "crlf.csv",
+            "id,model,a,b,g,u\r\nq1,2pl,1.2,-0.3,,\r\nq3,2pl,1,0,,\r\nq4,2pl,1,1,,\r\nq2,2pl,-1,0.4,,\r\n",
+        ),
+        (
+            "empty_lines.csv",
+            "id,model,a,b,g,u\nq1,2pl,1.2,-0.3,,\n\n\nq2,2pl,-1,0.4,,\n",
+        ),
+    ] {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        let e = ParamSet::load(&path).expect_err(name);
+        assert_eq!(e.line(), Some(5), "{name}: {e}");
+        assert_eq!(e.item(), Some("q2"), "{name}: {e}");
+        assert!(e.message().contains("discrimination a"), "{name}: {e}");
+    }
+}

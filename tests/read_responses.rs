@@ -551,3 +551,57 @@ fn science_keeps_categories_until_recoded() {
     }
     assert_eq!(r.n_responses(), m.n_responses());
 }
+
+/// Writes `text` to a scratch file and reads it, expecting an error.
+fn read_text_err(dir: &Path, name: &str, text: &str) -> Error {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    match read_responses(&path, &ReadOptions::default()) {
+        Ok(m) => panic!("{name} read without error: {m:?}"),
+        Err(e) => e,
+    }
+}
+
+#[test]
+fn errors_name_the_right_line_after_empty_lines_and_in_crlf_files() {
+    // The csv crate's own line numbers are off in both cases
+    // (BurntSushi/rust-csv#208): each case has its bad score on line 5.
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        ("blank.csv", "model,item,score\nm1,q1,1\n\n\nm1,q2,x\n"),
+        (
+            "crlf.csv",
+            "model,item,score\r\nm1,q1,1\r\nm1,q3,0\r\nm2,q1,1\r\nm1,q2,x\r\n",
+        ),
+        (
+            "crlf_blank.csv",
+            "model,item,score\r\nm1,q1,1\r\n\r\n\r\nm1,q2,x\r\n",
+        ),
+        (
+            "wide_crlf.csv",
+            "model,q1,q2\r\nm1,1,0\r\nm2,0,1\r\n\r\nm3,1,x\r\n",
+        ),
+    ];
+    for (name, text) in cases {
+        let e = read_text_err(dir.path(), name, text);
+        assert_error(
+            &e,
+            ErrorKind::Value,
+            Some(5),
+            &[&format!("{name}:5:"), "'x'"],
+        );
+        assert_eq!(e.item(), Some("q2"), "{name}");
+    }
+    // A malformed row (too many fields) after empty lines.
+    let e = read_text_err(
+        dir.path(),
+        "malformed_crlf.csv",
+        "model,item,score\r\nm1,q1,1\r\n\r\nm1,q2,1,extra\r\n",
+    );
+    assert_error(
+        &e,
+        ErrorKind::Format,
+        Some(4),
+        &["malformed_crlf.csv:4:", "4 fields"],
+    );
+}

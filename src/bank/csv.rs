@@ -67,6 +67,7 @@ use std::str::FromStr;
 use super::fields::{self, Located, RawItem, RawSe};
 use super::files::format_number;
 use super::{Loaded, Metadata, ParamSet};
+use crate::data::{LineTracked, next_record};
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::{Irf, ModelKind, ResponseModel};
 
@@ -80,15 +81,22 @@ impl ParamSet {
     pub fn from_csv_reader<R: Read>(r: R, source: &Path) -> Result<Loaded> {
         let mut reader = ::csv::ReaderBuilder::new()
             .trim(::csv::Trim::All)
-            .from_reader(r);
-        let header = reader.headers().map_err(|e| csv_error(e, source))?.clone();
+            .from_reader(LineTracked::new(r));
+        let header = reader
+            .headers()
+            .map_err(|e| {
+                let line = e.position().map(|p| p.line());
+                csv_error(e, line, source)
+            })?
+            .clone();
         let mut warnings = Vec::new();
         let cols = Columns::find(&header, source, &mut warnings)
             .map_err(|e| e.at_line(1).in_file(source))?;
         let mut items = Vec::new();
-        for record in reader.records() {
-            let record = record.map_err(|e| csv_error(e, source))?;
-            let line = record.position().map_or(0, |p| p.line());
+        let mut record = ::csv::StringRecord::new();
+        while let Some(line) =
+            next_record(&mut reader, &mut record).map_err(|(e, line)| csv_error(e, line, source))?
+        {
             let raw = cols
                 .row(&record)
                 .map_err(|e| e.at_line(line).in_file(source))?;
@@ -115,8 +123,7 @@ impl ParamSet {
     }
 }
 
-fn csv_error(e: ::csv::Error, source: &Path) -> Error {
-    let line = e.position().map(|p| p.line());
+fn csv_error(e: ::csv::Error, line: Option<u64>, source: &Path) -> Error {
     let err = match e.kind() {
         ::csv::ErrorKind::UnequalLengths {
             expected_len, len, ..

@@ -29,6 +29,7 @@ use serde_json::{Map, Value};
 
 use super::content::{Item, ItemBank, ItemType, MAX_CHOICES, letter};
 use super::content_parse::{json_kind, parse_value};
+use crate::data::{LineTracked, next_record};
 use crate::error::{Error, ErrorKind, Result};
 
 /// The layout of a dataset file.
@@ -252,7 +253,7 @@ fn csv_records(text: &str, delimiter: u8, path: &Path) -> Result<Vec<(u64, Map<S
     let mut reader = csv::ReaderBuilder::new()
         .delimiter(delimiter)
         .flexible(false)
-        .from_reader(text.as_bytes());
+        .from_reader(LineTracked::new(text.as_bytes()));
     let header: Vec<String> = reader
         .headers()
         .map_err(|e| Error::format(format!("bad header: {e}")).in_file(path))?
@@ -260,14 +261,12 @@ fn csv_records(text: &str, delimiter: u8, path: &Path) -> Result<Vec<(u64, Map<S
         .map(|h| h.trim().to_owned())
         .collect();
     let mut out = Vec::new();
-    for row in reader.records() {
-        let row = row.map_err(|e| {
-            let line = e.position().map(|p| p.line()).unwrap_or(0);
-            Error::format(format!("bad CSV row: {e}"))
-                .at_line(line)
-                .in_file(path)
-        })?;
-        let line = row.position().map(|p| p.line()).unwrap_or(0);
+    let mut row = csv::StringRecord::new();
+    while let Some(line) = next_record(&mut reader, &mut row).map_err(|(e, line)| {
+        Error::format(format!("bad CSV row: {e}"))
+            .at_line(line.unwrap_or(0))
+            .in_file(path)
+    })? {
         let obj = header
             .iter()
             .zip(row.iter())

@@ -16,7 +16,7 @@ use crate::ids::{ExamineeId, ItemId};
 
 use super::intern::{FastHash, Interner};
 use super::read::{ReadOptions, find_column, list_columns, named_column};
-use super::rows::for_each_record;
+use super::rows::{LineTracked, for_each_record};
 use super::score::{Field, MissingTokens, parse_score};
 
 /// Header names (any case) recognised as the examinee column.
@@ -36,7 +36,7 @@ pub(crate) fn looks_long(header: &[String]) -> bool {
 
 /// Reads the records after the header.
 pub(crate) fn read<R: Read>(
-    csv: &mut csv::Reader<R>,
+    csv: &mut csv::Reader<LineTracked<R>>,
     header: &[String],
     opts: &ReadOptions,
     missing: &MissingTokens,

@@ -12,6 +12,7 @@ mod parquet;
 mod read;
 mod recode;
 mod rows;
+pub(crate) use rows::{LineTracked, next_record};
 mod score;
 mod wide;
 

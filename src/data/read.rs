@@ -22,6 +22,7 @@ use crate::data::ResponseMatrix;
 use crate::error::{Error, Result};
 use crate::io::open_read;
 
+use super::rows::LineTracked;
 use super::score::MissingTokens;
 use super::{long, wide};
 
@@ -146,7 +147,7 @@ fn read_csv<R: Read>(reader: R, source: &Path, opts: &ReadOptions) -> Result<Res
     let mut csv = csv::ReaderBuilder::new()
         .has_headers(true)
         .buffer_capacity(1 << 16)
-        .from_reader(reader);
+        .from_reader(LineTracked::new(reader));
     let header: Vec<String> = csv
         .byte_headers()
         .map_err(|e| csv_error(e, source))?
@@ -249,6 +250,11 @@ pub(crate) fn list_columns(header: &[String]) -> String {
 /// Converts a CSV reader error into the crate's error, keeping its line.
 pub(crate) fn csv_error(err: csv::Error, source: &Path) -> Error {
     let line = err.position().map(|p| p.line());
+    csv_error_on(err, source, line)
+}
+
+/// As [`csv_error`], placed on `line` (the caller's own count of lines).
+pub(crate) fn csv_error_on(err: csv::Error, source: &Path, line: Option<u64>) -> Error {
     let e = match err.into_kind() {
         csv::ErrorKind::Io(io) => return Error::io(source, io),
         csv::ErrorKind::UnequalLengths {

@@ -14,7 +14,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::ids::{ExamineeId, ItemId};
 
 use super::read::{ReadOptions, find_column, id_text, named_column};
-use super::rows::{for_each_record, row_index, row_scores};
+use super::rows::{LineTracked, for_each_record, row_index, row_scores};
 use super::score::MissingTokens;
 
 /// Header names (any case) recognised as the examinee id column.
@@ -24,7 +24,7 @@ pub(crate) const WEIGHT_NAMES: &[&str] = &["freq", "frequency", "weight", "count
 
 /// Reads the records after the header.
 pub(crate) fn read<R: Read>(
-    csv: &mut csv::Reader<R>,
+    csv: &mut csv::Reader<LineTracked<R>>,
     header: &[String],
     opts: &ReadOptions,
     missing: &MissingTokens,
@@ -96,7 +96,7 @@ pub(crate) fn read<R: Read>(
 
 /// Rows are items (id in the first column, or `id_col`), columns examinees.
 fn read_transposed<R: Read>(
-    csv: &mut csv::Reader<R>,
+    csv: &mut csv::Reader<LineTracked<R>>,
     header: &[String],
     opts: &ReadOptions,
     missing: &MissingTokens,

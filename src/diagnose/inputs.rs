@@ -4,6 +4,7 @@
 use std::path::Path;
 
 use super::saturation::ModelAbility;
+use crate::data::{LineTracked, next_record};
 use crate::error::{Error, Result};
 
 /// Column names accepted for the model id, in order of preference.
@@ -15,16 +16,21 @@ const MODEL_COLUMNS: [&str; 4] = ["model", "examinee", "id", "name"];
 fn read_columns(path: &Path, wanted: &[&[&str]]) -> Result<Vec<(u64, Vec<String>)>> {
     let mut reader = csv::ReaderBuilder::new()
         .flexible(false)
-        .from_reader(crate::io::open_read(path)?);
-    let fail = |e: csv::Error| {
-        let line = e.position().map(|p| p.line());
+        .from_reader(LineTracked::new(crate::io::open_read(path)?));
+    let fail = |e: csv::Error, line: Option<u64>| {
         let err = Error::format(format!("malformed CSV: {e}")).in_file(path);
         match line {
             Some(l) => err.at_line(l),
             None => err,
         }
     };
-    let header = reader.headers().map_err(fail)?.clone();
+    let header = reader
+        .headers()
+        .map_err(|e| {
+            let line = e.position().map(|p| p.line());
+            fail(e, line)
+        })?
+        .clone();
     let mut index = Vec::with_capacity(wanted.len());
     for names in wanted {
         let found = names
@@ -43,9 +49,8 @@ fn read_columns(path: &Path, wanted: &[&[&str]]) -> Result<Vec<(u64, Vec<String>
         }
     }
     let mut rows = Vec::new();
-    for record in reader.records() {
-        let record = record.map_err(fail)?;
-        let line = record.position().map_or(0, |p| p.line());
+    let mut record = csv::StringRecord::new();
+    while let Some(line) = next_record(&mut reader, &mut record).map_err(|(e, l)| fail(e, l))? {
         rows.push((
             line,
             index.iter().map(|&i| record[i].trim().to_owned()).collect(),
