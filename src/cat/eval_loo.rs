@@ -627,6 +627,9 @@ pub fn leave_one_out(
                 rows.push(row);
             }
 
+            // Each inner validation scores every plan per fold; the rows
+            // and picks are then made the same way for both.
+            let mut choices: Vec<(&str, &str, Instant, Vec<Vec<f64>>)> = Vec::new();
             if config.inner_choice && variants.len() > 1 {
                 progress(format!("{name}: {k} items, inner choice"));
                 let t = Instant::now();
@@ -639,26 +642,8 @@ pub fn leave_one_out(
                             .collect::<Result<Vec<f64>>>()
                     })
                     .collect::<Result<_>>()?;
-                let (row, runs, picks) = chosen_row(
-                    &folds,
-                    &all_designs,
-                    &scores,
-                    &seeds,
-                    (&name, "adaptive inner-choice", k),
-                    &observed,
-                    t,
-                )?;
-                details.extend(details_of(&row, &runs, &names, &observed));
-                rows.push(row);
-                inner_choices.extend(picks_of(
-                    &picks,
-                    &scores,
-                    &variants,
-                    &names,
-                    (&name, k, "in-sample"),
-                ));
+                choices.push(("adaptive inner-choice", "in-sample", t, scores));
             }
-
             if let Some(inner) = &refit {
                 progress(format!("{name}: {k} items, inner choice (refit)"));
                 let t = Instant::now();
@@ -670,12 +655,15 @@ pub fn leave_one_out(
                             .collect()
                     })
                     .collect();
+                choices.push(("adaptive inner-choice-refit", "refit", t, scores));
+            }
+            for (method, mode, t, scores) in choices {
                 let (row, runs, picks) = chosen_row(
                     &folds,
                     &all_designs,
                     &scores,
                     &seeds,
-                    (&name, "adaptive inner-choice-refit", k),
+                    (&name, method, k),
                     &observed,
                     t,
                 )?;
@@ -686,7 +674,7 @@ pub fn leave_one_out(
                     &scores,
                     &variants,
                     &names,
-                    (&name, k, "refit"),
+                    (&name, k, mode),
                 ));
             }
 

@@ -86,13 +86,19 @@ fn patterns() -> Vec<(Vec<Irf>, Vec<usize>)> {
     ]
 }
 
-#[test]
-fn eap_with_a_t_prior_matches_brute_force_integration() {
-    for prior in [
+/// t priors from heavy (df 0.5) to moderate (df 4) tails, off-centre and
+/// scaled.
+fn t_priors() -> [AbilityPrior; 3] {
+    [
         AbilityPrior::student_t(0.0, 1.0, 4.0).unwrap(),
         AbilityPrior::student_t(0.5, 0.5, 1.0).unwrap(),
         AbilityPrior::student_t(-0.2, 2.0, 0.5).unwrap(),
-    ] {
+    ]
+}
+
+#[test]
+fn eap_with_a_t_prior_matches_brute_force_integration() {
+    for prior in t_priors() {
         for (irfs, scores) in patterns() {
             let pattern: Vec<(&Irf, usize)> = irfs.iter().zip(scores).collect();
             let (mean, sd) = brute_eap(prior, &pattern);
@@ -110,11 +116,7 @@ fn eap_with_a_t_prior_matches_brute_force_integration() {
 
 #[test]
 fn map_with_a_t_prior_finds_the_global_mode() {
-    for prior in [
-        AbilityPrior::student_t(0.0, 1.0, 4.0).unwrap(),
-        AbilityPrior::student_t(0.5, 0.5, 1.0).unwrap(),
-        AbilityPrior::student_t(-0.2, 2.0, 0.5).unwrap(),
-    ] {
+    for prior in t_priors() {
         for (irfs, scores) in patterns() {
             let pattern: Vec<(&Irf, usize)> = irfs.iter().zip(scores).collect();
             let (t_best, v_best) = brute_map(prior, &pattern);
