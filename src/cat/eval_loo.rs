@@ -20,6 +20,9 @@
 //! * `adaptive inner-choice-refit` (with [`LooConfig::inner_refit`]): the
 //!   same choice made out-of-sample: each calibration examinee is examined
 //!   on a bank calibrated without it and without the held-out one;
+//! * `adaptive <variant> linked` and `adaptive inner-choice-refit linked`
+//!   (with [`LooConfig::inner_link`]): the same predictions mapped by a
+//!   [`ScoreLink`] fitted on the refit inner exams;
 //! * `irt-full-run` (once per calibration model): the whole recorded run
 //!   scored with the calibration, the floor any exam of the bank can reach.
 //!
@@ -46,6 +49,7 @@ use super::eval_variant::{Variant, prepare_design};
 use super::evaluation::{BankScore, bank_score, exam, examinee_seed};
 use super::plan::{Plan, Prior};
 use super::replay::Replay;
+use super::score_link::ScoreLink;
 use super::session::Session;
 use super::tags::Tags;
 use crate::bank::{Metadata, ParamSet};
@@ -103,6 +107,15 @@ pub struct LooConfig {
     /// that use them) examines `m` on the fold's bank. `m`'s responses
     /// enter no inner calibration.
     pub inner_refit: bool,
+    /// Adds, for the base plan and every variant, the row `adaptive
+    /// <variant> linked`: in the fold of held-out examinee `m`, a
+    /// [`ScoreLink`] fitted on the refit inner exams of the fold's
+    /// calibration examinees (as for `inner_refit`: each on a bank
+    /// calibrated without it and `m`, pairs pooled over seeds) maps `m`'s
+    /// prediction. Also the row `adaptive inner-choice-refit linked`: per
+    /// fold, the plan whose linked inner predictions are best, each inner
+    /// examinee linked by a line fitted on the other inner examinees.
+    pub inner_link: bool,
 }
 
 /// One method at one length.
@@ -173,6 +186,9 @@ pub struct LooReport {
     /// (empty unless [`LooConfig::inner_choice`] or
     /// [`LooConfig::inner_refit`]).
     pub inner_choices: Vec<InnerChoice>,
+    /// The plan of each `adaptive` row (base plan and variants), as
+    /// prepared for the first fold at the last length.
+    pub plans: Vec<(String, Plan)>,
 }
 
 /// The plan variant the inner validation of one fold picked.
@@ -515,6 +531,7 @@ pub fn leave_one_out(
     let mut calibration_seconds = Vec::new();
     let mut details = Vec::new();
     let mut inner_choices = Vec::new();
+    let mut plans: Vec<(String, Plan)> = Vec::new();
     let names: Vec<String> = held
         .iter()
         .map(|&r| responses.examinees()[r].to_string())
@@ -570,7 +587,7 @@ pub fn leave_one_out(
 
         let mut variants = vec![Variant::base()];
         variants.extend(config.variants.iter().cloned());
-        let refit = if config.inner_refit && variants.len() > 1 {
+        let refit = if (config.inner_refit && variants.len() > 1) || config.inner_link {
             let t = Instant::now();
             let runs = refit_runs(
                 responses,
@@ -593,11 +610,17 @@ pub fn leave_one_out(
         };
 
         for (ki, &k) in config.lengths.iter().enumerate() {
+            let row_at_k = |method: String, runs: &[SeedRun], secs: f64| {
+                row_of(&name, method, k, &observed, runs, n_items, secs)
+            };
             let base = base_plan(config, k);
             // Per variant, per fold: the prepared design (kept for the
             // inner choice).
             let mut all_designs: Vec<Vec<Prepared>> = Vec::new();
-            for v in &variants {
+            // Per variant: the held-out predictions mapped by each fold's
+            // inner link (with `inner_link`).
+            let mut all_linked: Vec<Vec<SeedRun>> = Vec::new();
+            for (vi, v) in variants.iter().enumerate() {
                 progress(format!("{name}: {k} items, {}", v.name()));
                 let t = Instant::now();
                 let designs: Vec<Prepared> = folds
@@ -606,6 +629,7 @@ pub fn leave_one_out(
                     .collect::<Result<_>>()?;
                 let chosen: Vec<&Prepared> = designs.iter().collect();
                 let runs = held_out_runs(&folds, &chosen, &seeds)?;
+                let plan = designs[0].0.plan().clone();
                 if config.inner_choice || refit.is_some() {
                     all_designs.push(designs);
                 }
@@ -614,17 +638,25 @@ pub fn leave_one_out(
                 } else {
                     format!("adaptive {}", v.name())
                 };
-                let row = row_of(
-                    &name,
-                    method,
-                    k,
-                    &observed,
-                    &runs,
-                    n_items,
-                    t.elapsed().as_secs_f64(),
-                );
+                match plans.iter_mut().find(|p| p.0 == method) {
+                    Some(p) => p.1 = plan,
+                    None => plans.push((method.clone(), plan)),
+                }
+                let row = row_at_k(method.clone(), &runs, t.elapsed().as_secs_f64());
                 details.extend(details_of(&row, &runs, &names, &observed));
                 rows.push(row);
+                if let (true, Some(inner)) = (config.inner_link, &refit) {
+                    let links: Vec<ScoreLink> = inner
+                        .iter()
+                        .map(|r| ScoreLink::fit(&inner_pairs(r, ki, vi).0))
+                        .collect();
+                    let linked = linked_runs(&runs, &links);
+                    let secs = t.elapsed().as_secs_f64();
+                    let row = row_at_k(format!("{method} linked"), &linked, secs);
+                    details.extend(details_of(&row, &linked, &names, &observed));
+                    rows.push(row);
+                    all_linked.push(linked);
+                }
             }
 
             // Each inner validation scores every plan per fold; the rows
@@ -644,7 +676,7 @@ pub fn leave_one_out(
                     .collect::<Result<_>>()?;
                 choices.push(("adaptive inner-choice", "in-sample", t, scores));
             }
-            if let Some(inner) = &refit {
+            if let (true, Some(inner)) = (config.inner_refit, &refit) {
                 progress(format!("{name}: {k} items, inner choice (refit)"));
                 let t = Instant::now();
                 let scores: Vec<Vec<f64>> = inner
@@ -657,6 +689,40 @@ pub fn leave_one_out(
                     .collect();
                 choices.push(("adaptive inner-choice-refit", "refit", t, scores));
             }
+            // Each choice's row, runs, picks, per-fold scores and mode.
+            type Made<'m> = (LooRow, Vec<SeedRun>, Vec<usize>, Vec<Vec<f64>>, &'m str);
+            let mut made: Vec<Made> = Vec::new();
+            if let (true, Some(inner)) = (config.inner_link, &refit) {
+                let scores: Vec<Vec<f64>> = inner
+                    .iter()
+                    .map(|runs| {
+                        (0..variants.len())
+                            .map(|vi| {
+                                let (pairs, groups) = inner_pairs(runs, ki, vi);
+                                ScoreLink::cross_validated_mae(&pairs, &groups)
+                            })
+                            .collect()
+                    })
+                    .collect();
+                let picks: Vec<usize> = scores.iter().map(|s| argmin(s)).collect();
+                let runs: Vec<SeedRun> = (0..seeds.len())
+                    .map(|si| SeedRun {
+                        seed: seeds[si],
+                        predicted: picks
+                            .iter()
+                            .enumerate()
+                            .map(|(fi, &vi)| all_linked[vi][si].predicted[fi])
+                            .collect(),
+                        exams: picks
+                            .iter()
+                            .enumerate()
+                            .map(|(fi, &vi)| all_linked[vi][si].exams[fi].clone())
+                            .collect(),
+                    })
+                    .collect();
+                let row = row_at_k("adaptive inner-choice-refit linked".into(), &runs, 0.0);
+                made.push((row, runs, picks, scores, "refit-linked"));
+            }
             for (method, mode, t, scores) in choices {
                 let (row, runs, picks) = chosen_row(
                     &folds,
@@ -667,6 +733,9 @@ pub fn leave_one_out(
                     &observed,
                     t,
                 )?;
+                made.push((row, runs, picks, scores, mode));
+            }
+            for (row, runs, picks, scores, mode) in made {
                 details.extend(details_of(&row, &runs, &names, &observed));
                 rows.push(row);
                 inner_choices.extend(picks_of(
@@ -716,7 +785,7 @@ pub fn leave_one_out(
             }
             let secs = t.elapsed().as_secs_f64();
             for (method, runs) in [("random-accuracy", &acc_runs), ("random-irt", &irt_runs)] {
-                let row = row_of(&name, method.into(), k, &observed, runs, n_items, secs);
+                let row = row_at_k(method.into(), runs, secs);
                 details.extend(details_of(&row, runs, &names, &observed));
                 rows.push(row);
             }
@@ -729,6 +798,7 @@ pub fn leave_one_out(
         calibration_seconds,
         details,
         inner_choices,
+        plans,
     })
 }
 
@@ -902,6 +972,40 @@ fn refit_mae(runs: &[InnerRun], ki: usize, vi: usize) -> f64 {
             / valid.len() as f64
     });
     per_seed.sum::<f64>() / n_seeds as f64
+}
+
+/// The (predicted, observed) pairs of variant `vi` at length index `ki` in
+/// one outer fold's inner exams (one per seed the plan was run with), and
+/// the inner examinee of each pair.
+fn inner_pairs(runs: &[InnerRun], ki: usize, vi: usize) -> (Vec<(f64, f64)>, Vec<usize>) {
+    let mut pairs = Vec::new();
+    let mut groups = Vec::new();
+    for (j, r) in runs.iter().enumerate() {
+        if r.predicted.is_empty() {
+            continue;
+        }
+        for &p in &r.predicted[ki][vi] {
+            pairs.push((p, r.observed));
+            groups.push(j);
+        }
+    }
+    (pairs, groups)
+}
+
+/// `runs` with fold `f`'s prediction mapped by `links[f]`.
+fn linked_runs(runs: &[SeedRun], links: &[ScoreLink]) -> Vec<SeedRun> {
+    runs.iter()
+        .map(|r| SeedRun {
+            seed: r.seed,
+            predicted: r
+                .predicted
+                .iter()
+                .zip(links)
+                .map(|(&p, l)| l.apply(p))
+                .collect(),
+            exams: r.exams.clone(),
+        })
+        .collect()
 }
 
 /// A fold's plan variant checked against its bank, with its bank-score
@@ -1156,6 +1260,7 @@ mod tests {
             slope_priors: vec![None, Some(0.25)],
             inner_choice: true,
             inner_refit: false,
+            inner_link: false,
         };
         let report = leave_one_out(&m, &config, &mut |_| {}).unwrap();
         let names: Vec<&str> = report
@@ -1234,6 +1339,7 @@ mod refit_tests {
             slope_priors: Vec::new(),
             inner_choice: in_sample,
             inner_refit: refit,
+            inner_link: false,
         }
     }
 
@@ -1243,6 +1349,18 @@ mod refit_tests {
         "select=closest-b",
         "exposure=randomesque:3",
     ];
+
+    /// `c` scored every offered plan, in order, and picked the lowest.
+    fn assert_picks_the_lowest_offered(c: &InnerChoice) {
+        let names: Vec<&str> = c.inner_mae.iter().map(|s| s.0.as_str()).collect();
+        assert_eq!(names, OFFERED);
+        let best = c
+            .inner_mae
+            .iter()
+            .min_by(|a, b| a.1.total_cmp(&b.1))
+            .unwrap();
+        assert_eq!(c.variant, best.0, "{c:?}");
+    }
 
     #[test]
     fn refit_picks_one_offered_plan_per_fold_without_the_held_out_examinee() {
@@ -1265,15 +1383,8 @@ mod refit_tests {
         assert_eq!(report.inner_choices.len(), 4);
         for c in &report.inner_choices {
             assert_eq!(c.mode, "refit");
-            let names: Vec<&str> = c.inner_mae.iter().map(|s| s.0.as_str()).collect();
-            assert_eq!(names, OFFERED);
             assert!(c.inner_mae.iter().all(|s| s.1.is_finite() && s.1 >= 0.0));
-            let best = c
-                .inner_mae
-                .iter()
-                .min_by(|a, b| a.1.total_cmp(&b.1))
-                .unwrap();
-            assert_eq!(c.variant, best.0, "{c:?}");
+            assert_picks_the_lowest_offered(c);
         }
 
         // The calibrations: per held-out m, the outer one without m and
@@ -1351,5 +1462,84 @@ mod refit_tests {
             .collect();
         assert_eq!(in_sample, alone.inner_choices.iter().collect::<Vec<_>>());
         assert!(alone.inner_choices.iter().all(|c| c.mode == "in-sample"));
+    }
+
+    #[test]
+    fn linked_rows_map_each_folds_predictions_by_one_line() {
+        let (m, tags) = data_named("link");
+        let config = LooConfig {
+            inner_link: true,
+            ..config(tags, false, false)
+        };
+        let report = leave_one_out(&m, &config, &mut |_| {}).unwrap();
+        let methods: Vec<&str> = report.rows.iter().map(|r| r.method.as_str()).collect();
+        for plan in [
+            "adaptive",
+            "adaptive content=category",
+            "adaptive select=closest-b",
+            "adaptive exposure=randomesque:3",
+        ] {
+            assert!(methods.contains(&plan), "{methods:?}");
+            let linked = format!("{plan} linked");
+            assert!(methods.contains(&linked.as_str()), "{methods:?}");
+        }
+        assert!(methods.contains(&"adaptive inner-choice-refit linked"));
+        // The unlinked refit choice is a separate option.
+        assert!(!methods.contains(&"adaptive inner-choice-refit"));
+
+        // Within a fold, plan and length, the linked prediction is one
+        // increasing line (clamped to [0, 1]) of the unlinked one: check
+        // it on the seeded plan, whose seeds give different predictions.
+        let pred = |method: &str, k: usize, who: &str| -> Vec<f64> {
+            report
+                .details
+                .iter()
+                .filter(|d| d.method == method && d.items == k && d.examinee == who)
+                .map(|d| d.predicted)
+                .collect()
+        };
+        let mut lines_checked = 0;
+        for who in &report.held_out {
+            for k in [8, 16] {
+                let raw = pred("adaptive exposure=randomesque:3", k, who);
+                let linked = pred("adaptive exposure=randomesque:3 linked", k, who);
+                assert_eq!(raw.len(), 2);
+                assert_eq!(linked.len(), 2);
+                if (raw[0] - raw[1]).abs() < 1e-6 || linked.iter().any(|&l| l <= 0.0 || l >= 1.0) {
+                    continue;
+                }
+                let slope = (linked[0] - linked[1]) / (raw[0] - raw[1]);
+                // The inner fold's 7 examinees, nearly all scored well by
+                // the bank, give a slope near 1: not flat, not reversed.
+                assert!(slope > 0.2 && slope < 5.0, "{who} {k}: slope {slope}");
+                lines_checked += 1;
+            }
+        }
+        assert!(
+            lines_checked > 0,
+            "no fold had two distinct seeded predictions"
+        );
+
+        // One linked pick per fold and length, the plan with the lowest
+        // cross-validated linked inner MAE.
+        let picks: Vec<&InnerChoice> = report
+            .inner_choices
+            .iter()
+            .filter(|c| c.mode == "refit-linked")
+            .collect();
+        assert_eq!(picks.len(), 4);
+        for c in picks {
+            assert_picks_the_lowest_offered(c);
+            // The pick's linked prediction is the held-out row's value.
+            let method = if c.variant == "base" {
+                "adaptive linked".to_owned()
+            } else {
+                format!("adaptive {} linked", c.variant)
+            };
+            assert_eq!(
+                pred("adaptive inner-choice-refit linked", c.items, &c.examinee),
+                pred(&method, c.items, &c.examinee)
+            );
+        }
     }
 }

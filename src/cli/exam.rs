@@ -11,7 +11,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use clap::Args as ClapArgs;
 use fangsheng::bank::{ItemBank, ParamSet, UsedVariants};
-use fangsheng::cat::Plan;
+use fangsheng::cat::{Plan, ScoreLinkFile};
 use fangsheng::exam::{Exam, ExamResult, Journal, Progress, run as run_exam};
 use fangsheng::prompt::PromptSpec;
 use fangsheng::respond::{
@@ -58,6 +58,13 @@ pub struct Args {
 
     #[command(flatten)]
     plan_flags: super::plan_flags::PlanFlags,
+
+    /// Report the bank score through this score link (written by `simulate
+    /// --leave-one-out --write-score-link` for the same plan and length):
+    /// `predicted_score.bank` is linked, the model's score is kept in
+    /// `score_link.unlinked`.
+    #[arg(long, value_name = "FILE")]
+    score_link: Option<PathBuf>,
 
     /// Seed of the session's random choices (recorded in the journal and
     /// the result).
@@ -491,6 +498,13 @@ fn summary(result: &ExamResult, true_theta: Option<f64>) -> String {
         "predicted score on the whole bank: {:.3} [{:.3}, {:.3}]",
         p.bank.mean, p.bank.lo, p.bank.hi
     );
+    if let Some(l) = &result.score_link {
+        let _ = writeln!(
+            s,
+            "  (linked: {:.4} + {:.4} x the model's {:.3}; residual SD of the link {:.3})",
+            l.link.intercept, l.link.slope, l.unlinked.mean, l.link.residual_sd
+        );
+    }
     for (title, groups) in [("category", &p.category), ("dimension", &p.dimension)] {
         for g in groups {
             let _ = writeln!(
@@ -549,8 +563,19 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         }
     }
     let used = used_variants(&journals)?;
-    let exam = Exam::new(bank, params.clone(), &params_bytes, plan, prompt, args.seed)?
+    let link = match &args.score_link {
+        Some(path) => Some(
+            ScoreLinkFile::load(path)?
+                .link_for(&plan)
+                .map_err(|e| e.in_file(path))?,
+        ),
+        None => None,
+    };
+    let mut exam = Exam::new(bank, params.clone(), &params_bytes, plan, prompt, args.seed)?
         .with_used_variants(used);
+    if let Some(link) = link {
+        exam = exam.with_score_link(link);
+    }
     if args.demo {
         return run_demo(&args, &exam, &params);
     }

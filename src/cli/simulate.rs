@@ -12,9 +12,9 @@ use clap::Args as ClapArgs;
 use fangsheng::bank::ParamSet;
 use fangsheng::calibrate::{CalibrationConfig, PriorConfig};
 use fangsheng::cat::{
-    BankScore, CatBank, Content, ExamResult, InnerChoice, LooConfig, LooReport, Plan, Replay,
-    Summary, Tags, Variant, bank_shares, leave_one_out, normal_thetas, parse_exposure,
-    prepare_design, replay_all, simulate_all,
+    BankScore, CatBank, Content, ExamResult, InnerChoice, LengthLink, LooConfig, LooReport, Plan,
+    Replay, ScoreLink, ScoreLinkFile, Summary, Tags, Variant, bank_shares, leave_one_out,
+    normal_thetas, parse_exposure, prepare_design, replay_all, simulate_all,
 };
 use fangsheng::export::SimulateMeta;
 use fangsheng::ids::ItemId;
@@ -171,6 +171,16 @@ pub struct Args {
     )]
     inner_choice: Vec<String>,
 
+    /// Leave-one-out: add, for the base plan and each variant, a row whose
+    /// predictions are mapped by a score link (observed = a + b x
+    /// predicted, least squares) fitted on the fold's calibration models,
+    /// each examined on a bank calibrated without it and the held-out
+    /// model (the refit inner exams of --inner-choice refit, cached with
+    /// --cache); and the row `adaptive inner-choice-refit linked`, the plan
+    /// whose linked inner predictions are best (cross-validated) per fold.
+    #[arg(long)]
+    inner_link: bool,
+
     /// Leave-one-out: slope priors ln a ~ N(0, SD) to compare, comma
     /// separated; `default` is the model's own (the default).
     #[arg(long, value_name = "SD,...", value_delimiter = ',')]
@@ -180,6 +190,22 @@ pub struct Args {
     /// (calibration,method,items,seed,examinee,predicted,observed) as CSV.
     #[arg(long, value_name = "FILE")]
     details: Option<PathBuf>,
+
+    /// Leave-one-out: fit a score link (observed = a + b x predicted, least
+    /// squares over the held-out models' exams, pooled over seeds; a seed-free
+    /// plan's repeated exams counted once) for each
+    /// length of the plan (with --balance TAG: the content-balanced plan)
+    /// and save it here, for `--score-link` of `simulate` and `exam`. Needs
+    /// one calibration model and slope prior.
+    #[arg(long, value_name = "FILE")]
+    write_score_link: Option<PathBuf>,
+
+    /// Map each exam's predicted bank score through this score link (see
+    /// --write-score-link; fitted for the same plan and --max-items): the
+    /// predicted_score column and the summary are linked, and the sidecar
+    /// records the line. Not with --leave-one-out.
+    #[arg(long, value_name = "FILE", conflicts_with = "leave_one_out")]
+    score_link: Option<PathBuf>,
 
     /// Leave-one-out: save each fold's calibration in this folder and reuse it.
     #[arg(long, value_name = "DIR")]
@@ -284,6 +310,19 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     };
     progress.finish();
     let seconds = progress.elapsed().as_secs_f64();
+    let mut results = results;
+    let link = match &args.score_link {
+        Some(path) => {
+            let link = ScoreLinkFile::load(path)?
+                .link_for(design.plan())
+                .map_err(|e| e.in_file(path))?;
+            for r in &mut results {
+                r.outcome.predicted = link.apply_score(r.outcome.predicted);
+            }
+            Some((path.display().to_string(), link))
+        }
+        None => None,
+    };
     let simulated = args.thetas.is_some();
     let summary = Summary::new(&results, bank.len());
     emit(args.out.as_deref(), |w| {
@@ -300,14 +339,15 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     if let Some(out) = &args.out {
         // The CSV's columns are fixed; seed, calibration and times go in a
         // sidecar that `export` reads back (see `export::meta`).
-        SimulateMeta::new(
+        let mut meta = SimulateMeta::new(
             args.seed,
             params_path,
             &loaded.params,
             design.plan(),
             started,
-        )?
-        .write_beside(out)?;
+        )?;
+        meta.score_link = link;
+        meta.write_beside(out)?;
     }
     if let Some(path) = &args.trace {
         emit(Some(path), |w| write_trace(w, &results, &names, bank.ids()))?;
@@ -601,6 +641,12 @@ fn run_loo(
             "--leave-one-out calibrates its own parameters from --responses: drop --params and --thetas"
         );
     }
+    let settings = args.models.len() * args.slope_prior_sd.len().max(1);
+    if args.write_score_link.is_some() && settings != 1 {
+        bail!(
+            "--write-score-link fits the link of one calibration: give one --models and at most one --slope-prior-sd"
+        );
+    }
     let responses = args.input.read()?;
     let models = args
         .models
@@ -643,6 +689,7 @@ fn run_loo(
         cache: args.cache.clone(),
         inner_choice: args.inner_choice.iter().any(|m| m == "in-sample"),
         inner_refit: args.inner_choice.iter().any(|m| m == "refit"),
+        inner_link: args.inner_link,
         slope_priors: args
             .slope_prior_sd
             .iter()
@@ -688,6 +735,73 @@ fn run_loo(
     );
     eprint!("{}", markdown(&report));
     eprint!("{}", inner_summary(&report.inner_choices));
+    if let Some(path) = &args.write_score_link {
+        write_score_link(path, &report, args, &source)?;
+    }
+    Ok(())
+}
+
+/// Fits and saves the score link of the plan's `adaptive` row (the
+/// content-balanced one with --balance) at each length.
+fn write_score_link(
+    path: &Path,
+    report: &LooReport,
+    args: &Args,
+    source: &Path,
+) -> anyhow::Result<()> {
+    let method = match &args.balance {
+        Some(tag) => format!("adaptive content={tag}"),
+        None => "adaptive".to_owned(),
+    };
+    let plan = report
+        .plans
+        .iter()
+        .find(|p| p.0 == method)
+        .map(|p| &p.1)
+        .with_context(|| format!("no '{method}' row to fit a score link on"))?;
+    let links: Vec<LengthLink> = args
+        .lengths
+        .iter()
+        .map(|&k| {
+            // A plan without random choices gives every seed the same
+            // exam: count each examinee's prediction once.
+            let mut seen = std::collections::HashSet::new();
+            let pairs: Vec<(f64, f64)> = report
+                .details
+                .iter()
+                .filter(|d| d.method == method && d.items == k)
+                .filter(|d| seen.insert((d.examinee.clone(), d.predicted.to_bits())))
+                .map(|d| (d.predicted, d.observed))
+                .collect();
+            LengthLink {
+                items: k,
+                link: ScoreLink::fit(&pairs),
+            }
+        })
+        .collect();
+    let described = format!(
+        "leave-one-out exams of {} examinees of {} ({}, {} seeds from {}, row '{method}')",
+        report.held_out.len(),
+        source.display(),
+        report
+            .calibration_seconds
+            .first()
+            .map_or("", |c| c.0.as_str()),
+        args.seeds,
+        args.seed
+    );
+    ScoreLinkFile::new(described, plan, links.clone()).save(path)?;
+    for l in &links {
+        eprintln!(
+            "score link, {} items: observed = {:.4} + {:.4} x predicted (residual SD {:.2} points, {} pairs)",
+            l.items,
+            l.link.intercept,
+            l.link.slope,
+            100.0 * l.link.residual_sd,
+            l.link.n
+        );
+    }
+    eprintln!("score link written to {}", path.display());
     Ok(())
 }
 

@@ -3,7 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::cat::Prediction;
+use crate::cat::{Prediction, ScoreLink};
+use crate::estimate::PredictedScore;
 use crate::respond::TokenUsage;
 
 /// The `format` value of the result files this version writes.
@@ -37,8 +38,13 @@ pub struct ExamResult {
     /// Level of the intervals (0.95).
     pub level: f64,
     /// Predicted proportion correct on the whole bank and per category and
-    /// dimension.
+    /// dimension. With a score link, `bank` is the linked score (the
+    /// category and dimension scores are the model's: the link was fitted
+    /// on whole-bank scores only).
     pub predicted_score: Prediction,
+    /// The score link applied to the bank score, when the exam had one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub score_link: Option<AppliedLink>,
     /// Items answered (skipped ones not counted).
     pub items_used: usize,
     /// Items asked and skipped (no recorded answer).
@@ -75,4 +81,16 @@ pub struct ExamResult {
     /// When the exam ended (its result was made), UTC, RFC 3339.
     #[serde(default)]
     pub finished: Option<String>,
+}
+
+/// A score link as applied to one exam's bank score.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AppliedLink {
+    /// The line (`linked = intercept + slope * model score`).
+    #[serde(flatten)]
+    pub link: ScoreLink,
+    /// The plan length the line was fitted for.
+    pub items: usize,
+    /// The model's bank score before linking.
+    pub unlinked: PredictedScore,
 }

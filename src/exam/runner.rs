@@ -6,9 +6,9 @@ use std::path::Path;
 use std::sync::Arc;
 
 use super::journal::{Contents, Header, JOURNAL_FORMAT, Journal, Step};
-use super::result::{Calibration, ExamResult, RESULT_FORMAT};
+use super::result::{AppliedLink, Calibration, ExamResult, RESULT_FORMAT};
 use crate::bank::{Item, ItemBank, ItemType, ParamSet, UsedVariants};
-use crate::cat::{CatBank, Plan, Session, Tags};
+use crate::cat::{CatBank, Plan, ScoreLink, Session, Tags};
 use crate::error::{Error, ErrorKind, Result};
 use crate::export::utc_now;
 use crate::grade::{AnswerKey, Grader, Outcome};
@@ -32,6 +32,7 @@ pub struct Exam {
     cat: Arc<CatBank>,
     seed: u64,
     used: Arc<UsedVariants>,
+    score_link: Option<ScoreLink>,
 }
 
 /// What an exam reports while it runs.
@@ -137,6 +138,7 @@ impl Exam {
             cat,
             seed,
             used: UsedVariants::new(),
+            score_link: None,
         })
     }
 
@@ -148,6 +150,14 @@ impl Exam {
     /// Without it, an exam has a set of its own.
     pub fn with_used_variants(mut self, used: Arc<UsedVariants>) -> Self {
         self.used = used;
+        self
+    }
+
+    /// This exam reporting its bank score through `link` (fitted for the
+    /// exam's plan and length; see
+    /// [`ScoreLinkFile::link_for`](crate::cat::ScoreLinkFile::link_for)).
+    pub fn with_score_link(mut self, link: ScoreLink) -> Self {
+        self.score_link = Some(link);
         self
     }
 
@@ -483,6 +493,16 @@ fn result(
     // Pretest steps are not part of the exam's result.
     let answered = || steps.iter().filter(|s| s.score.is_some() && !s.pretest);
     let meta = exam.params.metadata();
+    let mut predicted_score = session.prediction(LEVEL);
+    let score_link = exam.score_link.map(|link| {
+        let unlinked = predicted_score.bank;
+        predicted_score.bank = link.apply_score(unlinked);
+        AppliedLink {
+            link,
+            items: exam.plan.max_items,
+            unlinked,
+        }
+    });
     ExamResult {
         format: RESULT_FORMAT.to_owned(),
         backend: backend.describe(),
@@ -490,7 +510,8 @@ fn result(
         se,
         interval: se.map(|se| [ability.theta - Z_LEVEL * se, ability.theta + Z_LEVEL * se]),
         level: LEVEL,
-        predicted_score: session.prediction(LEVEL),
+        predicted_score,
+        score_link,
         items_used: answered().count(),
         skipped: steps
             .iter()

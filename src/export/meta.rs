@@ -50,6 +50,10 @@ pub struct SimulateMeta {
     pub finished: Option<String>,
     /// SHA-256 of the exams file's bytes (set by [`SimulateMeta::write_beside`]).
     pub out_digest: Option<String>,
+    /// The score link the `predicted_score` column went through
+    /// (`simulate --score-link`): the file, as given, and its line.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub score_link: Option<(String, crate::cat::ScoreLink)>,
 }
 
 /// The sidecar path of an exams file: its name with `.meta.json` appended
@@ -88,6 +92,7 @@ impl SimulateMeta {
             started: Some(started),
             finished: None,
             out_digest: None,
+            score_link: None,
         })
     }
 

@@ -1,0 +1,504 @@
+//! A score link: a straight line from the bank score an exam predicts to
+//! the examinee's observed full-run score, fitted on exams whose truth is
+//! known.
+//!
+//! A calibrated bank's predicted score is compressed toward the middle of
+//! the calibration population: on MMLU-Pro the observed accuracy regresses
+//! on the 2PL prediction with slope 1.09 for whole runs and 1.14 for
+//! 50-item exams (posterior means shrink, and the 2PL curve does not
+//! reproduce the observed score of an examinee whose right answers sit on
+//! low-slope items). Exams of examinees left out of the calibration, each
+//! replayed from its whole recorded run, give pairs (predicted, observed)
+//! whose least-squares line undoes the compression for a new examinee
+//! examined with the same plan and length.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use super::plan::Plan;
+use crate::error::{Error, ErrorKind, Result};
+use crate::estimate::PredictedScore;
+
+/// The `format` value of score-link files.
+pub const SCORE_LINK_FORMAT: &str = "fangsheng-score-link/1";
+
+/// `observed = intercept + slope * predicted`, clamped to `[0, 1]`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct ScoreLink {
+    /// Intercept (proportion).
+    pub intercept: f64,
+    /// Slope.
+    pub slope: f64,
+    /// Pairs the line was fitted on (0 for the identity fallback).
+    pub n: usize,
+    /// Residual standard deviation of the fit (proportion; 0 for the
+    /// identity fallback).
+    pub residual_sd: f64,
+}
+
+impl ScoreLink {
+    /// The identity: predictions pass through unchanged.
+    pub const IDENTITY: ScoreLink = ScoreLink {
+        intercept: 0.0,
+        slope: 1.0,
+        n: 0,
+        residual_sd: 0.0,
+    };
+
+    /// The least-squares line through `pairs` of (predicted, observed);
+    /// pairs with a non-finite value are left out. With fewer than three
+    /// pairs, or predictions without spread, there is nothing to fit and
+    /// the identity is returned.
+    pub fn fit(pairs: &[(f64, f64)]) -> ScoreLink {
+        let ok: Vec<(f64, f64)> = pairs
+            .iter()
+            .copied()
+            .filter(|(p, y)| p.is_finite() && y.is_finite())
+            .collect();
+        let n = ok.len();
+        if n < 3 {
+            return ScoreLink::IDENTITY;
+        }
+        let nf = n as f64;
+        let mp = ok.iter().map(|x| x.0).sum::<f64>() / nf;
+        let my = ok.iter().map(|x| x.1).sum::<f64>() / nf;
+        let spp: f64 = ok.iter().map(|x| (x.0 - mp) * (x.0 - mp)).sum();
+        let spy: f64 = ok.iter().map(|x| (x.0 - mp) * (x.1 - my)).sum();
+        // Spread below 1e-12 (a hundred-millionth of a point squared per
+        // pair) is rounding, not information about a slope.
+        if spp <= 1e-12 * nf {
+            return ScoreLink::IDENTITY;
+        }
+        let slope = spy / spp;
+        let intercept = my - slope * mp;
+        let rss: f64 = ok
+            .iter()
+            .map(|&(p, y)| {
+                let r = y - intercept - slope * p;
+                r * r
+            })
+            .sum();
+        ScoreLink {
+            intercept,
+            slope,
+            n,
+            residual_sd: (rss / (nf - 2.0)).sqrt(),
+        }
+    }
+
+    /// The linked score of prediction `p`.
+    pub fn apply(&self, p: f64) -> f64 {
+        (self.intercept + self.slope * p).clamp(0.0, 1.0)
+    }
+
+    /// `score` linked: the mean and both interval ends mapped by the line
+    /// (an increasing line maps the posterior interval's ends to the linked
+    /// score's; a decreasing one, which a sane fit never gives, swaps them).
+    pub fn apply_score(&self, score: PredictedScore) -> PredictedScore {
+        let (a, b) = (self.apply(score.lo), self.apply(score.hi));
+        PredictedScore {
+            mean: self.apply(score.mean),
+            lo: a.min(b),
+            hi: a.max(b),
+        }
+    }
+
+    /// Mean absolute error of linking each pair with the line fitted on
+    /// the others (leave-one-out), for judging a plan by its linked
+    /// predictions without scoring a pair with a line it helped fit.
+    /// `groups[i]` names the examinee of pair `i`: every pair of that
+    /// examinee (one per seed) is left out together. Infinite without
+    /// pairs.
+    pub fn cross_validated_mae(pairs: &[(f64, f64)], groups: &[usize]) -> f64 {
+        let mut sum = 0.0;
+        let mut n = 0usize;
+        for (i, &(p, y)) in pairs.iter().enumerate() {
+            if !(p.is_finite() && y.is_finite()) {
+                continue;
+            }
+            let rest: Vec<(f64, f64)> = pairs
+                .iter()
+                .zip(groups)
+                .filter(|&(_, &g)| g != groups[i])
+                .map(|(&q, _)| q)
+                .collect();
+            sum += (ScoreLink::fit(&rest).apply(p) - y).abs();
+            n += 1;
+        }
+        if n == 0 {
+            f64::INFINITY
+        } else {
+            sum / n as f64
+        }
+    }
+}
+
+/// One length's line in a [`ScoreLinkFile`].
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct LengthLink {
+    /// The exam length (`max_items`) the pairs came from.
+    pub items: usize,
+    /// The line.
+    #[serde(flatten)]
+    pub link: ScoreLink,
+}
+
+/// Score links of one plan at several lengths, as saved by
+/// `fangsheng simulate --leave-one-out --write-score-link` and read by
+/// `--score-link` of `simulate` and `exam`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScoreLinkFile {
+    /// [`SCORE_LINK_FORMAT`].
+    pub format: String,
+    /// Where the pairs came from (responses, calibration, examinees).
+    pub source: String,
+    /// The plan of the exams, with `max_items` and `min_items` set to 0 and
+    /// no pretest: a link only holds for exams of the same plan.
+    pub plan: Plan,
+    /// One line per length.
+    pub links: Vec<LengthLink>,
+}
+
+impl ScoreLinkFile {
+    /// A file for exams of `plan` (its lengths are the links' own).
+    pub fn new(source: impl Into<String>, plan: &Plan, links: Vec<LengthLink>) -> Self {
+        ScoreLinkFile {
+            format: SCORE_LINK_FORMAT.to_owned(),
+            source: source.into(),
+            plan: without_length(plan),
+            links,
+        }
+    }
+
+    /// Reads a score-link file.
+    ///
+    /// # Errors
+    /// I/O; not JSON or not this format ([`ErrorKind::Format`]); a line
+    /// with a non-finite number ([`ErrorKind::Value`]); all naming `path`.
+    pub fn load(path: &Path) -> Result<Self> {
+        let text = crate::io::read_to_string(path)?;
+        let file: ScoreLinkFile = serde_json::from_str(&text).map_err(|e| {
+            Error::new(ErrorKind::Format, format!("not a score-link file: {e}")).in_file(path)
+        })?;
+        if file.format != SCORE_LINK_FORMAT {
+            return Err(Error::new(
+                ErrorKind::Format,
+                format!("format '{}' is not {SCORE_LINK_FORMAT}", file.format),
+            )
+            .in_file(path));
+        }
+        if let Some(l) = file
+            .links
+            .iter()
+            .find(|l| !(l.link.intercept.is_finite() && l.link.slope.is_finite()))
+        {
+            return Err(Error::new(
+                ErrorKind::Value,
+                format!(
+                    "the {}-item line has a non-finite intercept or slope",
+                    l.items
+                ),
+            )
+            .in_file(path));
+        }
+        Ok(file)
+    }
+
+    /// Writes the file atomically (an existing file is replaced only when
+    /// the new one is complete).
+    ///
+    /// # Errors
+    /// I/O, naming `path`.
+    pub fn save(&self, path: &Path) -> Result<()> {
+        let text = serde_json::to_string_pretty(self)
+            .map_err(|e| Error::new(ErrorKind::Format, e.to_string()))?;
+        crate::io::write_atomic(path, |w| {
+            w.write_all(text.as_bytes())
+                .and_then(|()| w.write_all(b"\n"))
+                .map_err(|e| Error::io(path, e))
+        })
+    }
+
+    /// The line for exams of `plan`: the plan must be the file's (apart
+    /// from its lengths) and `plan.max_items` one of the file's lengths.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Config`] naming the plan settings that differ, or the
+    /// lengths the file has.
+    pub fn link_for(&self, plan: &Plan) -> Result<ScoreLink> {
+        let a = serde_json::to_value(&self.plan).unwrap_or_default();
+        let b = serde_json::to_value(without_length(plan)).unwrap_or_default();
+        if !same(&a, &b) {
+            let differ: Vec<String> = match (a.as_object(), b.as_object()) {
+                (Some(a), Some(b)) => {
+                    let mut keys: Vec<&String> = a.keys().chain(b.keys()).collect();
+                    keys.sort();
+                    keys.dedup();
+                    keys.into_iter()
+                        .filter(|k| match (a.get(*k), b.get(*k)) {
+                            (Some(x), Some(y)) => !same(x, y),
+                            _ => true,
+                        })
+                        .cloned()
+                        .collect()
+                }
+                _ => Vec::new(),
+            };
+            return Err(Error::config(format!(
+                "the score link was fitted for another plan (differs in: {}); a link only holds for exams of its own plan",
+                differ.join(", ")
+            )));
+        }
+        self.links
+            .iter()
+            .find(|l| l.items == plan.max_items)
+            .map(|l| l.link)
+            .ok_or_else(|| {
+                let have: Vec<String> = self.links.iter().map(|l| l.items.to_string()).collect();
+                Error::config(format!(
+                    "the score link has lines for {} items, not for the plan's {}",
+                    have.join(", "),
+                    plan.max_items
+                ))
+            })
+    }
+}
+
+/// Equal plan values, numbers within 1e-6: content targets taken from a
+/// bank's tag shares differ in the last digits between a leave-one-out
+/// fold's bank and the whole bank.
+fn same(a: &serde_json::Value, b: &serde_json::Value) -> bool {
+    use serde_json::Value;
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => match (x.as_f64(), y.as_f64()) {
+            (Some(x), Some(y)) => (x - y).abs() <= 1e-6,
+            _ => x == y,
+        },
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(x, y)| same(x, y))
+        }
+        (Value::Object(x), Value::Object(y)) => {
+            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| same(v, w)))
+        }
+        _ => a == b,
+    }
+}
+
+/// The plan without what a link does not depend on: the lengths (a file
+/// holds one line per length) and pretest seeding (pretest items are not
+/// scored).
+fn without_length(plan: &Plan) -> Plan {
+    Plan {
+        max_items: 0,
+        min_items: 0,
+        pretest: None,
+        ..plan.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_line_is_recovered_and_applied() {
+        // observed = 0.1 + 1.2 * predicted exactly, so the fit is exact.
+        let pairs: Vec<(f64, f64)> = (0..10)
+            .map(|i| {
+                let p = 0.2 + 0.05 * i as f64;
+                (p, 0.1 + 1.2 * p - 0.15)
+            })
+            .collect();
+        let link = ScoreLink::fit(&pairs);
+        assert!((link.slope - 1.2).abs() < 1e-12, "{link:?}");
+        assert!((link.intercept + 0.05).abs() < 1e-12, "{link:?}");
+        assert_eq!(link.n, 10);
+        assert!(link.residual_sd < 1e-12);
+        assert!((link.apply(0.5) - 0.55).abs() < 1e-12);
+        // Clamped to a proportion.
+        assert_eq!(link.apply(0.95), 1.0);
+        assert_eq!(link.apply(0.0), 0.0);
+    }
+
+    #[test]
+    fn residual_sd_matches_a_hand_computation() {
+        // Points (0,0), (1,1), (2,0), (3,1): OLS slope 0.2, intercept 0.2,
+        // residuals -0.2, 0.6, -0.6, 0.2, RSS 0.8, SD sqrt(0.8 / 2).
+        let link = ScoreLink::fit(&[(0.0, 0.0), (1.0, 1.0), (2.0, 0.0), (3.0, 1.0)]);
+        assert!((link.slope - 0.2).abs() < 1e-12, "{link:?}");
+        assert!((link.intercept - 0.2).abs() < 1e-12, "{link:?}");
+        assert!((link.residual_sd - 0.4f64.sqrt()).abs() < 1e-12, "{link:?}");
+    }
+
+    #[test]
+    fn too_few_or_flat_pairs_give_the_identity() {
+        assert_eq!(ScoreLink::fit(&[]), ScoreLink::IDENTITY);
+        assert_eq!(
+            ScoreLink::fit(&[(0.3, 0.4), (0.5, 0.6)]),
+            ScoreLink::IDENTITY
+        );
+        assert_eq!(
+            ScoreLink::fit(&[(0.3, 0.4), (0.3, 0.6), (0.3, 0.1)]),
+            ScoreLink::IDENTITY
+        );
+        // Non-finite pairs do not count toward the three.
+        assert_eq!(
+            ScoreLink::fit(&[(0.3, 0.4), (0.5, f64::NAN), (0.6, 0.7)]),
+            ScoreLink::IDENTITY
+        );
+        assert_eq!(ScoreLink::IDENTITY.apply(0.37), 0.37);
+    }
+
+    #[test]
+    fn cross_validation_leaves_each_examinee_out_whole() {
+        // Two seeds per examinee with identical pairs: if a pair were
+        // linked with a line fitted on its twin, an outlier examinee would
+        // pull its own line toward itself and look better than it is.
+        let base = [(0.2, 0.2), (0.4, 0.4), (0.6, 0.6), (0.8, 0.8)];
+        let mut pairs = Vec::new();
+        let mut groups = Vec::new();
+        for (g, &p) in base.iter().enumerate() {
+            for _ in 0..2 {
+                pairs.push(p);
+                groups.push(g);
+            }
+        }
+        // On a perfect line every left-out pair is predicted exactly.
+        assert!(ScoreLink::cross_validated_mae(&pairs, &groups) < 1e-12);
+        // Move one examinee off the line: its error is judged by the line
+        // of the other three (exactly y = p), so it is its full offset.
+        pairs[6].1 = 0.7;
+        pairs[7].1 = 0.7;
+        let mae = ScoreLink::cross_validated_mae(&pairs, &groups);
+        let by_hand = {
+            // Fits without examinee 0, 1, 2 pass through (0.8, 0.7) and the
+            // others; compute them with the fit itself, but examinee 3's
+            // term must be exactly 0.1.
+            let mut s = 0.0;
+            for g in 0..4 {
+                let rest: Vec<(f64, f64)> = pairs
+                    .iter()
+                    .zip(&groups)
+                    .filter(|&(_, &h)| h != g)
+                    .map(|(&q, _)| q)
+                    .collect();
+                let l = ScoreLink::fit(&rest);
+                s += 2.0 * (l.apply(pairs[2 * g].0) - pairs[2 * g].1).abs();
+            }
+            s / 8.0
+        };
+        assert!((mae - by_hand).abs() < 1e-12);
+        let without_3: Vec<(f64, f64)> = pairs[..6].to_vec();
+        assert!((ScoreLink::fit(&without_3).apply(0.8) - 0.8).abs() < 1e-12);
+        assert!(ScoreLink::cross_validated_mae(&[], &[]).is_infinite());
+    }
+
+    #[test]
+    fn intervals_map_end_to_end() {
+        let link = ScoreLink {
+            intercept: -0.05,
+            slope: 1.2,
+            n: 21,
+            residual_sd: 0.02,
+        };
+        let s = link.apply_score(PredictedScore {
+            mean: 0.5,
+            lo: 0.4,
+            hi: 0.6,
+        });
+        assert!((s.mean - 0.55).abs() < 1e-12);
+        assert!((s.lo - 0.43).abs() < 1e-12);
+        assert!((s.hi - 0.67).abs() < 1e-12);
+        let down = ScoreLink {
+            slope: -1.0,
+            intercept: 1.0,
+            ..link
+        };
+        let s = down.apply_score(PredictedScore {
+            mean: 0.5,
+            lo: 0.4,
+            hi: 0.7,
+        });
+        assert!(s.lo <= s.mean && s.mean <= s.hi, "{s:?}");
+    }
+
+    #[test]
+    fn a_file_round_trips_and_holds_only_for_its_plan_and_lengths() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("link.json");
+        let plan = Plan {
+            max_items: 50,
+            ..Plan::default()
+        };
+        let line = ScoreLink {
+            intercept: -0.06,
+            slope: 1.14,
+            n: 22,
+            residual_sd: 0.03,
+        };
+        let file = ScoreLinkFile::new(
+            "test",
+            &plan,
+            vec![
+                LengthLink {
+                    items: 25,
+                    link: ScoreLink::IDENTITY,
+                },
+                LengthLink {
+                    items: 50,
+                    link: line,
+                },
+            ],
+        );
+        file.save(&path).unwrap();
+        let back = ScoreLinkFile::load(&path).unwrap();
+        assert_eq!(back, file);
+        assert_eq!(back.link_for(&plan).unwrap(), line);
+        // Another length of the same plan.
+        let short = Plan {
+            max_items: 25,
+            min_items: 5,
+            ..plan.clone()
+        };
+        assert_eq!(back.link_for(&short).unwrap(), ScoreLink::IDENTITY);
+        let missing = Plan {
+            max_items: 40,
+            ..plan.clone()
+        };
+        let e = back.link_for(&missing).unwrap_err().to_string();
+        assert!(e.contains("25, 50") && e.contains("40"), "{e}");
+        // Another plan.
+        let other = Plan {
+            select: crate::cat::SelectRule::Random,
+            ..plan.clone()
+        };
+        let e = back.link_for(&other).unwrap_err().to_string();
+        assert!(e.contains("differs in: select"), "{e}");
+    }
+
+    #[test]
+    fn bad_files_name_the_file_and_the_problem() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("bad.json");
+        std::fs::write(&path, "{\"format\": \"fangsheng-params/1\"}").unwrap();
+        let e = ScoreLinkFile::load(&path).unwrap_err().to_string();
+        assert!(
+            e.contains("bad.json") && e.contains("not a score-link file"),
+            "{e}"
+        );
+        let file = ScoreLinkFile::new("t", &Plan::default(), Vec::new());
+        let mut v = serde_json::to_value(&file).unwrap();
+        v["format"] = "fangsheng-score-link/9".into();
+        std::fs::write(&path, v.to_string()).unwrap();
+        let e = ScoreLinkFile::load(&path).unwrap_err().to_string();
+        assert!(e.contains("fangsheng-score-link/9"), "{e}");
+        // A file that fails to save leaves the old one intact.
+        let good = dir.path().join("good.json");
+        file.save(&good).unwrap();
+        let before = std::fs::read(&good).unwrap();
+        assert!(file.save(&dir.path().join("no/such/dir/\0x")).is_err());
+        assert_eq!(std::fs::read(&good).unwrap(), before);
+    }
+}

@@ -1,0 +1,291 @@
+//! Score links end to end: `simulate --leave-one-out --write-score-link`
+//! fits one line per length on the demo runs, `simulate --score-link` and
+//! `exam --score-link` report their bank scores through it, and a link
+//! fitted for another plan or length is refused.
+
+mod common;
+
+use common::{fangsheng, ok, path_str as s, stderr};
+
+use std::path::Path;
+
+use serde_json::Value;
+
+const PARAMS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/calibration/demo/v1.json");
+const RUNS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/calibration/demo/runs.csv");
+
+fn json(path: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// Writes the demo runs' score link for 10- and 20-item exams of the
+/// default plan.
+fn demo_link(dir: &Path) -> std::path::PathBuf {
+    let link = dir.join("link.json");
+    let o = ok(fangsheng(&[
+        "simulate",
+        "--leave-one-out",
+        "--responses",
+        RUNS,
+        "--lengths",
+        "10,20",
+        "--seeds",
+        "2",
+        "--out",
+        s(&dir.join("loo.csv")),
+        "--details",
+        s(&dir.join("details.csv")),
+        "--write-score-link",
+        s(&link),
+        "-q",
+    ]));
+    assert!(stderr(&o).contains("score link written"), "{}", stderr(&o));
+    link
+}
+
+/// (predicted, observed) of the `adaptive` row at `k` items.
+fn adaptive_pairs(details: &Path, k: usize) -> Vec<(f64, f64)> {
+    let text = std::fs::read_to_string(details).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let col = |name: &str| header.iter().position(|h| *h == name).unwrap();
+    let (m, i, e, p, o) = (
+        col("method"),
+        col("items"),
+        col("examinee"),
+        col("predicted"),
+        col("observed"),
+    );
+    // The base plan is seed-free: both seeds' rows are the same exam, and
+    // the link counts each once.
+    let mut seen = std::collections::HashSet::new();
+    lines
+        .map(|l| l.split(',').collect::<Vec<_>>())
+        .filter(|f| f[m] == "adaptive" && f[i] == k.to_string())
+        .filter(|f| seen.insert((f[e].to_owned(), f[p].to_owned())))
+        .map(|f| (f[p].parse().unwrap(), f[o].parse().unwrap()))
+        .collect()
+}
+
+#[test]
+fn the_written_line_is_least_squares_on_the_leave_one_out_exams() {
+    let dir = tempfile::tempdir().unwrap();
+    let link = demo_link(dir.path());
+    let file = json(&link);
+    assert_eq!(file["format"], "fangsheng-score-link/1");
+    assert_eq!(file["plan"]["max_items"], 0);
+    let lines = file["links"].as_array().unwrap();
+    assert_eq!(lines.len(), 2);
+    for line in lines {
+        let k = line["items"].as_u64().unwrap() as usize;
+        // Refit the line by hand from the details the run wrote.
+        let pairs = adaptive_pairs(&dir.path().join("details.csv"), k);
+        assert!(pairs.len() >= 3, "{k}: {} pairs", pairs.len());
+        let n = pairs.len() as f64;
+        let mp = pairs.iter().map(|x| x.0).sum::<f64>() / n;
+        let my = pairs.iter().map(|x| x.1).sum::<f64>() / n;
+        let sxy: f64 = pairs.iter().map(|x| (x.0 - mp) * (x.1 - my)).sum();
+        let sxx: f64 = pairs.iter().map(|x| (x.0 - mp) * (x.0 - mp)).sum();
+        let slope = sxy / sxx;
+        // The details file holds 6 decimals: the refit agrees to ~1e-4.
+        assert!(
+            (line["slope"].as_f64().unwrap() - slope).abs() < 1e-3,
+            "{k}: {line} vs slope {slope}"
+        );
+        assert!(
+            (line["intercept"].as_f64().unwrap() - (my - slope * mp)).abs() < 1e-3,
+            "{k}: {line}"
+        );
+        assert_eq!(line["n"].as_u64().unwrap() as usize, pairs.len());
+        // One pair per demo model.
+        assert_eq!(pairs.len(), 12, "{k}");
+    }
+}
+
+#[test]
+fn simulate_and_exam_report_linked_scores() {
+    let dir = tempfile::tempdir().unwrap();
+    let link = demo_link(dir.path());
+    let line = |k: u64| -> (f64, f64) {
+        let file = json(&link);
+        let l = file["links"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["items"] == k)
+            .unwrap()
+            .clone();
+        (
+            l["intercept"].as_f64().unwrap(),
+            l["slope"].as_f64().unwrap(),
+        )
+    };
+
+    // simulate: the same exams with and without the link.
+    let run = |out: &Path, extra: &[&str]| {
+        let mut args = vec![
+            "simulate",
+            "--params",
+            PARAMS,
+            "--responses",
+            RUNS,
+            "--max-items",
+            "20",
+            "--out",
+            s(out),
+            "-q",
+        ];
+        args.extend(extra);
+        ok(fangsheng(&args));
+        let text = std::fs::read_to_string(out).unwrap();
+        text.lines()
+            .skip(1)
+            .map(|l| {
+                let f: Vec<&str> = l.split(',').collect();
+                (f[5].parse::<f64>().unwrap(), f[7].parse::<f64>().unwrap())
+            })
+            .collect::<Vec<_>>()
+    };
+    let plain = run(&dir.path().join("plain.csv"), &[]);
+    let linked_out = dir.path().join("linked.csv");
+    let linked = run(&linked_out, &["--score-link", s(&link)]);
+    let (a, b) = line(20);
+    assert!(b > 0.0);
+    assert_eq!(plain.len(), linked.len());
+    let mut moved = 0;
+    for ((p, plo), (l, llo)) in plain.iter().zip(&linked) {
+        // Columns are written with 6 decimals.
+        assert!((l - (a + b * p).clamp(0.0, 1.0)).abs() < 2e-6, "{p} -> {l}");
+        assert!(
+            (llo - (a + b * plo).clamp(0.0, 1.0)).abs() < 2e-6,
+            "{plo} -> {llo}"
+        );
+        moved += usize::from((l - p).abs() > 1e-3);
+    }
+    assert!(moved > 0, "the link changed nothing");
+    let meta = json(&dir.path().join("linked.csv.meta.json"));
+    assert_eq!(meta["score_link"][0], s(&link));
+    assert_eq!(meta["score_link"][1]["slope"].as_f64().unwrap(), b);
+    assert!(json(&dir.path().join("plain.csv.meta.json"))["score_link"].is_null());
+
+    // exam: the result keeps the model's score beside the linked one.
+    let out = dir.path().join("exam.json");
+    let o = ok(fangsheng(&[
+        "exam",
+        "--demo",
+        "--max-items",
+        "10",
+        "--score-link",
+        s(&link),
+        "--out",
+        s(&out),
+        "-q",
+    ]));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("linked:"),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    let r = json(&out);
+    let (a, b) = line(10);
+    let unlinked = r["score_link"]["unlinked"]["mean"].as_f64().unwrap();
+    let bank = r["predicted_score"]["bank"]["mean"].as_f64().unwrap();
+    assert!((bank - (a + b * unlinked).clamp(0.0, 1.0)).abs() < 1e-12);
+    assert_eq!(r["score_link"]["items"], 10);
+    // Without the flag the result has no link and the model's score.
+    let plain = dir.path().join("plain.json");
+    ok(fangsheng(&[
+        "exam",
+        "--demo",
+        "--max-items",
+        "10",
+        "--out",
+        s(&plain),
+        "-q",
+    ]));
+    let p = json(&plain);
+    assert!(p.get("score_link").is_none());
+    assert_eq!(
+        p["predicted_score"]["bank"]["mean"].as_f64().unwrap(),
+        unlinked
+    );
+}
+
+#[test]
+fn a_link_of_another_plan_length_or_format_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let link = demo_link(dir.path());
+    let refuse = |args: &[&str], needles: &[&str]| {
+        let o = fangsheng(args);
+        assert!(!o.status.success(), "{args:?} succeeded");
+        let err = stderr(&o);
+        for n in needles {
+            assert!(err.contains(n), "{n} not in {err}");
+        }
+    };
+    let out = dir.path().join("x.csv");
+    let sim = |extra: &[&str]| -> Vec<String> {
+        let mut v: Vec<String> = [
+            "simulate",
+            "--params",
+            PARAMS,
+            "--responses",
+            RUNS,
+            "--out",
+            s(&out),
+            "--score-link",
+            s(&link),
+        ]
+        .iter()
+        .map(|x| x.to_string())
+        .collect();
+        v.extend(extra.iter().map(|x| x.to_string()));
+        v
+    };
+    let args = sim(&["--max-items", "15"]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    refuse(&args, &["link.json", "10, 20", "15"]);
+    let args = sim(&["--max-items", "10", "--select", "random"]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    refuse(&args, &["link.json", "another plan", "select"]);
+    refuse(
+        &[
+            "exam",
+            "--demo",
+            "--max-items",
+            "10",
+            "--estimator",
+            "map",
+            "--score-link",
+            s(&link),
+        ],
+        &["link.json", "estimator"],
+    );
+    // Not a link file at all.
+    refuse(
+        &[
+            "exam",
+            "--demo",
+            "--max-items",
+            "10",
+            "--score-link",
+            PARAMS,
+        ],
+        &["v1.json", "not a score-link file"],
+    );
+    assert!(!out.exists(), "a refused run wrote its output");
+    // Writing a link needs one calibration.
+    refuse(
+        &[
+            "simulate",
+            "--leave-one-out",
+            "--responses",
+            RUNS,
+            "--models",
+            "rasch,2pl",
+            "--write-score-link",
+            s(&dir.path().join("two.json")),
+        ],
+        &["one calibration"],
+    );
+}
