@@ -328,18 +328,30 @@ mod tests {
         assert!((got.sd() - want.sd()).abs() < 1e-8);
     }
 
+    /// 30 items nobody of ordinary ability gets right (`a = 2`, `b = 5.5`):
+    /// answered all correct, they pile a t posterior against its upper
+    /// truncation end.
+    fn very_hard_items() -> Vec<Irf> {
+        (0..30)
+            .map(|_| Logistic::two_pl(2.0, 5.5).unwrap().into())
+            .collect()
+    }
+
+    /// t priors of 4, 1 and 0.5 df.
+    fn t_priors() -> [AbilityPrior; 3] {
+        [
+            AbilityPrior::student_t(0.0, 1.0, 4.0).unwrap(),
+            AbilityPrior::student_t(0.5, 0.7, 1.0).unwrap(),
+            AbilityPrior::student_t(0.0, 1.0, 0.5).unwrap(),
+        ]
+    }
+
     #[test]
     fn t_prior_grid_matches_adaptive_quadrature() {
         // Mixed patterns of 1-400 answers and an all-correct one piling
         // weight on the truncation end, under t priors of 4, 1 and 0.5 df.
-        let hard: Vec<Irf> = (0..30)
-            .map(|_| Logistic::two_pl(2.0, 5.5).unwrap().into())
-            .collect();
-        for prior in [
-            AbilityPrior::student_t(0.0, 1.0, 4.0).unwrap(),
-            AbilityPrior::student_t(0.5, 0.7, 1.0).unwrap(),
-            AbilityPrior::student_t(0.0, 1.0, 0.5).unwrap(),
-        ] {
+        let hard = very_hard_items();
+        for prior in t_priors() {
             let mut cases: Vec<Vec<(&Irf, usize)>> = Vec::new();
             let patterns: Vec<_> = [1, 5, 40, 400].into_iter().map(pattern).collect();
             for (irfs, scores) in &patterns {
@@ -386,13 +398,9 @@ mod tests {
         // quadrature error fall 16-fold per halving of the spacing; the
         // session's grid (spacing 0.05 there) and the estimator agree with
         // a 200,001-node grid within 2e-7 (1e-7 measured).
-        let hard: Vec<Irf> = (0..30)
-            .map(|_| Logistic::two_pl(2.0, 5.5).unwrap().into())
-            .collect();
-        for prior in [
-            AbilityPrior::student_t(0.0, 1.0, 4.0).unwrap(),
-            AbilityPrior::student_t(0.5, 0.7, 1.0).unwrap(),
-        ] {
+        let hard = very_hard_items();
+        for prior in &t_priors()[..2] {
+            let prior = *prior;
             let (lo, hi) = prior.support();
             let responses: Vec<(&Irf, usize)> = hard.iter().map(|i| (i, 1)).collect();
             // A fixed grid (no rebuilds) with the running grid's end weights.
