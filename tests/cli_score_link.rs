@@ -209,6 +209,41 @@ fn simulate_and_exam_report_linked_scores() {
         p["predicted_score"]["bank"]["mean"].as_f64().unwrap(),
         unlinked
     );
+
+    // The abilities export says which predicted scores went through a link.
+    let exported = |from: &Path| -> Vec<String> {
+        let o = ok(fangsheng(&["export", "abilities", "--from", s(from)]));
+        let table = fangsheng::export::read_csv(
+            o.stdout.as_slice(),
+            from,
+            fangsheng::export::TableKind::Abilities,
+        )
+        .unwrap();
+        (0..table.n_rows())
+            .map(|r| match table.get(r, "score_link") {
+                Some(fangsheng::export::Value::Str(t)) => t.clone(),
+                _ => String::new(),
+            })
+            .collect()
+    };
+    assert_eq!(
+        exported(&out),
+        [format!("{a:.6} + {b:.6} x")],
+        "exam result"
+    );
+    assert_eq!(exported(&plain), [String::new()]);
+    let (a20, b20) = line(20);
+    let sims = exported(&linked_out);
+    assert_eq!(sims.len(), linked.len());
+    assert!(
+        sims.iter().all(|t| *t == format!("{a20:.6} + {b20:.6} x")),
+        "{sims:?}"
+    );
+    assert!(
+        exported(&dir.path().join("plain.csv"))
+            .iter()
+            .all(String::is_empty)
+    );
 }
 
 #[test]

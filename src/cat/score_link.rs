@@ -134,6 +134,13 @@ impl ScoreLink {
     }
 }
 
+impl std::fmt::Display for ScoreLink {
+    /// `a + b x`, six decimals (the export's `score_link` column).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:.6} + {:.6} x", self.intercept, self.slope)
+    }
+}
+
 /// One length's line in a [`ScoreLinkFile`].
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct LengthLink {
@@ -317,6 +324,7 @@ mod tests {
         assert_eq!(link.n, 10);
         assert!(link.residual_sd < 1e-12);
         assert!((link.apply(0.5) - 0.55).abs() < 1e-12);
+        assert_eq!(link.to_string(), "-0.050000 + 1.200000 x");
         // Clamped to a proportion.
         assert_eq!(link.apply(0.95), 1.0);
         assert_eq!(link.apply(0.0), 0.0);

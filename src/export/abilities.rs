@@ -25,6 +25,7 @@ struct Row {
     interval: Option<[f64; 2]>,
     level: Option<f64>,
     predicted: Option<[f64; 3]>,
+    score_link: Option<String>,
     observed: Option<f64>,
     true_theta: Option<f64>,
     n_items: Option<i64>,
@@ -65,6 +66,7 @@ impl Row {
             self.predicted.map(|p| p[0]).into(),
             self.predicted.map(|p| p[1]).into(),
             self.predicted.map(|p| p[2]).into(),
+            self.score_link.into(),
             self.observed.into(),
             self.true_theta.into(),
             int(self.n_items),
@@ -113,6 +115,7 @@ pub fn abilities(sources: &[Source]) -> Result<Table> {
                     r.predicted_score.bank.lo,
                     r.predicted_score.bank.hi,
                 ]),
+                score_link: r.score_link.as_ref().map(|l| l.link.to_string()),
                 n_items: count(r.items_used),
                 skipped: count(r.skipped),
                 correct: count(r.correct),
@@ -162,6 +165,10 @@ pub fn abilities(sources: &[Source]) -> Result<Table> {
                     theta: e.theta,
                     se: Some(e.se),
                     predicted: Some(e.predicted),
+                    score_link: meta
+                        .as_ref()
+                        .and_then(|m| m.score_link.as_ref())
+                        .map(|l| l.1.to_string()),
                     observed: Some(e.observed),
                     true_theta: e.true_theta,
                     n_items: e.n_items,

@@ -58,6 +58,7 @@
 //! | `level` | float | the interval's level (0.95 where computed here) |
 //! | `predicted` | float | predicted proportion of the whole bank's maximum score |
 //! | `predicted_lo`, `predicted_hi` | float | its interval |
+//! | `score_link` | str | the score link the predicted score went through, `a + b x` (`exam` / `simulate --score-link`: results, and simulate files with a sidecar); null when none |
 //! | `observed` | float | simulate: the observed (replay) or true expected (simulation) bank score |
 //! | `true_theta` | float | simulate with `--thetas`: the simulated examinee's ability |
 //! | `n_items` | int | items answered |

@@ -36,6 +36,7 @@ pub const ABILITIES: &[(&str, ColumnType)] = &[
     ("predicted", Float),
     ("predicted_lo", Float),
     ("predicted_hi", Float),
+    ("score_link", Str),
     ("observed", Float),
     ("true_theta", Float),
     ("n_items", Int),
