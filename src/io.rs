@@ -64,6 +64,21 @@ pub fn write_atomic(path: &Path, write: impl FnOnce(&mut dyn Write) -> Result<()
     result
 }
 
+/// Writes `value` as pretty-printed JSON with a final newline to `path`,
+/// atomically ([`write_atomic`]); `what` names the document in an encoding
+/// error (`cannot encode the {what}`).
+pub fn write_json_atomic<T: serde::Serialize + ?Sized>(
+    path: &Path,
+    value: &T,
+    what: &str,
+) -> Result<()> {
+    write_atomic(path, |w| {
+        serde_json::to_writer_pretty(&mut *w, value)
+            .map_err(|e| Error::format(format!("cannot encode the {what}: {e}")))?;
+        w.write_all(b"\n").map_err(|e| Error::io(path, e))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

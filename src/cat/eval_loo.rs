@@ -183,8 +183,8 @@ pub struct LooReport {
     /// Every prediction behind the rows.
     pub details: Vec<LooDetail>,
     /// The variant the inner choice picked for each held-out examinee
-    /// (empty unless [`LooConfig::inner_choice`] or
-    /// [`LooConfig::inner_refit`]).
+    /// (empty unless [`LooConfig::inner_choice`], [`LooConfig::inner_refit`]
+    /// or [`LooConfig::inner_link`]).
     pub inner_choices: Vec<InnerChoice>,
     /// The plan of each `adaptive` row (base plan and variants), as
     /// prepared for the first fold at the last length.
@@ -202,11 +202,14 @@ pub struct InnerChoice {
     pub examinee: String,
     /// The variant picked (`base` for the base plan).
     pub variant: String,
-    /// `in-sample` ([`LooConfig::inner_choice`]) or `refit`
-    /// ([`LooConfig::inner_refit`]).
+    /// `in-sample` ([`LooConfig::inner_choice`]), `refit`
+    /// ([`LooConfig::inner_refit`]) or `refit-linked`
+    /// ([`LooConfig::inner_link`]).
     pub mode: String,
+
     /// Every offered plan's inner mean absolute error (proportion) in this
-    /// fold, base plan first: the scores the pick minimised.
+    /// fold, base plan first: the scores the pick minimised (linked and
+    /// cross-validated for `refit-linked`).
     pub inner_mae: Vec<(String, f64)>,
 }
 
@@ -959,19 +962,13 @@ fn inner_run(
 /// fold: the mean over seeds of the mean absolute error over its inner
 /// examinees (infinite when none has a finite observed score).
 fn refit_mae(runs: &[InnerRun], ki: usize, vi: usize) -> f64 {
-    let valid: Vec<&InnerRun> = runs.iter().filter(|r| !r.predicted.is_empty()).collect();
-    let n_seeds = valid.first().map_or(0, |r| r.predicted[ki][vi].len());
-    if n_seeds == 0 {
+    // Every inner examinee ran the plan with the same seeds, so the mean
+    // over seeds of per-seed means is the mean over all pairs.
+    let (pairs, _) = inner_pairs(runs, ki, vi);
+    if pairs.is_empty() {
         return f64::INFINITY;
     }
-    let per_seed = (0..n_seeds).map(|s| {
-        valid
-            .iter()
-            .map(|r| (r.predicted[ki][vi][s] - r.observed).abs())
-            .sum::<f64>()
-            / valid.len() as f64
-    });
-    per_seed.sum::<f64>() / n_seeds as f64
+    pairs.iter().map(|(p, y)| (p - y).abs()).sum::<f64>() / pairs.len() as f64
 }
 
 /// The (predicted, observed) pairs of variant `vi` at length index `ki` in

@@ -18,7 +18,9 @@
 //! (module docs of [`crate::estimate`]). A plan that names a fixed grid
 //! gets exactly that grid, as catR does.
 
-use crate::estimate::{AbilityPrior, Ends, Estimator, Method, Posterior, TRUNCATED_END};
+use crate::estimate::{
+    AbilityPrior, Ends, Estimator, Method, Posterior, TRUNCATED_END, grid_nodes,
+};
 use crate::model::{Irf, ResponseModel};
 
 /// Default grid spacing, in logits.
@@ -62,20 +64,6 @@ pub(crate) struct RunningPosterior {
     prior: AbilityPrior,
     /// The answers so far, for rebuilds (empty with a fixed grid).
     answers: Vec<(Irf, usize)>,
-}
-
-/// Equally spaced nodes from `lo` to `hi` (the last exactly `hi`).
-fn grid(points: usize, lo: f64, hi: f64) -> Vec<f64> {
-    let step = (hi - lo) / (points - 1) as f64;
-    (0..points)
-        .map(|i| {
-            if i + 1 == points {
-                hi
-            } else {
-                lo + i as f64 * step
-            }
-        })
-        .collect()
 }
 
 /// Quadrature end weight and prior density, in logs, at each node.
@@ -125,7 +113,7 @@ impl RunningPosterior {
                 (((hi - lo) / STEP).ceil() as usize + 1, lo, hi, false)
             }
         };
-        let nodes = grid(points, lo, hi);
+        let nodes = grid_nodes(points, lo, hi);
         let ends = if fixed {
             Ends::Trapezoid
         } else {
@@ -215,7 +203,7 @@ impl RunningPosterior {
     /// prior and every answer.
     fn rebuild(&mut self, lo: f64, hi: f64, step: f64) {
         let points = (((hi - lo) / step).ceil() as usize + 1).clamp(3, 4001);
-        self.nodes = grid(points, lo, hi);
+        self.nodes = grid_nodes(points, lo, hi);
         self.log_w = prior_log_weights(&self.nodes, self.prior, self.ends);
         for (irf, score) in &self.answers {
             for (lw, &t) in self.log_w.iter_mut().zip(&self.nodes) {
@@ -405,7 +393,7 @@ mod tests {
             let responses: Vec<(&Irf, usize)> = hard.iter().map(|i| (i, 1)).collect();
             // A fixed grid (no rebuilds) with the running grid's end weights.
             let on_grid = |points: usize| {
-                let nodes = grid(points, lo, hi);
+                let nodes = grid_nodes(points, lo, hi);
                 let mut r = RunningPosterior {
                     log_w: prior_log_weights(&nodes, prior, Ends::Gregory),
                     nodes,

@@ -219,13 +219,7 @@ impl ScoreLinkFile {
     /// # Errors
     /// I/O, naming `path`.
     pub fn save(&self, path: &Path) -> Result<()> {
-        let text = serde_json::to_string_pretty(self)
-            .map_err(|e| Error::new(ErrorKind::Format, e.to_string()))?;
-        crate::io::write_atomic(path, |w| {
-            w.write_all(text.as_bytes())
-                .and_then(|()| w.write_all(b"\n"))
-                .map_err(|e| Error::io(path, e))
-        })
+        crate::io::write_json_atomic(path, self, "score link")
     }
 
     /// The line for exams of `plan`: the plan must be the file's (apart

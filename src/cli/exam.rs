@@ -332,12 +332,7 @@ fn default_journal(out: &Path) -> PathBuf {
 }
 
 fn write_result(path: &Path, result: &ExamResult) -> anyhow::Result<()> {
-    fangsheng::io::write_atomic(path, |w| {
-        serde_json::to_writer_pretty(&mut *w, result)
-            .map_err(|e| fangsheng::Error::format(format!("cannot encode the result: {e}")))?;
-        w.write_all(b"\n")
-            .map_err(|e| fangsheng::Error::new(fangsheng::ErrorKind::Io, e.to_string()))
-    })?;
+    fangsheng::io::write_json_atomic(path, result, "result")?;
     Ok(())
 }
 

@@ -257,10 +257,20 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let plan = balanced(plan, &args, &bank)?;
     let (plan, truth) = pretest::truth(plan, &args)?;
     let design = prepare_design(&bank, &plan, args.seed).map_err(|e| at_plan(e, &args))?;
+    // A link for another plan or length is refused before any exam runs.
+    let link = match &args.score_link {
+        Some(path) => Some((
+            path.display().to_string(),
+            ScoreLinkFile::load(path)?
+                .link_for(design.plan())
+                .map_err(|e| e.in_file(path))?,
+        )),
+        None => None,
+    };
     let started = fangsheng::export::utc_now()?;
 
     let mut progress = ProgressLine::new(args.quiet);
-    let (results, names, source) = match (args.thetas, &args.input.responses) {
+    let (mut results, names, source) = match (args.thetas, &args.input.responses) {
         (Some(n), _) => {
             if n == 0 {
                 bail!("--thetas must be at least 1");
@@ -310,19 +320,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     };
     progress.finish();
     let seconds = progress.elapsed().as_secs_f64();
-    let mut results = results;
-    let link = match &args.score_link {
-        Some(path) => {
-            let link = ScoreLinkFile::load(path)?
-                .link_for(design.plan())
-                .map_err(|e| e.in_file(path))?;
-            for r in &mut results {
-                r.outcome.predicted = link.apply_score(r.outcome.predicted);
-            }
-            Some((path.display().to_string(), link))
+    if let Some((_, line)) = &link {
+        for r in &mut results {
+            r.outcome.predicted = line.apply_score(r.outcome.predicted);
         }
-        None => None,
-    };
+    }
     let simulated = args.thetas.is_some();
     let summary = Summary::new(&results, bank.len());
     emit(args.out.as_deref(), |w| {

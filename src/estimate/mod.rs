@@ -121,7 +121,7 @@ mod search;
 pub use estimator::{Ability, Estimator, Status};
 pub use method::Method;
 pub use posterior::Posterior;
-pub(crate) use posterior::{Ends, TRUNCATED_END};
+pub(crate) use posterior::{Ends, TRUNCATED_END, grid_nodes};
 pub use prior::{AbilityPrior, Quadrature, T_SUPPORT_SCALES};
 pub use score::{PredictedScore, expected_proportion, predicted_score, score_matrix};
 

@@ -189,6 +189,14 @@ impl Posterior {
     }
 }
 
+/// `n` equally spaced nodes from `lo` to `hi` (the last exactly `hi`).
+pub(crate) fn grid_nodes(n: usize, lo: f64, hi: f64) -> Vec<f64> {
+    let step = (hi - lo) / (n - 1) as f64;
+    (0..n)
+        .map(|i| if i + 1 == n { hi } else { lo + i as f64 * step })
+        .collect()
+}
+
 /// Log weights of quadrature rule `ends` times prior times likelihood on
 /// `n` equally spaced nodes from `lo` to `hi`.
 fn grid_log_weights(
@@ -197,10 +205,7 @@ fn grid_log_weights(
     (lo, hi, n): (f64, f64, usize),
     ends: Ends,
 ) -> (Vec<f64>, Vec<f64>) {
-    let step = (hi - lo) / (n - 1) as f64;
-    let nodes: Vec<f64> = (0..n)
-        .map(|i| if i + 1 == n { hi } else { lo + i as f64 * step })
-        .collect();
+    let nodes = grid_nodes(n, lo, hi);
     let log_w = nodes
         .iter()
         .enumerate()

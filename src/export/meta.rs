@@ -109,12 +109,7 @@ impl SimulateMeta {
         if self.finished.is_none() {
             self.finished = Some(utc_now()?);
         }
-        let path = meta_path(out);
-        crate::io::write_atomic(&path, |w| {
-            serde_json::to_writer_pretty(&mut *w, &self)
-                .map_err(|e| Error::format(format!("cannot encode the sidecar: {e}")))?;
-            w.write_all(b"\n").map_err(|e| Error::io(&path, e))
-        })
+        crate::io::write_json_atomic(&meta_path(out), &self, "sidecar")
     }
 
     /// The sidecar of the exams file `out`, when there is one that belongs
