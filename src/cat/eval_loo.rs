@@ -219,8 +219,10 @@ struct Fold {
     bank: Arc<CatBank>,
     replay: Replay,
     /// The ability distribution of the calibration examinees (see
-    /// [`population`]), for `prior=empirical` variants.
-    population: Prior,
+    /// [`population`]), computed on first use: only `prior=empirical`
+    /// variants need it, and data whose calibration examinees give none
+    /// (a single one, or all alike) must still run every other plan.
+    population: Mutex<Option<Prior>>,
     /// The calibration examinees' whole runs on the fold's bank.
     train: Replay,
     /// Per-group prediction models fitted on `train`, by tag.
@@ -228,6 +230,18 @@ struct Fold {
 }
 
 impl Fold {
+    /// The calibration examinees' ability distribution, scored once.
+    fn population(&self) -> Result<Prior> {
+        if let Some(p) = self.population.lock().ok().and_then(|p| *p) {
+            return Ok(p);
+        }
+        let p = population(&self.bank, &self.train)?;
+        if let Ok(mut cached) = self.population.lock() {
+            *cached = Some(p);
+        }
+        Ok(p)
+    }
+
     /// The per-group model of tag `tag`, fitted on the calibration runs
     /// once and reused.
     fn subscore(&self, tag: &str) -> Result<Arc<SubscoreModel>> {
@@ -413,12 +427,11 @@ fn fold(
     let bank = Arc::new(CatBank::new(&params)?.with_tags(&tags)?);
     let replay = Replay::new(&bank, &responses.filter_examinees(|e, _| e == row))?;
     let train = Replay::new(&bank, &train)?;
-    let population = population(&bank, &train)?;
     Ok(Fold {
         row,
         bank,
         replay,
-        population,
+        population: Mutex::new(None),
         train,
         subscores: Mutex::new(HashMap::new()),
     })
@@ -1013,7 +1026,8 @@ type Prepared = (Arc<Design>, BankScore, Option<Arc<SubscoreModel>>);
 /// `content=neyman:TAG` and the model of `subscore=TAG` come from the
 /// fold's calibration runs).
 fn prepare(f: &Fold, v: &Variant, base: &Plan, config: &LooConfig) -> Result<Prepared> {
-    let (mut plan, score) = v.apply_with(base, config.score, &f.bank, Some(f.population))?;
+    let population = v.needs_population().then(|| f.population()).transpose()?;
+    let (mut plan, score) = v.apply_with(base, config.score, &f.bank, population)?;
     if let (Some(tag), Some(content)) = (v.neyman_tag(), plan.content.as_mut()) {
         content.targets = f.subscore(tag)?.neyman_targets();
     }
@@ -1192,6 +1206,31 @@ mod tests {
         data_named("m")
     }
 
+    /// A one-length, one-seed run of the 2PL with the default slope prior,
+    /// holding out examinees 0 and 4, offering `variants`.
+    pub(super) fn config(tags: HashMap<ItemId, Tags>, variants: &[&str]) -> LooConfig {
+        LooConfig {
+            calibration: CalibrationConfig::default(),
+            models: vec![ModelKind::TwoPl],
+            lengths: vec![10],
+            seeds: 1,
+            seed: 1,
+            plan: Plan::default(),
+            score: BankScore::Blend,
+            variants: variants
+                .iter()
+                .map(|v| Variant::parse(v).unwrap())
+                .collect(),
+            tags,
+            held_out: Some(vec![0, 4]),
+            cache: None,
+            slope_priors: vec![None],
+            inner_choice: false,
+            inner_refit: false,
+            inner_link: false,
+        }
+    }
+
     /// [`data`] with examinees named `prefix`0 to `prefix`7.
     pub(super) fn data_named(prefix: &str) -> (ResponseMatrix, HashMap<ItemId, Tags>) {
         let mut rng = ChaCha8Rng::seed_from_u64(3);
@@ -1239,25 +1278,16 @@ mod tests {
     fn each_slope_prior_and_subscore_variant_gets_its_rows() {
         let (m, tags) = data();
         let config = LooConfig {
-            calibration: CalibrationConfig::default(),
-            models: vec![ModelKind::TwoPl],
-            lengths: vec![10],
-            seeds: 1,
-            seed: 1,
-            plan: Plan::default(),
-            score: BankScore::Blend,
-            variants: vec![
-                Variant::parse("content=category").unwrap(),
-                Variant::parse("content=category+subscore=category").unwrap(),
-                Variant::parse("content=neyman:category").unwrap(),
-            ],
-            tags,
-            held_out: Some(vec![0, 4]),
-            cache: None,
             slope_priors: vec![None, Some(0.25)],
             inner_choice: true,
-            inner_refit: false,
-            inner_link: false,
+            ..config(
+                tags,
+                &[
+                    "content=category",
+                    "content=category+subscore=category",
+                    "content=neyman:category",
+                ],
+            )
         };
         let report = leave_one_out(&m, &config, &mut |_| {}).unwrap();
         let names: Vec<&str> = report
@@ -1309,6 +1339,28 @@ mod tests {
             .collect();
         assert!((floor[0] - floor[1]).abs() > 1e-9, "{floor:?}");
     }
+
+    /// The population is scored on first use, by `prior=empirical`
+    /// variants only; such a variant still gets its rows beside others.
+    #[test]
+    fn empirical_prior_variant_scores_the_population_on_demand() {
+        let (m, tags) = data_named("pop");
+        let config = LooConfig {
+            held_out: Some(vec![0, 7]),
+            ..config(tags, &["content=category", "prior=empirical"])
+        };
+        let report = leave_one_out(&m, &config, &mut |_| {}).unwrap();
+        for method in ["adaptive content=category", "adaptive prior=empirical"] {
+            let row = report.rows.iter().find(|r| r.method == method);
+            assert!(row.is_some_and(|r| r.mae.is_finite()), "{method}: {row:?}");
+        }
+        // The fold's population is the calibration examinees' EAP spread.
+        let fold = fold(&m, &config, ModelKind::TwoPl, None, 0, None).unwrap();
+        assert!(fold.population.lock().unwrap().is_none());
+        let p = fold.population().unwrap();
+        assert_eq!(*fold.population.lock().unwrap(), Some(p));
+        assert!(p.sd > 0.5 && p.sd < 2.5 && p.mean.abs() < 1.0, "{p:?}");
+    }
 }
 
 #[cfg(test)]
@@ -1318,25 +1370,20 @@ mod refit_tests {
 
     fn config(tags: HashMap<ItemId, Tags>, in_sample: bool, refit: bool) -> LooConfig {
         LooConfig {
-            calibration: CalibrationConfig::default(),
-            models: vec![ModelKind::TwoPl],
             lengths: vec![8, 16],
             seeds: 2,
             seed: 5,
-            plan: Plan::default(),
-            score: BankScore::Blend,
-            variants: vec![
-                Variant::parse("content=category").unwrap(),
-                Variant::parse("select=closest-b").unwrap(),
-                Variant::parse("exposure=randomesque:3").unwrap(),
-            ],
-            tags,
-            held_out: Some(vec![0, 4]),
-            cache: None,
             slope_priors: Vec::new(),
             inner_choice: in_sample,
             inner_refit: refit,
-            inner_link: false,
+            ..super::tests::config(
+                tags,
+                &[
+                    "content=category",
+                    "select=closest-b",
+                    "exposure=randomesque:3",
+                ],
+            )
         }
     }
 

@@ -118,6 +118,14 @@ impl Variant {
             .map(|(_, v)| v.as_str())
     }
 
+    /// Whether the variant sets `prior=empirical`, so it needs the
+    /// calibration population.
+    pub fn needs_population(&self) -> bool {
+        self.changes
+            .iter()
+            .any(|(k, v)| k == "prior" && v == "empirical")
+    }
+
     /// The tag of a `content=neyman:TAG` change (the last content change
     /// wins): content targets are the share times the residual SD of each
     /// value, which only an evaluation knowing the calibration runs can set
@@ -400,6 +408,16 @@ mod tests {
                 "{spec}"
             );
         }
+        assert!(
+            Variant::parse("prior-df=4+prior=empirical")
+                .unwrap()
+                .needs_population()
+        );
+        assert!(
+            !Variant::parse("prior-df=4+prior-sd=2")
+                .unwrap()
+                .needs_population()
+        );
         for spec in ["prior-df=0", "prior-df=-1", "prior-df=four"] {
             let err = Variant::parse(spec)
                 .unwrap()
