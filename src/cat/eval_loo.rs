@@ -20,9 +20,10 @@
 //! * `adaptive inner-choice-refit` (with [`LooConfig::inner_refit`]): the
 //!   same choice made out-of-sample: each calibration examinee is examined
 //!   on a bank calibrated without it and without the held-out one;
-//! * `adaptive <variant> linked` and `adaptive inner-choice-refit linked`
-//!   (with [`LooConfig::inner_link`]): the same predictions mapped by a
-//!   [`ScoreLink`] fitted on the refit inner exams;
+//! * `adaptive <variant> linked`, `adaptive inner-choice-refit linked`
+//!   and `random-irt linked` (with [`LooConfig::inner_link`]): the same
+//!   predictions mapped by a [`ScoreLink`] fitted on the refit inner exams
+//!   of the same kind;
 //! * `irt-full-run` (once per calibration model): the whole recorded run
 //!   scored with the calibration, the floor any exam of the bank can reach.
 //!
@@ -114,7 +115,10 @@ pub struct LooConfig {
     /// calibrated without it and `m`, pairs pooled over seeds) maps `m`'s
     /// prediction. Also the row `adaptive inner-choice-refit linked`: per
     /// fold, the plan whose linked inner predictions are best, each inner
-    /// examinee linked by a line fitted on the other inner examinees.
+    /// examinee linked by a line fitted on the other inner examinees; and
+    /// `random-irt linked`, the random-item baseline mapped by a line
+    /// fitted on the inner examinees' random-item exams (same seeds), so
+    /// adaptive and random selection are compared under the same scoring.
     pub inner_link: bool,
 }
 
@@ -768,40 +772,35 @@ pub fn leave_one_out(
             let mut acc_runs = Vec::new();
             let mut irt_runs = Vec::new();
             for &s in &seeds {
-                let outs: Vec<(f64, f64, Vec<usize>)> = folds
+                let outs: Vec<RandomExam> = folds
                     .par_iter()
-                    .map(|f| {
-                        let run = f.replay.run(0);
-                        let mut rng = ChaCha8Rng::seed_from_u64(examinee_seed(s ^ 0xBA5E, f.row));
-                        let picked: Vec<(u32, u8)> = sample(&mut rng, run.len(), k.min(run.len()))
-                            .into_iter()
-                            .map(|i| run[i])
-                            .collect();
-                        let irfs = f.bank.irfs();
-                        let acc = picked
-                            .iter()
-                            .map(|&(j, x)| x as f64 / (irfs[j as usize].n_categories() - 1) as f64)
-                            .sum::<f64>()
-                            / picked.len().max(1) as f64;
-                        let (irt, _) = score_items(f, &base, config.score, &picked)?;
-                        Ok((acc, irt, picked.iter().map(|p| p.0 as usize).collect()))
-                    })
+                    .map(|f| random_exam(f, &base, config.score, s))
                     .collect::<Result<_>>()?;
-                let exams: Vec<Vec<usize>> = outs.iter().map(|o| o.2.clone()).collect();
+                let exams: Vec<Vec<usize>> = outs.iter().map(|o| o.items.clone()).collect();
                 acc_runs.push(SeedRun {
                     seed: s,
-                    predicted: outs.iter().map(|o| o.0).collect(),
+                    predicted: outs.iter().map(|o| o.accuracy).collect(),
                     exams: exams.clone(),
                 });
                 irt_runs.push(SeedRun {
                     seed: s,
-                    predicted: outs.iter().map(|o| o.1).collect(),
+                    predicted: outs.iter().map(|o| o.irt).collect(),
                     exams,
                 });
             }
             let secs = t.elapsed().as_secs_f64();
-            for (method, runs) in [("random-accuracy", &acc_runs), ("random-irt", &irt_runs)] {
-                let row = row_at_k(method.into(), runs, secs);
+            let mut baselines = vec![("random-accuracy", acc_runs), ("random-irt", irt_runs)];
+            if let (true, Some(inner)) = (config.inner_link, &refit) {
+                // The inner random-IRT scores sit after the variants'.
+                let links: Vec<ScoreLink> = inner
+                    .iter()
+                    .map(|r| ScoreLink::fit(&inner_pairs(r, ki, variants.len()).0))
+                    .collect();
+                let linked = linked_runs(&baselines[1].1, &links);
+                baselines.push(("random-irt linked", linked));
+            }
+            for (method, runs) in &baselines {
+                let row = row_at_k((*method).into(), runs, secs);
                 details.extend(details_of(&row, runs, &names, &observed));
                 rows.push(row);
             }
@@ -889,7 +888,8 @@ struct InnerRun {
     /// Its observed full-run score (on the inner fold's bank).
     observed: f64,
     /// Predicted bank scores by length, variant and seed (one seed for
-    /// plans without random choices; empty when `observed` is not finite).
+    /// plans without random choices; empty when `observed` is not finite);
+    /// after the variants, the random-IRT baseline's, one per seed.
     predicted: Vec<Vec<Vec<f64>>>,
 }
 
@@ -962,6 +962,12 @@ fn inner_run(
                         .map(|&s| Ok(run_exam(&f, &p, s, &f.replay, 0, f.row)?.0))
                         .collect::<Result<Vec<f64>>>()
                 })
+                .chain(std::iter::once(
+                    seeds
+                        .iter()
+                        .map(|&s| Ok(random_exam(&f, &base, config.score, s)?.irt))
+                        .collect::<Result<Vec<f64>>>(),
+                ))
                 .collect::<Result<Vec<_>>>()
         })
         .collect::<Result<Vec<_>>>()?;
@@ -1144,6 +1150,40 @@ fn uses_randomness(plan: &Plan) -> bool {
         || plan.select == SelectRule::Random
         || !matches!(plan.exposure, Exposure::None | Exposure::AStratified { .. })
         || matches!(plan.exposure, Exposure::Randomesque { k } if k > 1)
+}
+
+/// The random-item baselines of one exam.
+struct RandomExam {
+    /// Plain accuracy on the items.
+    accuracy: f64,
+    /// The items scored with the fold's calibration ([`score_items`]).
+    irt: f64,
+    /// The items (bank indices).
+    items: Vec<usize>,
+}
+
+/// `k = base.max_items` items drawn at random (seeded by `seed` and the
+/// fold's examinee row) from the fold's examinee's recorded run.
+fn random_exam(f: &Fold, base: &Plan, score: BankScore, seed: u64) -> Result<RandomExam> {
+    let run = f.replay.run(0);
+    let k = base.max_items;
+    let mut rng = ChaCha8Rng::seed_from_u64(examinee_seed(seed ^ 0xBA5E, f.row));
+    let picked: Vec<(u32, u8)> = sample(&mut rng, run.len(), k.min(run.len()))
+        .into_iter()
+        .map(|i| run[i])
+        .collect();
+    let irfs = f.bank.irfs();
+    let accuracy = picked
+        .iter()
+        .map(|&(j, x)| x as f64 / (irfs[j as usize].n_categories() - 1) as f64)
+        .sum::<f64>()
+        / picked.len().max(1) as f64;
+    let (irt, _) = score_items(f, base, score, &picked)?;
+    Ok(RandomExam {
+        accuracy,
+        irt,
+        items: picked.iter().map(|p| p.0 as usize).collect(),
+    })
 }
 
 /// The predicted bank score of fold `f` from the answers `items`
@@ -1542,27 +1582,43 @@ mod refit_tests {
                 .map(|d| d.predicted)
                 .collect()
         };
-        let mut lines_checked = 0;
-        for who in &report.held_out {
-            for k in [8, 16] {
-                let raw = pred("adaptive exposure=randomesque:3", k, who);
-                let linked = pred("adaptive exposure=randomesque:3 linked", k, who);
-                assert_eq!(raw.len(), 2);
-                assert_eq!(linked.len(), 2);
-                if (raw[0] - raw[1]).abs() < 1e-6 || linked.iter().any(|&l| l <= 0.0 || l >= 1.0) {
-                    continue;
+        // The random-item IRT baseline is linked the same way, by a line
+        // fitted on the inner examinees' random-item exams.
+        for (raw_method, linked_method) in [
+            (
+                "adaptive exposure=randomesque:3",
+                "adaptive exposure=randomesque:3 linked",
+            ),
+            ("random-irt", "random-irt linked"),
+        ] {
+            let mut lines_checked = 0;
+            for who in &report.held_out {
+                for k in [8, 16] {
+                    let raw = pred(raw_method, k, who);
+                    let linked = pred(linked_method, k, who);
+                    assert_eq!(raw.len(), 2);
+                    assert_eq!(linked.len(), 2);
+                    if (raw[0] - raw[1]).abs() < 1e-6
+                        || linked.iter().any(|&l| l <= 0.0 || l >= 1.0)
+                    {
+                        continue;
+                    }
+                    let slope = (linked[0] - linked[1]) / (raw[0] - raw[1]);
+                    // The inner fold's 7 examinees, nearly all scored well
+                    // by the bank, give a slope near 1: not flat, not
+                    // reversed.
+                    assert!(
+                        slope > 0.2 && slope < 5.0,
+                        "{linked_method} {who} {k}: {slope}"
+                    );
+                    lines_checked += 1;
                 }
-                let slope = (linked[0] - linked[1]) / (raw[0] - raw[1]);
-                // The inner fold's 7 examinees, nearly all scored well by
-                // the bank, give a slope near 1: not flat, not reversed.
-                assert!(slope > 0.2 && slope < 5.0, "{who} {k}: slope {slope}");
-                lines_checked += 1;
             }
+            assert!(
+                lines_checked > 0,
+                "{linked_method}: no fold had two distinct predictions"
+            );
         }
-        assert!(
-            lines_checked > 0,
-            "no fold had two distinct seeded predictions"
-        );
 
         // One linked pick per fold and length, the plan with the lowest
         // cross-validated linked inner MAE.

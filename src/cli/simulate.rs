@@ -176,8 +176,9 @@ pub struct Args {
     /// predicted, least squares) fitted on the fold's calibration models,
     /// each examined on a bank calibrated without it and the held-out
     /// model (the refit inner exams of --inner-choice refit, cached with
-    /// --cache); and the row `adaptive inner-choice-refit linked`, the plan
-    /// whose linked inner predictions are best (cross-validated) per fold.
+    /// --cache); the row `adaptive inner-choice-refit linked`, the plan
+    /// whose linked inner predictions are best (cross-validated) per fold;
+    /// and `random-irt linked`, the random-item baseline linked the same way.
     #[arg(long)]
     inner_link: bool,
 
