@@ -120,6 +120,13 @@ pub struct LooConfig {
     /// fitted on the inner examinees' random-item exams (same seeds), so
     /// adaptive and random selection are compared under the same scoring.
     pub inner_link: bool,
+    /// Adds, for the base plan and every variant, the row `adaptive
+    /// <variant> rescored`: each exam chosen as usual, its answers then
+    /// scored with a second calibration of the same fold whose slope prior
+    /// is `ln a ~ N(0, sd)` (the plan's estimator, prior and bank-score
+    /// rule), so one calibration selects the items and another predicts
+    /// the bank score.
+    pub rescore_slope_prior: Option<f64>,
 }
 
 /// One method at one length.
@@ -577,6 +584,25 @@ pub fn leave_one_out(
             .map(|&row| fold(responses, config, model, slope_prior, row, None))
             .collect::<Result<_>>()?;
         calibration_seconds.push((name.clone(), t.elapsed().as_secs_f64()));
+        let rescore_folds: Option<Vec<Fold>> = match config.rescore_slope_prior {
+            Some(sd) => {
+                progress(format!(
+                    "{name}: calibrating {} folds for rescoring",
+                    held.len()
+                ));
+                let t = Instant::now();
+                let folds = held
+                    .par_iter()
+                    .map(|&row| fold(responses, config, model, Some(sd), row, None))
+                    .collect::<Result<Vec<_>>>()?;
+                calibration_seconds.push((
+                    format!("{name} rescoring (ln a ~ N(0, {sd}))"),
+                    t.elapsed().as_secs_f64(),
+                ));
+                Some(folds)
+            }
+            None => None,
+        };
         let observed: Vec<f64> = folds.iter().map(|f| f.replay.observed(0)).collect();
         let n_items = folds[0].bank.len();
 
@@ -650,6 +676,14 @@ pub fn leave_one_out(
                 let chosen: Vec<&Prepared> = designs.iter().collect();
                 let runs = held_out_runs(&folds, &chosen, &seeds)?;
                 let plan = designs[0].0.plan().clone();
+                let rescored = rescore_folds
+                    .as_ref()
+                    .map(|second| {
+                        let t = Instant::now();
+                        let r = rescored_runs(&folds, second, &designs, &runs)?;
+                        Ok::<_, Error>((r, t.elapsed().as_secs_f64()))
+                    })
+                    .transpose()?;
                 if config.inner_choice || refit.is_some() {
                     all_designs.push(designs);
                 }
@@ -676,6 +710,11 @@ pub fn leave_one_out(
                     details.extend(details_of(&row, &linked, &names, &observed));
                     rows.push(row);
                     all_linked.push(linked);
+                }
+                if let Some((rescored, secs)) = rescored {
+                    let row = row_at_k(format!("{method} rescored"), &rescored, secs);
+                    details.extend(details_of(&row, &rescored, &names, &observed));
+                    rows.push(row);
                 }
             }
 
@@ -1152,6 +1191,62 @@ fn uses_randomness(plan: &Plan) -> bool {
         || matches!(plan.exposure, Exposure::Randomesque { k } if k > 1)
 }
 
+/// `runs` (exams on `folds`, designed by `designs`) with each exam's
+/// answers scored on the same fold's `second` calibration: the items stay
+/// those the first calibration chose. Seeds that repeat the first seed's
+/// exams (seed-free plans) repeat its scores.
+fn rescored_runs(
+    folds: &[Fold],
+    second: &[Fold],
+    designs: &[Prepared],
+    runs: &[SeedRun],
+) -> Result<Vec<SeedRun>> {
+    let mut out: Vec<SeedRun> = Vec::with_capacity(runs.len());
+    for r in runs {
+        if let Some(first) = out.first().filter(|_| r.exams == runs[0].exams) {
+            out.push(SeedRun {
+                seed: r.seed,
+                predicted: first.predicted.clone(),
+                exams: r.exams.clone(),
+            });
+            continue;
+        }
+        let predicted = folds
+            .par_iter()
+            .zip(second)
+            .zip(designs)
+            .zip(&r.exams)
+            .map(|(((f, g), (design, score, _)), items)| {
+                let ids = f.bank.ids();
+                let answers = items
+                    .iter()
+                    .map(|&j| {
+                        let id = ids[j].as_str();
+                        let x = f.replay.answer(0, j).ok_or_else(|| {
+                            Error::config(format!(
+                                "rescoring: item {id} was asked but has no answer"
+                            ))
+                        })?;
+                        let k = g.bank.index_of(id).ok_or_else(|| {
+                            Error::config(format!(
+                                "rescoring: item {id} is not in the second calibration"
+                            ))
+                        })?;
+                        Ok((k as u32, x as u8))
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                Ok(score_items(g, design.plan(), *score, &answers)?.0)
+            })
+            .collect::<Result<Vec<f64>>>()?;
+        out.push(SeedRun {
+            seed: r.seed,
+            predicted,
+            exams: r.exams.clone(),
+        });
+    }
+    Ok(out)
+}
+
 /// The random-item baselines of one exam.
 struct RandomExam {
     /// Plain accuracy on the items.
@@ -1268,6 +1363,7 @@ mod tests {
             inner_choice: false,
             inner_refit: false,
             inner_link: false,
+            rescore_slope_prior: None,
         }
     }
 
@@ -1378,6 +1474,56 @@ mod tests {
             .map(|r| r.mae)
             .collect();
         assert!((floor[0] - floor[1]).abs() > 1e-9, "{floor:?}");
+    }
+
+    /// Rescoring with the calibration that chose the items gives back the
+    /// exam's own predictions; with another slope prior it moves them.
+    #[test]
+    fn rescored_rows_score_the_same_exams_with_the_second_calibration() {
+        let (m, tags) = data_named("re");
+        let pred = |report: &LooReport, method: &str| -> Vec<f64> {
+            report
+                .details
+                .iter()
+                .filter(|d| d.method == method)
+                .map(|d| d.predicted)
+                .collect()
+        };
+        let same = LooConfig {
+            slope_priors: vec![Some(0.5)],
+            rescore_slope_prior: Some(0.5),
+            ..config(
+                tags.clone(),
+                &["content=category", "exposure=randomesque:3"],
+            )
+        };
+        let report = leave_one_out(&m, &same, &mut |_| {}).unwrap();
+        for plan in [
+            "adaptive",
+            "adaptive content=category",
+            "adaptive exposure=randomesque:3",
+        ] {
+            let own = pred(&report, plan);
+            let again = pred(&report, &format!("{plan} rescored"));
+            assert_eq!(own.len(), again.len(), "{plan}");
+            assert!(!own.is_empty());
+            for (a, b) in own.iter().zip(&again) {
+                assert!((a - b).abs() < 1e-9, "{plan}: {a} vs {b}");
+            }
+        }
+        let other = LooConfig {
+            rescore_slope_prior: Some(0.25),
+            ..config(tags, &["content=category"])
+        };
+        let report = leave_one_out(&m, &other, &mut |_| {}).unwrap();
+        let own = pred(&report, "adaptive content=category");
+        let again = pred(&report, "adaptive content=category rescored");
+        assert_eq!(own.len(), again.len());
+        assert!(
+            own.iter().zip(&again).any(|(a, b)| (a - b).abs() > 1e-4),
+            "{own:?} {again:?}"
+        );
+        assert!(again.iter().all(|p| (0.0..=1.0).contains(p)));
     }
 
     /// The population is scored on first use, by `prior=empirical`

@@ -182,6 +182,13 @@ pub struct Args {
     #[arg(long)]
     inner_link: bool,
 
+    /// Leave-one-out: add, for the base plan and each variant, a row whose
+    /// exams (chosen as usual) are scored with a second calibration of each
+    /// fold with slope prior ln a ~ N(0, SD): one calibration selects, the
+    /// other predicts (`<plan> rescored`).
+    #[arg(long, value_name = "SD")]
+    rescore_slope_prior_sd: Option<f64>,
+
     /// Leave-one-out: slope priors ln a ~ N(0, SD) to compare, comma
     /// separated; `default` is the model's own (the default).
     #[arg(long, value_name = "SD,...", value_delimiter = ',')]
@@ -693,6 +700,12 @@ fn run_loo(
         inner_choice: args.inner_choice.iter().any(|m| m == "in-sample"),
         inner_refit: args.inner_choice.iter().any(|m| m == "refit"),
         inner_link: args.inner_link,
+        rescore_slope_prior: match args.rescore_slope_prior_sd {
+            Some(sd) if !(sd.is_finite() && sd > 0.0) => {
+                bail!("--rescore-slope-prior-sd: '{sd}' is not a positive number")
+            }
+            sd => sd,
+        },
         slope_priors: args
             .slope_prior_sd
             .iter()
