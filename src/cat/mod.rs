@@ -36,6 +36,7 @@ mod content;
 mod curve;
 mod design;
 mod estimation;
+mod eval_fixed;
 mod eval_loo;
 mod eval_metrics;
 mod eval_subscore;

@@ -1,0 +1,143 @@
+//! Leave-one-out scoring of fixed item sets, apart from the adaptive
+//! exams themselves: the random-item baselines (plain accuracy and IRT
+//! scoring of `k` items drawn from the examinee's run), the floor (a whole
+//! run scored with the fold's calibration) and rescoring (an exam's items
+//! kept, its answers scored with a second calibration of the fold).
+
+use std::sync::Arc;
+
+use rand::SeedableRng;
+use rand::seq::index::sample;
+use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
+
+use super::design::Design;
+use super::eval_loo::{Fold, Prepared, SeedRun};
+use super::evaluation::{BankScore, bank_score, examinee_seed};
+use super::plan::Plan;
+use super::session::Session;
+use crate::error::{Error, Result};
+use crate::model::ResponseModel;
+
+/// `runs` (exams on `folds`, designed by `designs`) with each exam's
+/// answers scored on the same fold's `second` calibration: the items stay
+/// those the first calibration chose. Seeds that repeat the first seed's
+/// exams (seed-free plans) repeat its scores.
+pub(super) fn rescored_runs(
+    folds: &[Fold],
+    second: &[Fold],
+    designs: &[Prepared],
+    runs: &[SeedRun],
+) -> Result<Vec<SeedRun>> {
+    let mut out: Vec<SeedRun> = Vec::with_capacity(runs.len());
+    for r in runs {
+        if let Some(first) = out.first().filter(|_| r.exams == runs[0].exams) {
+            out.push(SeedRun {
+                seed: r.seed,
+                predicted: first.predicted.clone(),
+                exams: r.exams.clone(),
+            });
+            continue;
+        }
+        let predicted = folds
+            .par_iter()
+            .zip(second)
+            .zip(designs)
+            .zip(&r.exams)
+            .map(|(((f, g), (design, score, _)), items)| {
+                let ids = f.bank.ids();
+                let answers = items
+                    .iter()
+                    .map(|&j| {
+                        let id = ids[j].as_str();
+                        let x = f.replay.answer(0, j).ok_or_else(|| {
+                            Error::config(format!(
+                                "rescoring: item {id} was asked but has no answer"
+                            ))
+                        })?;
+                        let k = g.bank.index_of(id).ok_or_else(|| {
+                            Error::config(format!(
+                                "rescoring: item {id} is not in the second calibration"
+                            ))
+                        })?;
+                        Ok((k as u32, x as u8))
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                Ok(score_items(g, design.plan(), *score, &answers)?.0)
+            })
+            .collect::<Result<Vec<f64>>>()?;
+        out.push(SeedRun {
+            seed: r.seed,
+            predicted,
+            exams: r.exams.clone(),
+        });
+    }
+    Ok(out)
+}
+
+/// The random-item baselines of one exam.
+pub(super) struct RandomExam {
+    /// Plain accuracy on the items.
+    pub(super) accuracy: f64,
+    /// The items scored with the fold's calibration ([`score_items`]).
+    pub(super) irt: f64,
+    /// The items (bank indices).
+    pub(super) items: Vec<usize>,
+}
+
+/// `k = base.max_items` items drawn at random (seeded by `seed` and the
+/// fold's examinee row) from the fold's examinee's recorded run.
+pub(super) fn random_exam(
+    f: &Fold,
+    base: &Plan,
+    score: BankScore,
+    seed: u64,
+) -> Result<RandomExam> {
+    let run = f.replay.run(0);
+    let k = base.max_items;
+    let mut rng = ChaCha8Rng::seed_from_u64(examinee_seed(seed ^ 0xBA5E, f.row));
+    let picked: Vec<(u32, u8)> = sample(&mut rng, run.len(), k.min(run.len()))
+        .into_iter()
+        .map(|i| run[i])
+        .collect();
+    let irfs = f.bank.irfs();
+    let accuracy = picked
+        .iter()
+        .map(|&(j, x)| x as f64 / (irfs[j as usize].n_categories() - 1) as f64)
+        .sum::<f64>()
+        / picked.len().max(1) as f64;
+    let (irt, _) = score_items(f, base, score, &picked)?;
+    Ok(RandomExam {
+        accuracy,
+        irt,
+        items: picked.iter().map(|p| p.0 as usize).collect(),
+    })
+}
+
+/// The predicted bank score of fold `f` from the answers `items`
+/// (bank index, score), under `plan`'s estimator and prior.
+pub(super) fn score_items(
+    f: &Fold,
+    plan: &Plan,
+    score: BankScore,
+    items: &[(u32, u8)],
+) -> Result<(f64, usize)> {
+    let plan = Plan {
+        max_items: items.len().max(1),
+        min_items: 0,
+        content: None,
+        exposure: Default::default(),
+        exclude: Vec::new(),
+        enemies: Vec::new(),
+        ..plan.clone()
+    };
+    let design = Arc::new(Design::new(Arc::clone(&f.bank), plan)?);
+    let mut session = Session::start(design, 0);
+    let ids = f.bank.ids();
+    let answers: Vec<(&str, usize)> = items
+        .iter()
+        .map(|&(j, x)| (ids[j as usize].as_str(), x as usize))
+        .collect();
+    session.record_all(&answers)?;
+    Ok((bank_score(&session, 0.95, score).mean, items.len()))
+}
