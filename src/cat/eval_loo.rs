@@ -925,7 +925,8 @@ struct InnerRun {
     observed: f64,
     /// Predicted bank scores by length, variant and seed (one seed for
     /// plans without random choices; empty when `observed` is not finite);
-    /// after the variants, the random-IRT baseline's, one per seed.
+    /// after the variants, with `inner_link`, the random-IRT baseline's,
+    /// one per seed.
     predicted: Vec<Vec<Vec<f64>>>,
 }
 
@@ -998,12 +999,12 @@ fn inner_run(
                         .map(|&s| Ok(run_exam(&f, &p, s, &f.replay, 0, f.row)?.0))
                         .collect::<Result<Vec<f64>>>()
                 })
-                .chain(std::iter::once(
+                .chain(config.inner_link.then(|| {
                     seeds
                         .iter()
                         .map(|&s| Ok(random_exam(&f, &base, config.score, s)?.irt))
-                        .collect::<Result<Vec<f64>>>(),
-                ))
+                        .collect::<Result<Vec<f64>>>()
+                }))
                 .collect::<Result<Vec<_>>>()
         })
         .collect::<Result<Vec<_>>>()?;

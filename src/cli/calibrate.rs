@@ -395,9 +395,7 @@ fn priors(args: &Args) -> anyhow::Result<PriorConfig> {
     let Some(sd) = args.slope_prior_sd else {
         return Ok(base);
     };
-    if !(sd.is_finite() && sd > 0.0) {
-        bail!("--slope-prior-sd must be a positive number, got {sd}");
-    }
+    let sd = super::positive_sd("slope-prior-sd", sd)?;
     Ok(base.with_slope(NormalPrior { mean: 0.0, sd }))
 }
 

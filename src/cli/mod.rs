@@ -72,3 +72,12 @@ pub fn run() -> anyhow::Result<()> {
         Command::Report(args) => report::run(args),
     }
 }
+
+/// `sd` when it is a positive finite number (a prior's standard
+/// deviation), else an error naming `--{flag}`.
+fn positive_sd(flag: &str, sd: f64) -> anyhow::Result<f64> {
+    if !(sd.is_finite() && sd > 0.0) {
+        anyhow::bail!("--{flag} must be a positive number, got {sd}");
+    }
+    Ok(sd)
+}

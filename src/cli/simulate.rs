@@ -700,12 +700,10 @@ fn run_loo(
         inner_choice: args.inner_choice.iter().any(|m| m == "in-sample"),
         inner_refit: args.inner_choice.iter().any(|m| m == "refit"),
         inner_link: args.inner_link,
-        rescore_slope_prior: match args.rescore_slope_prior_sd {
-            Some(sd) if !(sd.is_finite() && sd > 0.0) => {
-                bail!("--rescore-slope-prior-sd: '{sd}' is not a positive number")
-            }
-            sd => sd,
-        },
+        rescore_slope_prior: args
+            .rescore_slope_prior_sd
+            .map(|sd| super::positive_sd("rescore-slope-prior-sd", sd))
+            .transpose()?,
         slope_priors: args
             .slope_prior_sd
             .iter()
@@ -713,12 +711,9 @@ fn run_loo(
                 "default" => Ok(None),
                 x => x
                     .parse::<f64>()
-                    .ok()
-                    .filter(|v| v.is_finite() && *v > 0.0)
-                    .map(Some)
-                    .with_context(|| {
-                        format!("--slope-prior-sd: '{x}' is not a positive number or default")
-                    }),
+                    .with_context(|| format!("--slope-prior-sd: '{x}' is not a number or default"))
+                    .and_then(|sd| super::positive_sd("slope-prior-sd", sd))
+                    .map(Some),
             })
             .collect::<anyhow::Result<_>>()?,
     };
