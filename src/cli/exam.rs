@@ -499,6 +499,12 @@ fn summary(result: &ExamResult, true_theta: Option<f64>) -> String {
             "  (linked: {:.4} + {:.4} x the model's {:.3}; residual SD of the link {:.3})",
             l.link.intercept, l.link.slope, l.unlinked.mean, l.link.residual_sd
         );
+        let has_groups = !(p.category.is_empty() && p.dimension.is_empty());
+        if has_groups {
+            // The line was fitted on whole-bank scores only; mapping a
+            // group's score through it would claim a fit nobody made.
+            s.push_str("  (the group scores below are the model's own, not linked)\n");
+        }
     }
     for (title, groups) in [("category", &p.category), ("dimension", &p.dimension)] {
         for g in groups {
