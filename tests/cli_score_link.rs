@@ -56,14 +56,21 @@ fn adaptive_pairs(details: &Path, k: usize) -> Vec<(f64, f64)> {
         col("predicted"),
         col("observed"),
     );
-    // The base plan is seed-free: both seeds' rows are the same exam, and
-    // the link counts each once.
-    let mut seen = std::collections::HashSet::new();
-    lines
+    // A seed-free plan repeats each examinee's exam for every seed and the
+    // link counts it once; otherwise every seed's exam is a pair.
+    let rows: Vec<(String, String, String)> = lines
         .map(|l| l.split(',').collect::<Vec<_>>())
         .filter(|f| f[m] == "adaptive" && f[i] == k.to_string())
-        .filter(|f| seen.insert((f[e].to_owned(), f[p].to_owned())))
-        .map(|f| (f[p].parse().unwrap(), f[o].parse().unwrap()))
+        .map(|f| (f[e].to_owned(), f[p].to_owned(), f[o].to_owned()))
+        .collect();
+    let mut first = std::collections::HashMap::new();
+    let seed_free = rows
+        .iter()
+        .all(|(ex, pr, _)| first.entry(ex.clone()).or_insert(pr.clone()) == pr);
+    let mut seen = std::collections::HashSet::new();
+    rows.into_iter()
+        .filter(|(ex, _, _)| !seed_free || seen.insert(ex.clone()))
+        .map(|(_, pr, ob)| (pr.parse().unwrap(), ob.parse().unwrap()))
         .collect()
 }
 
@@ -97,8 +104,9 @@ fn the_written_line_is_least_squares_on_the_leave_one_out_exams() {
             "{k}: {line}"
         );
         assert_eq!(line["n"].as_u64().unwrap() as usize, pairs.len());
-        // One pair per demo model.
-        assert_eq!(pairs.len(), 12, "{k}");
+        // One pair per demo model, or per model and seed: the demo bank has
+        // twin items, so under random ties the two seeds' exams may differ.
+        assert!([12, 24].contains(&pairs.len()), "{k}: {}", pairs.len());
     }
 }
 

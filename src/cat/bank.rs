@@ -9,6 +9,7 @@ use super::curve::Curve;
 use super::exposure::ExposureParams;
 use super::index::{InfoIndex, LocationIndex};
 use super::tags::Tags;
+use super::twins::Twins;
 use crate::bank::ParamSet;
 use crate::error::{Error, ErrorKind, Result};
 use crate::ids::ItemId;
@@ -51,6 +52,7 @@ pub struct CatBank {
     exposure: Option<Vec<f64>>,
     info: InfoIndex,
     location: LocationIndex,
+    twins: Twins,
     curve: OnceLock<Curve>,
     tag_curves: Mutex<HashMap<String, Arc<Vec<Group>>>>,
 }
@@ -66,6 +68,7 @@ impl Clone for CatBank {
             exposure: self.exposure.clone(),
             info: self.info.clone(),
             location: self.location.clone(),
+            twins: self.twins.clone(),
             curve: self.curve.clone(),
             tag_curves: Mutex::new(HashMap::new()),
         }
@@ -119,6 +122,7 @@ impl CatBank {
         Ok(CatBank {
             info: InfoIndex::new(&irfs),
             location: LocationIndex::new(&irfs),
+            twins: Twins::new(&irfs),
             ids,
             index,
             irfs,
@@ -193,6 +197,11 @@ impl CatBank {
     /// Item ids, in bank order.
     pub fn ids(&self) -> &[ItemId] {
         &self.ids
+    }
+
+    /// Items with identical response functions (see [`Ties`](super::Ties)).
+    pub(crate) fn twins(&self) -> &Twins {
+        &self.twins
     }
 
     /// Response functions, in bank order.

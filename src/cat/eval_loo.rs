@@ -989,7 +989,7 @@ fn inner_run(
                 .iter()
                 .map(|v| {
                     let p = prepare(&f, v, &base, config)?;
-                    let distinct = if uses_randomness(p.0.plan()) {
+                    let distinct = if uses_randomness(&p.0) {
                         seeds
                     } else {
                         &seeds[..1]
@@ -1135,7 +1135,7 @@ fn inner_mae(f: &Fold, p: &Prepared, seed: u64) -> Result<f64> {
 /// fold) for every seed. A plan without random choices gives every seed the
 /// same exams: the first seed is run and copied.
 fn held_out_runs(folds: &[Fold], chosen: &[&Prepared], seeds: &[u64]) -> Result<Vec<SeedRun>> {
-    let random = chosen.iter().any(|p| uses_randomness(p.0.plan()));
+    let random = chosen.iter().any(|p| uses_randomness(&p.0));
     let distinct = if random { seeds } else { &seeds[..1] };
     let mut runs = distinct
         .iter()
@@ -1179,12 +1179,14 @@ fn argmin(x: &[f64]) -> usize {
     best
 }
 
-/// True when exams of `plan` depend on the seed.
-fn uses_randomness(plan: &Plan) -> bool {
+/// True when exams of `design` depend on the seed.
+fn uses_randomness(design: &Design) -> bool {
     use super::exposure::Exposure;
     use super::select::SelectRule;
+    let plan = design.plan();
     plan.start.random_items > 0
         || plan.select == SelectRule::Random
+        || (plan.ties == super::Ties::Random && design.bank().twins().any())
         || !matches!(plan.exposure, Exposure::None | Exposure::AStratified { .. })
         || matches!(plan.exposure, Exposure::Randomesque { k } if k > 1)
 }

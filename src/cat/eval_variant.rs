@@ -6,6 +6,7 @@
 //! | key | values |
 //! |---|---|
 //! | `select` | `max-info`, `kl`, `min-variance`, `closest-b`, `random` |
+//! | `ties` | `random` or `first` ([`Ties`](super::Ties)) |
 //! | `estimator` | `eap`, `map`, `ml`, `wle` |
 //! | `exposure` | `none`, `randomesque:K`, `a-stratified:S`, `sympson-hetter:R`, `eligibility:R` |
 //! | `content` | a tag name: targets are the bank's own shares of its values; `neyman:TAG`: Neyman-style targets, share x residual SD of each value (evaluations that know the calibration runs; the bank's shares elsewhere) |
@@ -53,10 +54,11 @@ impl fmt::Display for Variant {
     }
 }
 
-const KEYS: [&str; 12] = [
+const KEYS: [&str; 13] = [
     "prior",
     "prior-df",
     "select",
+    "ties",
     "estimator",
     "exposure",
     "content",
@@ -178,6 +180,7 @@ impl Variant {
             let num = |s: &str| s.trim().parse::<f64>().map_err(|_| bad("not a number"));
             match k.as_str() {
                 "select" => plan.select = v.parse()?,
+                "ties" => plan.ties = v.parse()?,
                 "estimator" => plan.estimator = v.parse()?,
                 "score" => score = v.parse()?,
                 "shortlist" => plan.shortlist = num(v)? as usize,

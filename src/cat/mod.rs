@@ -55,6 +55,7 @@ mod simulate;
 mod state;
 mod stop;
 mod tags;
+mod twins;
 
 pub use crate::online::{NextItem, Pretest, PretestSelect};
 pub use bank::CatBank;
@@ -81,6 +82,7 @@ pub use simulate::{Outcome, Step, simulate, simulated_examinee};
 pub use state::{SESSION_FORMAT, SessionState};
 pub use stop::{Classify, StopReason};
 pub use tags::Tags;
+pub use twins::Ties;
 
 #[cfg(test)]
 mod tests;

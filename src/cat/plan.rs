@@ -8,6 +8,7 @@
 //! stop_se = 0.3           # stop when the standard error is at most this
 //! stop_information = 0.05 # stop when no remaining item has this much information
 //! select = "max-info"     # max-info | kl | min-variance | closest-b | random
+//! ties = "random"         # among items with identical parameters: random (from the seed) | first
 //! shortlist = 50          # candidates (by information) the kl and min-variance rules score
 //! estimator = "eap"       # eap | map | ml | wle
 //! fallback = "eap"        # ml and wle use this while every answer is at the same extreme
@@ -67,6 +68,7 @@ use super::content::Content;
 use super::exposure::Exposure;
 use super::select::SelectRule;
 use super::stop::Classify;
+use super::twins::Ties;
 use crate::error::{Error, Result};
 use crate::estimate::{AbilityPrior, Method, Quadrature};
 use crate::ids::ItemId;
@@ -143,7 +145,8 @@ pub struct Grid {
 /// Everything that decides an adaptive exam except the bank and the seed.
 ///
 /// Defaults: 50 items at most, no minimum, no other stopping rule, maximum
-/// information, EAP under `N(0, 1)` with adaptive quadrature, start at
+/// information (a tie between items with identical parameters broken from
+/// the seed), EAP under `N(0, 1)` with adaptive quadrature, start at
 /// `theta = 0`, no exposure control or content balancing.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -165,6 +168,9 @@ pub struct Plan {
     pub classify: Option<Classify>,
     /// Item selection rule.
     pub select: SelectRule,
+    /// Which of several items with identical response functions the rule's
+    /// choice becomes (no rule can tell them apart).
+    pub ties: Ties,
     /// How many candidates, by information at the current estimate, the
     /// posterior-based rules (`kl`, `min-variance`) score.
     pub shortlist: usize,
@@ -205,6 +211,7 @@ impl Default for Plan {
             stop_information: None,
             classify: None,
             select: SelectRule::MaxInfo,
+            ties: Ties::Random,
             shortlist: 50,
             estimator: Method::Eap,
             fallback: Method::Eap,

@@ -16,6 +16,7 @@ use super::plan::Plan;
 use super::posterior::{GridPosterior, RunningPosterior};
 use super::select::{self, Candidates, SelectRule};
 use super::stop::StopReason;
+use super::twins::Ties;
 use crate::error::{Error, ErrorKind, Result};
 use crate::estimate::Ability;
 use crate::ids::ItemId;
@@ -593,11 +594,16 @@ impl Session {
             post,
             &mut self.rng,
         );
-        match ranked.len() {
-            0 => None,
-            1 => Some(ranked[0]),
-            len => Some(ranked[self.rng.random_range(0..len)]),
-        }
+        let pick = match ranked.len() {
+            0 => return None,
+            1 => ranked[0],
+            len => ranked[self.rng.random_range(0..len)],
+        };
+        Some(match (rule, self.design.plan().ties) {
+            // A random pick is already indifferent between twins.
+            (SelectRule::Random, _) | (_, Ties::First) => pick,
+            (_, Ties::Random) => design.bank().twins().draw(pick, self.seed, eligible),
+        })
     }
 
     /// Returns set-aside and ineligible items to the pool (when nothing else

@@ -350,3 +350,128 @@ fn skipped_items_are_replaced_by_the_next_best() {
     assert!(out.steps.iter().all(|s| s.item % 3 != 0));
     assert_eq!(out.stop_reason, StopReason::MaxItems);
 }
+
+/// `patterns` distinct 2PL items, each repeated `copies` times (twins),
+/// the copies of pattern `p` at `p, p + patterns, ...`; categories `c0..c1`
+/// by `j % 2`.
+fn twin_bank(patterns: usize, copies: usize) -> Arc<CatBank> {
+    let n = patterns * copies;
+    let irfs: Vec<Irf> = (0..n)
+        .map(|j| {
+            let p = j % patterns;
+            let b = -2.0 + 4.0 * p as f64 / (patterns - 1) as f64;
+            Logistic::two_pl(1.0 + 0.1 * (p % 4) as f64, b)
+                .unwrap()
+                .into()
+        })
+        .collect();
+    let ids: Vec<ItemId> = (0..n).map(|j| format!("t{j}").into()).collect();
+    let tags: HashMap<ItemId, Tags> = ids
+        .iter()
+        .enumerate()
+        .map(|(j, id)| (id.clone(), Tags::category(format!("c{}", j % 2))))
+        .collect();
+    Arc::new(
+        CatBank::from_parts(ids, irfs)
+            .unwrap()
+            .with_tags(&tags)
+            .unwrap(),
+    )
+}
+
+/// The item indices of an exam answered by a fixed rule (right when the
+/// item's index is even), so every seed sees the same answers to the same
+/// patterns.
+fn twin_exam(bank: &Arc<CatBank>, plan: &Plan, seed: u64) -> Vec<usize> {
+    let mut s = Session::new(bank.clone(), plan.clone(), seed).unwrap();
+    let mut items = Vec::new();
+    while let Some(j) = s.next_index() {
+        s.record_index(j, usize::from(j % 2 == 0)).unwrap();
+        items.push(j);
+    }
+    items
+}
+
+#[test]
+fn ties_first_takes_the_first_twin_and_random_draws_one_from_the_seed() {
+    let (patterns, copies) = (20, 6);
+    let bank = twin_bank(patterns, copies);
+    let plan = |ties| Plan {
+        max_items: 12,
+        ties,
+        ..Plan::default()
+    };
+    // First: every item is the first twin of its class not yet asked,
+    // whatever the seed.
+    let first = twin_exam(&bank, &plan(Ties::First), 1);
+    for (n, &j) in first.iter().enumerate() {
+        let earlier_twins = (j % patterns..j).step_by(patterns);
+        assert!(
+            earlier_twins.clone().all(|t| first[..n].contains(&t)),
+            "{first:?}"
+        );
+    }
+    assert_eq!(twin_exam(&bank, &plan(Ties::First), 2), first);
+    // Random: the same seed gives the same exam; across seeds the twins
+    // taken vary, each pick is a twin of an item as informative as the best
+    // available, and no item is asked twice.
+    let random = plan(Ties::Random);
+    assert_eq!(twin_exam(&bank, &random, 3), twin_exam(&bank, &random, 3));
+    let mut later_copies = 0;
+    for seed in 0..20 {
+        let items = twin_exam(&bank, &random, seed);
+        let mut seen = items.clone();
+        seen.sort_unstable();
+        seen.dedup();
+        assert_eq!(seen.len(), items.len(), "seed {seed}: {items:?}");
+        later_copies += items.iter().filter(|&&j| j >= patterns).count();
+    }
+    // With 6 copies a random twin is a later copy 5 times in 6.
+    assert!(later_copies > 20 * 12 / 2, "{later_copies}");
+}
+
+#[test]
+fn random_ties_keep_each_pick_as_informative_as_the_rules_and_survive_a_restore() {
+    let bank = twin_bank(15, 4);
+    let plan = Plan {
+        max_items: 10,
+        content: Some(Content {
+            tag: "category".into(),
+            targets: [("c0".to_owned(), 0.5), ("c1".to_owned(), 0.5)].into(),
+        }),
+        ..Plan::default()
+    };
+    let mut s = Session::new(bank.clone(), plan.clone(), 11).unwrap();
+    let mut t = Session::new(
+        bank.clone(),
+        Plan {
+            ties: Ties::First,
+            ..plan.clone()
+        },
+        11,
+    )
+    .unwrap();
+    for step in 0..10 {
+        let (a, b) = (s.next_index().unwrap(), t.next_index().unwrap());
+        // Both sessions have the same answers so far, so the pick under
+        // random ties is a twin of the rule's own, within the same category.
+        assert_eq!(bank.twins().of(a), bank.twins().of(b), "step {step}");
+        assert_eq!(a % 2, b % 2, "step {step}: content group kept");
+        s.record_index(a, usize::from(step % 3 != 0)).unwrap();
+        t.record_index(b, usize::from(step % 3 != 0)).unwrap();
+    }
+    // A session restored mid-exam draws the same twins as the original.
+    let answer = |k: usize| usize::from(k % 3 != 0);
+    let mut orig = Session::new(bank.clone(), plan, 5).unwrap();
+    for k in 0..5 {
+        let j = orig.next_index().unwrap();
+        orig.record_index(j, answer(k)).unwrap();
+    }
+    let mut restored = Session::from_json(bank.clone(), &orig.to_json()).unwrap();
+    for k in 5..10 {
+        let (x, y) = (orig.next_index().unwrap(), restored.next_index().unwrap());
+        assert_eq!(x, y, "step {k}");
+        orig.record_index(x, answer(k)).unwrap();
+        restored.record_index(y, answer(k)).unwrap();
+    }
+}

@@ -30,6 +30,11 @@ pub struct PlanFlags {
     #[arg(long, value_name = "RULE")]
     select: Option<String>,
 
+    /// Among items with identical parameters, which the selection takes:
+    /// random (drawn from the seed; the default) or first (in bank order).
+    #[arg(long, value_name = "RULE")]
+    ties: Option<String>,
+
     /// Ability estimator: eap, map, ml or wle.
     #[arg(long, value_name = "METHOD")]
     estimator: Option<String>,
@@ -103,6 +108,9 @@ impl PlanFlags {
         }
         if let Some(rule) = &self.select {
             plan.select = rule.parse()?;
+        }
+        if let Some(rule) = &self.ties {
+            plan.ties = rule.parse().context("--ties")?;
         }
         if let Some(method) = &self.estimator {
             plan.estimator = method.parse()?;

@@ -12,9 +12,9 @@ use clap::Args as ClapArgs;
 use fangsheng::bank::ParamSet;
 use fangsheng::calibrate::{CalibrationConfig, PriorConfig};
 use fangsheng::cat::{
-    BankScore, CatBank, Content, ExamResult, InnerChoice, LengthLink, LooConfig, LooReport, Plan,
-    Replay, ScoreLink, ScoreLinkFile, Summary, Tags, Variant, bank_shares, leave_one_out,
-    normal_thetas, parse_exposure, prepare_design, replay_all, simulate_all,
+    BankScore, CatBank, Content, ExamResult, InnerChoice, LengthLink, LooConfig, LooDetail,
+    LooReport, Plan, Replay, ScoreLink, ScoreLinkFile, Summary, Tags, Variant, bank_shares,
+    leave_one_out, normal_thetas, parse_exposure, prepare_design, replay_all, simulate_all,
 };
 use fangsheng::export::SimulateMeta;
 use fangsheng::ids::ItemId;
@@ -774,14 +774,25 @@ fn write_score_link(
         .lengths
         .iter()
         .map(|&k| {
-            // A plan without random choices gives every seed the same
-            // exam: count each examinee's prediction once.
-            let mut seen = std::collections::HashSet::new();
-            let pairs: Vec<(f64, f64)> = report
+            let rows: Vec<&LooDetail> = report
                 .details
                 .iter()
                 .filter(|d| d.method == method && d.items == k)
-                .filter(|d| seen.insert((d.examinee.clone(), d.predicted.to_bits())))
+                .collect();
+            // A plan without random choices repeats each examinee's exam
+            // for every seed: one pair per examinee then. Otherwise every
+            // seed's exam is a pair (equal weight per examinee).
+            let mut first: HashMap<&str, u64> = HashMap::new();
+            let seed_free = rows.iter().all(|d| {
+                *first
+                    .entry(d.examinee.as_str())
+                    .or_insert(d.predicted.to_bits())
+                    == d.predicted.to_bits()
+            });
+            let mut seen = std::collections::HashSet::new();
+            let pairs: Vec<(f64, f64)> = rows
+                .iter()
+                .filter(|d| !seed_free || seen.insert(d.examinee.as_str()))
                 .map(|d| (d.predicted, d.observed))
                 .collect();
             LengthLink {
