@@ -9,7 +9,7 @@ use common::{path_str as s, stderr};
 mod server;
 
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Duration;
 
@@ -386,21 +386,30 @@ fn exam_killed_mid_request_resumes_to_the_uninterrupted_result() {
     assert_eq!(j.iter().filter(|r| r["record"] == "header").count(), 1);
 }
 
-#[test]
-fn resume_refuses_a_journal_of_another_calibration_or_seed() {
-    let dir = tempfile::tempdir().unwrap();
-    let jpath = dir.path().join("j.jsonl");
-    let out = dir.path().join("r.json");
-    let base = [
+/// Arguments of a replayed exam journalled to `dir/j.jsonl` with its result
+/// in `dir/r.json`, and those two paths.
+fn journalled_replay(dir: &Path) -> (Vec<String>, PathBuf, PathBuf) {
+    let (journal, out) = (dir.join("j.jsonl"), dir.join("r.json"));
+    let args = [
         "--backend",
         "replay",
         "--replay",
         &fx("generations.jsonl"),
         "--journal",
-        s(&jpath),
+        s(&journal),
         "--out",
         s(&out),
-    ];
+    ]
+    .map(str::to_owned)
+    .to_vec();
+    (args, journal, out)
+}
+
+#[test]
+fn resume_refuses_a_journal_of_another_calibration_or_seed() {
+    let dir = tempfile::tempdir().unwrap();
+    let (owned, _, out) = journalled_replay(dir.path());
+    let base: Vec<&str> = owned.iter().map(String::as_str).collect();
     let o = run(&base);
     assert!(o.status.success(), "{}", stderr(&o));
 
@@ -421,7 +430,7 @@ fn resume_refuses_a_journal_of_another_calibration_or_seed() {
             "12",
         ])
         .args(["--seed", "5", "--resume"])
-        .args(base)
+        .args(&base)
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(2));
@@ -442,7 +451,7 @@ fn resume_refuses_a_journal_of_another_calibration_or_seed() {
             &fx("params.json"),
         ])
         .args(["--max-items", "12", "--seed", "6", "--resume"])
-        .args(base)
+        .args(&base)
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(2));
@@ -464,6 +473,42 @@ fn resume_refuses_a_journal_of_another_calibration_or_seed() {
     assert_eq!(untimed(&after), untimed(&before));
     assert_eq!(after["started"], before["started"]);
     assert!(times(&before).1 <= times(&after).1);
+}
+
+#[test]
+fn a_journal_from_before_the_ties_setting_resumes_only_with_first_twin_ties() {
+    let dir = tempfile::tempdir().unwrap();
+    let (owned, jpath, out) = journalled_replay(dir.path());
+    let base: Vec<&str> = owned.iter().map(String::as_str).collect();
+    let first: Vec<&str> = base.iter().copied().chain(["--ties", "first"]).collect();
+    let o = run(&first);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let before = json(&out);
+    // Rewrite the header as an older version wrote it: no `ties` in the plan.
+    let text = std::fs::read_to_string(&jpath).unwrap();
+    let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+    let mut header: Value = serde_json::from_str(&lines[0]).unwrap();
+    assert_eq!(header["record"], "header");
+    assert_eq!(header["plan"]["ties"], "first");
+    header["plan"].as_object_mut().unwrap().remove("ties");
+    lines[0] = header.to_string();
+    std::fs::write(&jpath, lines.join("\n") + "\n").unwrap();
+
+    // Those exams broke ties by bank order: the default plan differs.
+    let mut resume: Vec<&str> = base.to_vec();
+    resume.push("--resume");
+    let o = run(&resume);
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(
+        err.contains("exam plan differs") && err.contains(r#""ties":"first""#),
+        "{err}"
+    );
+    let mut resume_first = first.clone();
+    resume_first.push("--resume");
+    let o = run(&resume_first);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(untimed(&json(&out)), untimed(&before));
 }
 
 /// MMLU-Pro, end to end through the library: the bank imported from the

@@ -291,6 +291,9 @@ fn bad_plans_fail_with_the_plan_file_named() {
     let o = replay(&["--select", "best"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("unknown selection rule 'best'"));
+    let o = replay(&["--ties", "sometimes"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("unknown ties rule 'sometimes' (expected random or first)"));
     let o = fangsheng(&["simulate", "--params", PARAMS]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("--responses"));

@@ -1132,8 +1132,9 @@ fn inner_mae(f: &Fold, p: &Prepared, seed: u64) -> Result<f64> {
 }
 
 /// The held-out examinees' exams under `chosen` (one prepared plan per
-/// fold) for every seed. A plan without random choices gives every seed the
-/// same exams: the first seed is run and copied.
+/// fold) for every seed. A plan without random choices (none of its own,
+/// and first-twin ties or a bank without twins) gives every seed the same
+/// exams: the first seed is run and copied.
 fn held_out_runs(folds: &[Fold], chosen: &[&Prepared], seeds: &[u64]) -> Result<Vec<SeedRun>> {
     let random = chosen.iter().any(|p| uses_randomness(&p.0));
     let distinct = if random { seeds } else { &seeds[..1] };
@@ -1194,9 +1195,37 @@ fn uses_randomness(design: &Design) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cat::Ties;
     use crate::model::{Logistic, ResponseModel};
     use rand::{Rng, SeedableRng};
     use rand_chacha::ChaCha8Rng;
+
+    #[test]
+    fn random_ties_make_a_plan_seeded_only_on_a_bank_with_twins() {
+        let bank = |bs: &[f64]| {
+            let ids = (0..bs.len())
+                .map(|j| ItemId::from(format!("i{j}")))
+                .collect();
+            let irfs = bs
+                .iter()
+                .map(|&b| Logistic::two_pl(1.0, b).unwrap().into())
+                .collect();
+            Arc::new(CatBank::from_parts(ids, irfs).unwrap())
+        };
+        let design = |bank: Arc<CatBank>, ties| {
+            let plan = Plan {
+                max_items: 2,
+                ties,
+                ..Plan::default()
+            };
+            Design::new(bank, plan).unwrap()
+        };
+        let twins = bank(&[0.0, 1.0, 0.0]);
+        let distinct = bank(&[0.0, 1.0, 2.0]);
+        assert!(uses_randomness(&design(twins.clone(), Ties::Random)));
+        assert!(!uses_randomness(&design(twins, Ties::First)));
+        assert!(!uses_randomness(&design(distinct, Ties::Random)));
+    }
 
     /// The examinee sets passed to calibration by every test of this module
     /// (tests tell theirs apart by examinee names).

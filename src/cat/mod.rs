@@ -71,6 +71,7 @@ pub use evaluation::{
     BankScore, ExamResult, bank_score, exam, examinee_seed, normal_thetas, replay_all, simulate_all,
 };
 pub use exposure::{Exposure, ExposureFit, ExposureParams, calibrate_exposure};
+pub(crate) use plan::fill_saved_ties;
 pub use plan::{Grid, Plan, Prior, Start};
 pub use posterior::GridPosterior;
 pub use predict::{GroupScore, Prediction};

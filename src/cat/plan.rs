@@ -237,6 +237,26 @@ fn positive(name: &str, v: f64) -> Result<()> {
     }
 }
 
+/// Gives a plan saved (as JSON) with a session, score link or exam journal
+/// the `ties` it ran with: plans saved before `ties` existed broke ties by
+/// bank order, so a missing `ties` is `first` there (in a plan file it is
+/// the default, `random`).
+pub(crate) fn fill_saved_ties(plan: &mut serde_json::Value) {
+    if let Some(o) = plan.as_object_mut() {
+        o.entry("ties")
+            .or_insert_with(|| serde_json::Value::String(Ties::First.name().into()));
+    }
+}
+
+/// Reads a saved plan ([`fill_saved_ties`]).
+pub(crate) fn saved_plan<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Plan, D::Error> {
+    let mut v = serde_json::Value::deserialize(d)?;
+    fill_saved_ties(&mut v);
+    Plan::deserialize(v).map_err(serde::de::Error::custom)
+}
+
 impl Plan {
     /// Parses a plan from TOML text. Missing fields take their defaults.
     ///
@@ -386,12 +406,17 @@ mod tests {
     #[test]
     fn empty_text_gives_the_defaults() {
         assert_eq!(Plan::from_toml("").unwrap(), Plan::default());
+        assert_eq!(Plan::default().ties, Ties::Random);
+        let first = Plan::from_toml("ties = \"first\"").unwrap();
+        assert_eq!(first.ties, Ties::First);
+        assert_eq!(Plan::from_toml(&first.to_toml()).unwrap(), first);
     }
 
     #[test]
     fn bad_plans_are_config_errors_naming_the_problem() {
         let cases = [
             ("select = \"best\"", "unknown variant"),
+            ("ties = \"sometimes\"", "unknown variant"),
             ("estimator = \"mle\"", "unknown variant"),
             ("max_itmes = 3", "unknown field"),
             ("max_items = 0", "max_items"),

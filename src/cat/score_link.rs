@@ -162,7 +162,9 @@ pub struct ScoreLinkFile {
     /// Where the pairs came from (responses, calibration, examinees).
     pub source: String,
     /// The plan of the exams, with `max_items` and `min_items` set to 0 and
-    /// no pretest: a link only holds for exams of the same plan.
+    /// no pretest: a link only holds for exams of the same plan (a file
+    /// written before plans had `ties` holds for `ties = "first"`).
+    #[serde(deserialize_with = "super::plan::saved_plan")]
     pub plan: Plan,
     /// One line per length.
     pub links: Vec<LengthLink>,
@@ -478,6 +480,19 @@ mod tests {
         };
         let e = back.link_for(&other).unwrap_err().to_string();
         assert!(e.contains("differs in: select"), "{e}");
+        // A file written before plans had `ties` was fitted on first-twin
+        // exams: it holds for those, not for the default random ties.
+        let mut old = serde_json::to_value(&back).unwrap();
+        old["plan"].as_object_mut().unwrap().remove("ties");
+        std::fs::write(&path, old.to_string()).unwrap();
+        let old = ScoreLinkFile::load(&path).unwrap();
+        let e = old.link_for(&plan).unwrap_err().to_string();
+        assert!(e.contains("differs in: ties"), "{e}");
+        let first = Plan {
+            ties: crate::cat::Ties::First,
+            ..plan.clone()
+        };
+        assert_eq!(old.link_for(&first).unwrap(), line);
     }
 
     #[test]

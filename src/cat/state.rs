@@ -25,7 +25,9 @@ pub const SESSION_FORMAT: &str = "fangsheng-session/1";
 pub struct SessionState {
     /// Always [`SESSION_FORMAT`].
     pub format: String,
-    /// The plan.
+    /// The plan. A session saved before plans had `ties` broke ties by
+    /// bank order, and restores with `ties = "first"`.
+    #[serde(deserialize_with = "super::plan::saved_plan")]
     pub plan: Plan,
     /// The seed of the exam's random stream.
     pub seed: u64,

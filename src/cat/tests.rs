@@ -475,3 +475,29 @@ fn random_ties_keep_each_pick_as_informative_as_the_rules_and_survive_a_restore(
         restored.record_index(y, answer(k)).unwrap();
     }
 }
+
+#[test]
+fn a_session_saved_before_the_ties_setting_restores_with_first_twin_ties() {
+    let bank = twin_bank(10, 3);
+    let plan = Plan {
+        max_items: 6,
+        ties: Ties::First,
+        ..Plan::default()
+    };
+    let mut s = Session::new(bank.clone(), plan.clone(), 2).unwrap();
+    for k in 0..3 {
+        let j = s.next_index().unwrap();
+        s.record_index(j, k % 2).unwrap();
+    }
+    let mut saved: serde_json::Value = serde_json::from_str(&s.to_json()).unwrap();
+    assert_eq!(saved["plan"]["ties"], "first");
+    saved["plan"].as_object_mut().unwrap().remove("ties");
+    let mut restored = Session::from_json(bank, &saved.to_string()).unwrap();
+    assert_eq!(restored.plan(), &plan);
+    for k in 3..6 {
+        let (x, y) = (s.next_index().unwrap(), restored.next_index().unwrap());
+        assert_eq!(x, y, "step {k}");
+        s.record_index(x, k % 2).unwrap();
+        restored.record_index(y, k % 2).unwrap();
+    }
+}

@@ -199,10 +199,12 @@ impl Exam {
                 new.params_digest
             ));
         }
-        if old.plan != new.plan {
+        let mut old_plan = old.plan.clone();
+        crate::cat::fill_saved_ties(&mut old_plan);
+        if old_plan != new.plan {
             return Some(format!(
-                "the journal's exam plan differs: it ran {}, this run has {}",
-                old.plan, new.plan
+                "the journal's exam plan differs: it ran {old_plan}, this run has {}",
+                new.plan
             ));
         }
         if old.prompt != new.prompt {
