@@ -3,7 +3,7 @@
 //!
 //! A template is an `items.jsonl` line with a `template` object; its
 //! `question` holds `{placeholders}` (expressions of the small expression
-//! language of [`Expr`](super::Expr): `+ - * / // % ^`, parentheses,
+//! language of [`Expr`]: `+ - * / // % ^`, parentheses,
 //! comparisons, `round`, `min`, `max`, `if`, table lookups; `{{` and `}}`
 //! for literal braces), and it has no `answer` or `choices` of its own:
 //!

@@ -10,7 +10,8 @@
 //!    administered, not excluded (by the bank, the plan, or an enemy set of
 //!    an administered item), in the content group that is furthest below
 //!    its target ([`Content`]), in the a-stratum of the current stage, and
-//!    let through by [`Exposure`] control;
+//!    let through by [`Exposure`] control; among items with identical
+//!    parameters the seed draws one ([`Ties`]);
 //! 3. **answer** — outside the library: the caller asks the item and grades
 //!    it, then [`Session::record`]s the score;
 //! 4. **estimate** — the plan's estimator (EAP by default; ML and WLE fall
