@@ -599,7 +599,7 @@ impl Session {
             1 => ranked[0],
             len => ranked[self.rng.random_range(0..len)],
         };
-        Some(match (rule, self.design.plan().ties) {
+        Some(match (rule, design.plan().ties) {
             // A random pick is already indifferent between twins.
             (SelectRule::Random, _) | (_, Ties::First) => pick,
             (_, Ties::Random) => design.bank().twins().draw(pick, self.seed, eligible),

@@ -19,11 +19,19 @@ fn bank(n: usize) -> CatBank {
             Logistic::two_pl(a, b).unwrap().into()
         })
         .collect();
-    let ids: Vec<ItemId> = (0..n).map(|j| format!("q{j}").into()).collect();
+    tagged(irfs, "q", 3)
+}
+
+/// A bank of `irfs` with ids `{prefix}0..` and categories `c0..` by
+/// `j % groups`.
+fn tagged(irfs: Vec<Irf>, prefix: &str, groups: usize) -> CatBank {
+    let ids: Vec<ItemId> = (0..irfs.len())
+        .map(|j| format!("{prefix}{j}").into())
+        .collect();
     let tags: HashMap<ItemId, Tags> = ids
         .iter()
         .enumerate()
-        .map(|(j, id)| (id.clone(), Tags::category(format!("c{}", j % 3))))
+        .map(|(j, id)| (id.clone(), Tags::category(format!("c{}", j % groups))))
         .collect();
     CatBank::from_parts(ids, irfs)
         .unwrap()
@@ -365,18 +373,7 @@ fn twin_bank(patterns: usize, copies: usize) -> Arc<CatBank> {
                 .into()
         })
         .collect();
-    let ids: Vec<ItemId> = (0..n).map(|j| format!("t{j}").into()).collect();
-    let tags: HashMap<ItemId, Tags> = ids
-        .iter()
-        .enumerate()
-        .map(|(j, id)| (id.clone(), Tags::category(format!("c{}", j % 2))))
-        .collect();
-    Arc::new(
-        CatBank::from_parts(ids, irfs)
-            .unwrap()
-            .with_tags(&tags)
-            .unwrap(),
-    )
+    Arc::new(tagged(irfs, "t", 2))
 }
 
 /// The item indices of an exam answered by a fixed rule (right when the
