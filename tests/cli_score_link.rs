@@ -107,6 +107,9 @@ fn the_written_line_is_least_squares_on_the_leave_one_out_exams() {
         // One pair per demo model, or per model and seed: the demo bank has
         // twin items, so under random ties the two seeds' exams may differ.
         assert!([12, 24].contains(&pairs.len()), "{k}: {}", pairs.len());
+        // However many seeds, the 12 models are the examinees the
+        // prediction interval counts.
+        assert_eq!(line["examinees"], 12, "{k}: {line}");
     }
 }
 
@@ -114,7 +117,7 @@ fn the_written_line_is_least_squares_on_the_leave_one_out_exams() {
 fn simulate_and_exam_report_linked_scores() {
     let dir = tempfile::tempdir().unwrap();
     let link = demo_link(dir.path());
-    let line = |k: u64| -> (f64, f64) {
+    let link_at = |k: u64| -> fangsheng::cat::ScoreLink {
         let file = json(&link);
         let l = file["links"]
             .as_array()
@@ -123,10 +126,11 @@ fn simulate_and_exam_report_linked_scores() {
             .find(|l| l["items"] == k)
             .unwrap()
             .clone();
-        (
-            l["intercept"].as_f64().unwrap(),
-            l["slope"].as_f64().unwrap(),
-        )
+        serde_json::from_value(l).unwrap()
+    };
+    let line = |k: u64| -> (f64, f64) {
+        let l = link_at(k);
+        (l.intercept, l.slope)
     };
 
     // simulate: the same exams with and without the link.
@@ -150,7 +154,8 @@ fn simulate_and_exam_report_linked_scores() {
             .skip(1)
             .map(|l| {
                 let f: Vec<&str> = l.split(',').collect();
-                (f[5].parse::<f64>().unwrap(), f[7].parse::<f64>().unwrap())
+                let num = |i: usize| f[i].parse::<f64>().unwrap();
+                (num(5), num(7), num(8))
             })
             .collect::<Vec<_>>()
     };
@@ -160,14 +165,16 @@ fn simulate_and_exam_report_linked_scores() {
     let (a, b) = line(20);
     assert!(b > 0.0);
     assert_eq!(plain.len(), linked.len());
+    // The linked interval is the link's prediction interval around the
+    // linked score, not the exam's posterior interval moved along.
+    let half = link_at(20).half_width(0.95).unwrap();
+    assert!(half > 0.0);
     let mut moved = 0;
-    for ((p, plo), (l, llo)) in plain.iter().zip(&linked) {
+    for ((p, _, _), (l, llo, lhi)) in plain.iter().zip(&linked) {
         // Columns are written with 6 decimals.
         assert!((l - (a + b * p).clamp(0.0, 1.0)).abs() < 2e-6, "{p} -> {l}");
-        assert!(
-            (llo - (a + b * plo).clamp(0.0, 1.0)).abs() < 2e-6,
-            "{plo} -> {llo}"
-        );
+        assert!((llo - (l - half).clamp(0.0, 1.0)).abs() < 4e-6, "{l} {llo}");
+        assert!((lhi - (l + half).clamp(0.0, 1.0)).abs() < 4e-6, "{l} {lhi}");
         moved += usize::from((l - p).abs() > 1e-3);
     }
     assert!(moved > 0, "the link changed nothing");
@@ -204,8 +211,10 @@ fn simulate_and_exam_report_linked_scores() {
     assert!((bank - (a + b * unlinked).clamp(0.0, 1.0)).abs() < 1e-12);
     assert_eq!(r["score_link"]["items"], 10);
     // Without the flag the result has no link and the model's score.
+    assert!(stdout.contains("prediction interval"), "{stdout}");
+    assert!(!stdout.contains("measurement error only"), "{stdout}");
     let plain = dir.path().join("plain.json");
-    ok(fangsheng(&[
+    let o = ok(fangsheng(&[
         "exam",
         "--demo",
         "--max-items",
@@ -214,6 +223,9 @@ fn simulate_and_exam_report_linked_scores() {
         s(&plain),
         "-q",
     ]));
+    // Without a link the summary says what the posterior interval leaves out.
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(stdout.contains("measurement error only"), "{stdout}");
     let p = json(&plain);
     assert!(p.get("score_link").is_none());
     assert_eq!(

@@ -341,6 +341,14 @@ fn leave_one_out_on_mmlu_pro_beats_random_items() {
         mae("random-irt"),
     );
     assert!(adaptive < 3.5, "adaptive MAE {adaptive}");
+    // One seed: the whole error persists, and its root mean square is at
+    // least the mean absolute error.
+    let r = rows
+        .iter()
+        .find(|r| r["method"] == "adaptive content=category")
+        .unwrap();
+    assert_eq!(num(r, "spread"), 0.0);
+    assert!(100.0 * num(r, "persistent") >= adaptive - 1e-9);
     assert!(
         adaptive < random_acc && adaptive < random_irt,
         "{adaptive} {random_acc} {random_irt}"

@@ -10,6 +10,7 @@ use rand::SeedableRng;
 use rand::seq::index::sample;
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
+use statrs::distribution::{ContinuousCDF, Normal};
 
 use super::design::Design;
 use super::eval_loo::{Fold, Prepared, SeedRun};
@@ -17,6 +18,7 @@ use super::evaluation::{BankScore, bank_score, examinee_seed};
 use super::plan::Plan;
 use super::session::Session;
 use crate::error::{Error, Result};
+use crate::estimate::PredictedScore;
 use crate::model::ResponseModel;
 
 /// `runs` (exams on `folds`, designed by `designs`) with each exam's
@@ -65,7 +67,7 @@ pub(super) fn rescored_runs(
                     .collect::<Result<Vec<_>>>()?;
                 Ok(score_items(g, design.plan(), *score, &answers)?.0)
             })
-            .collect::<Result<Vec<f64>>>()?;
+            .collect::<Result<Vec<PredictedScore>>>()?;
         out.push(SeedRun {
             seed: r.seed,
             predicted,
@@ -77,10 +79,10 @@ pub(super) fn rescored_runs(
 
 /// The random-item baselines of one exam.
 pub(super) struct RandomExam {
-    /// Plain accuracy on the items.
-    pub(super) accuracy: f64,
+    /// Plain accuracy on the items, with its 95% Wilson interval.
+    pub(super) accuracy: PredictedScore,
     /// The items scored with the fold's calibration ([`score_items`]).
-    pub(super) irt: f64,
+    pub(super) irt: PredictedScore,
     /// The items (bank indices).
     pub(super) items: Vec<usize>,
 }
@@ -101,11 +103,11 @@ pub(super) fn random_exam(
         .map(|i| run[i])
         .collect();
     let irfs = f.bank.irfs();
-    let accuracy = picked
+    let correct = picked
         .iter()
         .map(|&(j, x)| x as f64 / (irfs[j as usize].n_categories() - 1) as f64)
-        .sum::<f64>()
-        / picked.len().max(1) as f64;
+        .sum::<f64>();
+    let accuracy = wilson(correct, picked.len(), 0.95);
     let (irt, _) = score_items(f, base, score, &picked)?;
     Ok(RandomExam {
         accuracy,
@@ -114,14 +116,40 @@ pub(super) fn random_exam(
     })
 }
 
+/// The proportion `correct / n` with its central `level` Wilson score
+/// interval (the binomial interval that stays inside [0, 1] and keeps its
+/// coverage for proportions near 0 or 1, where most LLM accuracies on easy
+/// items sit). NaN throughout for `n = 0`.
+pub(super) fn wilson(correct: f64, n: usize, level: f64) -> PredictedScore {
+    if n == 0 {
+        return PredictedScore {
+            mean: f64::NAN,
+            lo: f64::NAN,
+            hi: f64::NAN,
+        };
+    }
+    let nf = n as f64;
+    let p = correct / nf;
+    let z = Normal::standard().inverse_cdf((1.0 + level) / 2.0);
+    let z2 = z * z;
+    let centre = (p + z2 / (2.0 * nf)) / (1.0 + z2 / nf);
+    let half = z / (1.0 + z2 / nf) * (p * (1.0 - p) / nf + z2 / (4.0 * nf * nf)).sqrt();
+    PredictedScore {
+        mean: p,
+        lo: (centre - half).max(0.0),
+        hi: (centre + half).min(1.0),
+    }
+}
+
 /// The predicted bank score of fold `f` from the answers `items`
-/// (bank index, score), under `plan`'s estimator and prior.
+/// (bank index, score), under `plan`'s estimator and prior, with its 95%
+/// interval.
 pub(super) fn score_items(
     f: &Fold,
     plan: &Plan,
     score: BankScore,
     items: &[(u32, u8)],
-) -> Result<(f64, usize)> {
+) -> Result<(PredictedScore, usize)> {
     let plan = Plan {
         max_items: items.len().max(1),
         min_items: 0,
@@ -139,5 +167,25 @@ pub(super) fn score_items(
         .map(|&(j, x)| (ids[j as usize].as_str(), x as usize))
         .collect();
     session.record_all(&answers)?;
-    Ok((bank_score(&session, 0.95, score).mean, items.len()))
+    Ok((bank_score(&session, 0.95, score), items.len()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wilson_interval_matches_published_values() {
+        // 40 of 50 at 95%: [0.6696, 0.8876] (Wilson 1927; e.g. Newcombe 1998's method 3).
+        let w = wilson(40.0, 50, 0.95);
+        assert_eq!(w.mean, 0.8);
+        assert!(
+            (w.lo - 0.6696).abs() < 1e-4 && (w.hi - 0.8876).abs() < 1e-4,
+            "{w:?}"
+        );
+        // All correct: the interval stays below 1 without leaving [0, 1].
+        let all = wilson(25.0, 25, 0.95);
+        assert!(all.hi == 1.0 && all.lo > 0.85 && all.lo < 0.9, "{all:?}");
+        assert!(wilson(0.0, 0, 0.95).mean.is_nan());
+    }
 }

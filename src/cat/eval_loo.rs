@@ -42,7 +42,7 @@ use serde::{Deserialize, Serialize};
 use super::bank::CatBank;
 use super::design::Design;
 use super::eval_fixed::{RandomExam, random_exam, rescored_runs, score_items};
-use super::eval_metrics::{errors, exposure, spearman};
+use super::eval_metrics::{error_split, errors, exposure, interval_coverage, spearman};
 use super::eval_subscore::SubscoreModel;
 use super::eval_variant::{Variant, prepare_design};
 use super::evaluation::{BankScore, exam, examinee_seed};
@@ -54,7 +54,7 @@ use crate::bank::{Metadata, ParamSet};
 use crate::calibrate::{CalibrationConfig, NormalPrior, calibrate};
 use crate::data::{Cell, ResponseMatrix};
 use crate::error::{Error, Result};
-use crate::estimate::{Estimator, Method};
+use crate::estimate::{Estimator, Method, PredictedScore};
 use crate::ids::ItemId;
 use crate::model::{Irf, ModelKind};
 
@@ -140,6 +140,19 @@ pub struct LooRow {
     pub mae: f64,
     /// Standard deviation over seeds of the MAE.
     pub mae_sd: f64,
+    /// Root mean square over examinees of each examinee's mean signed error
+    /// over seeds: the error a seed does not change (see
+    /// [`error_split`](super::eval_metrics::error_split)).
+    pub persistent: f64,
+    /// Root mean square over examinees of the standard deviation over seeds
+    /// of each examinee's prediction; `persistent^2 + spread^2` is the mean
+    /// squared error.
+    pub spread: f64,
+    /// Share of the (examinee, seed) predictions whose 95% interval holds
+    /// the observed score (NaN for a method without intervals).
+    pub coverage: f64,
+    /// Mean width of those intervals (proportion).
+    pub width: f64,
     /// Mean over seeds of the largest error over examinees.
     pub max_error: f64,
     /// Largest error over every seed and examinee.
@@ -173,6 +186,10 @@ pub struct LooDetail {
     pub examinee: String,
     /// Predicted bank score.
     pub predicted: f64,
+    /// Lower end of its 95% interval (NaN for a method without one).
+    pub predicted_lo: f64,
+    /// Upper end of its 95% interval.
+    pub predicted_hi: f64,
     /// Observed full-run score.
     pub observed: f64,
 }
@@ -448,7 +465,7 @@ fn fold(
 /// Per-seed predictions over folds, and the items each exam used.
 pub(super) struct SeedRun {
     pub(super) seed: u64,
-    pub(super) predicted: Vec<f64>,
+    pub(super) predicted: Vec<PredictedScore>,
     pub(super) exams: Vec<Vec<usize>>,
 }
 
@@ -469,7 +486,9 @@ fn details_of(
                     items: row.items,
                     seed: r.seed,
                     examinee: names[f].clone(),
-                    predicted: p,
+                    predicted: p.mean,
+                    predicted_lo: p.lo,
+                    predicted_hi: p.hi,
                     observed: observed[f],
                 })
         })
@@ -491,16 +510,25 @@ fn row_of(
     let mut exps = Vec::new();
     let mut overlaps = Vec::new();
     let mut lengths = Vec::new();
-    for r in runs {
-        let (mae, max) = errors(&r.predicted, observed);
+    let means: Vec<Vec<f64>> = runs
+        .iter()
+        .map(|r| r.predicted.iter().map(|p| p.mean).collect())
+        .collect();
+    for (r, m) in runs.iter().zip(&means) {
+        let (mae, max) = errors(m, observed);
         maes.push(mae);
         maxes.push(max);
-        rhos.push(spearman(&r.predicted, observed));
+        rhos.push(spearman(m, observed));
         let (e, o) = exposure(&r.exams, n_items);
         exps.push(e);
         overlaps.push(o);
         lengths.extend(r.exams.iter().map(|e| e.len() as f64));
     }
+    let predictions: Vec<&[f64]> = means.iter().map(|m| &m[..]).collect();
+    let (persistent, spread) = error_split(&predictions, observed);
+    let all: Vec<PredictedScore> = runs.iter().flat_map(|r| r.predicted.clone()).collect();
+    let truth: Vec<f64> = runs.iter().flat_map(|_| observed.iter().copied()).collect();
+    let (coverage, width) = interval_coverage(&all, &truth);
     let mean = |x: &[f64]| x.iter().sum::<f64>() / x.len().max(1) as f64;
     let m = mean(&maes);
     let sd =
@@ -511,6 +539,10 @@ fn row_of(
         items,
         mae: m,
         mae_sd: sd,
+        persistent,
+        spread,
+        coverage,
+        width,
         max_error: mean(&maxes),
         worst: maxes.iter().copied().fold(f64::NAN, f64::max),
         spearman: mean(&rhos),
@@ -605,7 +637,7 @@ pub fn leave_one_out(
 
         // The floor: every recorded answer scored with the calibration.
         let t = Instant::now();
-        let full: Vec<(f64, usize)> = folds
+        let full: Vec<(PredictedScore, usize)> = folds
             .par_iter()
             .map(|f| score_items(f, &config.plan, BankScore::Model, f.replay.run(0)))
             .collect::<Result<_>>()?;
@@ -699,7 +731,10 @@ pub fn leave_one_out(
                 if let (true, Some(inner)) = (config.inner_link, &refit) {
                     let links: Vec<ScoreLink> = inner
                         .iter()
-                        .map(|r| ScoreLink::fit(&inner_pairs(r, ki, vi).0))
+                        .map(|r| {
+                            let (pairs, groups) = inner_pairs(r, ki, vi);
+                            ScoreLink::fit_grouped(&pairs, &groups)
+                        })
                         .collect();
                     let linked = linked_runs(&runs, &links);
                     let secs = t.elapsed().as_secs_f64();
@@ -830,7 +865,10 @@ pub fn leave_one_out(
                 // The inner random-IRT scores sit after the variants'.
                 let links: Vec<ScoreLink> = inner
                     .iter()
-                    .map(|r| ScoreLink::fit(&inner_pairs(r, ki, variants.len()).0))
+                    .map(|r| {
+                        let (pairs, groups) = inner_pairs(r, ki, variants.len());
+                        ScoreLink::fit_grouped(&pairs, &groups)
+                    })
                     .collect();
                 let linked = linked_runs(&baselines[1].1, &links);
                 baselines.push(("random-irt linked", linked));
@@ -996,13 +1034,13 @@ fn inner_run(
                     };
                     distinct
                         .iter()
-                        .map(|&s| Ok(run_exam(&f, &p, s, &f.replay, 0, f.row)?.0))
+                        .map(|&s| Ok(run_exam(&f, &p, s, &f.replay, 0, f.row)?.0.mean))
                         .collect::<Result<Vec<f64>>>()
                 })
                 .chain(config.inner_link.then(|| {
                     seeds
                         .iter()
-                        .map(|&s| Ok(random_exam(&f, &base, config.score, s)?.irt))
+                        .map(|&s| Ok(random_exam(&f, &base, config.score, s)?.irt.mean))
                         .collect::<Result<Vec<f64>>>()
                 }))
                 .collect::<Result<Vec<_>>>()
@@ -1054,7 +1092,7 @@ fn linked_runs(runs: &[SeedRun], links: &[ScoreLink]) -> Vec<SeedRun> {
                 .predicted
                 .iter()
                 .zip(links)
-                .map(|(&p, l)| l.apply(p))
+                .map(|(&p, l)| l.apply_score(p, 0.95))
                 .collect(),
             exams: r.exams.clone(),
         })
@@ -1083,8 +1121,8 @@ fn prepare(f: &Fold, v: &Variant, base: &Plan, config: &LooConfig) -> Result<Pre
 }
 
 /// The exam of examinee `e` of `runs` under `p`, its session seeded by
-/// `seed` and `who` (the examinee's row): the predicted bank score and the
-/// items asked.
+/// `seed` and `who` (the examinee's row): the predicted bank score (with
+/// its 95% interval; none for `subscore=TAG` plans) and the items asked.
 fn run_exam(
     f: &Fold,
     p: &Prepared,
@@ -1092,7 +1130,7 @@ fn run_exam(
     runs: &Replay,
     e: usize,
     who: usize,
-) -> Result<(f64, Vec<usize>)> {
+) -> Result<(PredictedScore, Vec<usize>)> {
     let (d, score, sub) = p;
     let o = exam(d, examinee_seed(seed, who), 0.95, *score, |j| {
         runs.answer(e, j)
@@ -1100,9 +1138,14 @@ fn run_exam(
     let predicted = match sub {
         Some(m) => {
             let answers: Vec<(usize, usize)> = o.steps.iter().map(|s| (s.item, s.score)).collect();
-            m.predict(&f.bank, d.plan().prior, &answers)
+            let mean = m.predict(&f.bank, d.plan().prior, &answers);
+            PredictedScore {
+                mean,
+                lo: f64::NAN,
+                hi: f64::NAN,
+            }
         }
-        None => o.predicted.mean,
+        None => o.predicted,
     };
     Ok((predicted, o.steps.iter().map(|s| s.item).collect()))
 }
@@ -1121,7 +1164,7 @@ fn inner_mae(f: &Fold, p: &Prepared, seed: u64) -> Result<f64> {
         }
         // Calibration examinees get session seeds apart from held-out rows.
         let (predicted, _) = run_exam(f, p, seed, &f.train, e, INNER_SEED_OFFSET + e)?;
-        sum += (predicted - observed).abs();
+        sum += (predicted.mean - observed).abs();
         n += 1;
     }
     Ok(if n == 0 {
@@ -1141,7 +1184,7 @@ fn held_out_runs(folds: &[Fold], chosen: &[&Prepared], seeds: &[u64]) -> Result<
     let mut runs = distinct
         .iter()
         .map(|&s| {
-            let outs: Vec<(f64, Vec<usize>)> = folds
+            let outs: Vec<(PredictedScore, Vec<usize>)> = folds
                 .par_iter()
                 .zip(chosen)
                 .map(|(f, p)| run_exam(f, p, s, &f.replay, 0, f.row))
@@ -1676,6 +1719,56 @@ mod refit_tests {
                 lines_checked > 0,
                 "{linked_method}: no fold had two distinct predictions"
             );
+        }
+
+        // A linked interval is the fold's prediction interval: centred on
+        // the linked prediction (unless clamped) with one half-width per
+        // fold and length, whatever the seed.
+        for who in &report.held_out {
+            for k in [8, 16] {
+                let halves: Vec<f64> = report
+                    .details
+                    .iter()
+                    .filter(|d| {
+                        d.method == "adaptive exposure=randomesque:3 linked"
+                            && d.items == k
+                            && &d.examinee == who
+                            && d.predicted_lo > 0.0
+                            && d.predicted_hi < 1.0
+                    })
+                    .map(|d| {
+                        let half = (d.predicted_hi - d.predicted_lo) / 2.0;
+                        assert!((d.predicted - d.predicted_lo - half).abs() < 1e-9, "{d:?}");
+                        half
+                    })
+                    .collect();
+                assert!(
+                    halves
+                        .iter()
+                        .all(|h| (h - halves[0]).abs() < 1e-12 && *h > 0.0)
+                );
+            }
+        }
+        // Each row's coverage is the share of its intervals that hold the
+        // observed score.
+        for r in &report.rows {
+            let with_interval: Vec<&LooDetail> = report
+                .details
+                .iter()
+                .filter(|d| d.method == r.method && d.items == r.items)
+                .filter(|d| d.predicted_lo.is_finite())
+                .collect();
+            if with_interval.is_empty() {
+                assert!(r.coverage.is_nan(), "{}", r.method);
+                continue;
+            }
+            let inside = with_interval
+                .iter()
+                .filter(|d| d.predicted_lo <= d.observed && d.observed <= d.predicted_hi)
+                .count();
+            let share = inside as f64 / with_interval.len() as f64;
+            assert!((r.coverage - share).abs() < 1e-12, "{}", r.method);
+            assert!(r.width > 0.0, "{}", r.method);
         }
 
         // One linked pick per fold and length, the plan with the lowest

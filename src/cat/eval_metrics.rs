@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::evaluation::ExamResult;
+use crate::estimate::PredictedScore;
 
 /// Summary of a run of exams.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -83,6 +84,53 @@ pub fn errors(predicted: &[f64], observed: &[f64]) -> (f64, f64) {
         .collect();
     let max = abs.iter().copied().fold(f64::NAN, f64::max);
     (mean(&abs), max)
+}
+
+/// Splits the error of repeated predictions of the same examinees into the
+/// part that repeats on every run and the part that changes between runs.
+/// `runs[s][e]` is run `s`'s prediction for examinee `e`. Returns
+/// `(persistent, spread)`: the root mean square over examinees of each
+/// examinee's mean signed error over runs, and the root mean square over
+/// examinees of the (population) standard deviation of its predictions over
+/// runs. Their squares add up to the mean squared error over every run and
+/// examinee, so a method whose error is mostly `persistent` gains nothing
+/// from re-examining with another seed. NaN when there is no pair.
+pub fn error_split(runs: &[&[f64]], observed: &[f64]) -> (f64, f64) {
+    let n_runs = runs.len();
+    if n_runs == 0 || observed.is_empty() {
+        return (f64::NAN, f64::NAN);
+    }
+    let (mut bias2, mut var) = (0.0, 0.0);
+    for (e, o) in observed.iter().enumerate() {
+        let errs: Vec<f64> = runs.iter().map(|r| r[e] - o).collect();
+        let m = mean(&errs);
+        bias2 += m * m;
+        var += errs.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / n_runs as f64;
+    }
+    let n = observed.len() as f64;
+    ((bias2 / n).sqrt(), (var / n).sqrt())
+}
+
+/// Share of `predicted` intervals that hold the paired `observed` value,
+/// and their mean width, over the pairs with a finite interval and
+/// observation (NaN for both when there is none).
+pub fn interval_coverage(predicted: &[PredictedScore], observed: &[f64]) -> (f64, f64) {
+    let (mut inside, mut width, mut n) = (0usize, 0.0, 0usize);
+    for (p, &o) in predicted.iter().zip(observed) {
+        if !(p.lo.is_finite() && p.hi.is_finite() && o.is_finite()) {
+            continue;
+        }
+        n += 1;
+        width += p.hi - p.lo;
+        if p.lo <= o && o <= p.hi {
+            inside += 1;
+        }
+    }
+    if n == 0 {
+        (f64::NAN, f64::NAN)
+    } else {
+        (inside as f64 / n as f64, width / n as f64)
+    }
 }
 
 /// Ranks from 1, ties given their average rank.
@@ -185,6 +233,30 @@ mod tests {
         let (max, overlap) = exposure(&[vec![0, 1], vec![1, 2]], 3);
         assert_eq!(max, 1.0);
         assert!((overlap - 0.5).abs() < 1e-12);
+    }
+
+    #[test]
+    fn error_split_squares_add_up_to_the_mean_squared_error() {
+        let observed = [0.5, 0.2, 0.9];
+        let runs = [[0.6, 0.1, 0.9], [0.4, 0.4, 0.8], [0.7, 0.2, 0.95]];
+        let views: Vec<&[f64]> = runs.iter().map(|r| &r[..]).collect();
+        let (persistent, spread) = error_split(&views, &observed);
+        let mse = runs
+            .iter()
+            .flat_map(|r| r.iter().zip(&observed).map(|(p, o)| (p - o) * (p - o)))
+            .sum::<f64>()
+            / 9.0;
+        assert!((persistent * persistent + spread * spread - mse).abs() < 1e-12);
+        // Examinee 0's errors are 0.1, -0.1, 0.2: mean 1/15, the others by hand.
+        let means = [0.2 / 3.0, 0.1 / 3.0, -0.05 / 3.0];
+        let b = (means.iter().map(|m| m * m).sum::<f64>() / 3.0).sqrt();
+        assert!((persistent - b).abs() < 1e-12, "{persistent} vs {b}");
+        // One run: everything persists; identical runs: no spread.
+        let (p1, s1) = error_split(&views[..1], &observed);
+        assert_eq!(s1, 0.0);
+        let rms = ((0.01 + 0.01 + 0.0) / 3.0f64).sqrt();
+        assert!((p1 - rms).abs() < 1e-12);
+        assert!(error_split(&[], &observed).0.is_nan());
     }
 
     #[test]

@@ -210,7 +210,8 @@ pub struct Args {
 
     /// Map each exam's predicted bank score through this score link (see
     /// --write-score-link; fitted for the same plan and --max-items): the
-    /// predicted_score column and the summary are linked, and the sidecar
+    /// predicted_score column and the summary are linked, predicted_lo and
+    /// predicted_hi become the link's prediction interval, and the sidecar
     /// records the line. Not with --leave-one-out.
     #[arg(long, value_name = "FILE", conflicts_with = "leave_one_out")]
     score_link: Option<PathBuf>,
@@ -330,7 +331,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let seconds = progress.elapsed().as_secs_f64();
     if let Some((_, line)) = &link {
         for r in &mut results {
-            r.outcome.predicted = line.apply_score(r.outcome.predicted);
+            r.outcome.predicted = line.apply_score(r.outcome.predicted, args.level);
         }
     }
     let simulated = args.thetas.is_some();
@@ -790,14 +791,22 @@ fn write_score_link(
                     == d.predicted.to_bits()
             });
             let mut seen = std::collections::HashSet::new();
-            let pairs: Vec<(f64, f64)> = rows
+            let kept: Vec<&&LooDetail> = rows
                 .iter()
                 .filter(|d| !seed_free || seen.insert(d.examinee.as_str()))
-                .map(|d| (d.predicted, d.observed))
+                .collect();
+            let pairs: Vec<(f64, f64)> = kept.iter().map(|d| (d.predicted, d.observed)).collect();
+            let mut index: HashMap<&str, usize> = HashMap::new();
+            let groups: Vec<usize> = kept
+                .iter()
+                .map(|d| {
+                    let next = index.len();
+                    *index.entry(d.examinee.as_str()).or_insert(next)
+                })
                 .collect();
             LengthLink {
                 items: k,
-                link: ScoreLink::fit(&pairs),
+                link: ScoreLink::fit_grouped(&pairs, &groups),
             }
         })
         .collect();
@@ -815,12 +824,13 @@ fn write_score_link(
     ScoreLinkFile::new(described, plan, links.clone()).save(path)?;
     for l in &links {
         eprintln!(
-            "score link, {} items: observed = {:.4} + {:.4} x predicted (residual SD {:.2} points, {} pairs)",
+            "score link, {} items: observed = {:.4} + {:.4} x predicted (residual SD {:.2} points, {} pairs of {} examinees)",
             l.items,
             l.link.intercept,
             l.link.slope,
             100.0 * l.link.residual_sd,
-            l.link.n
+            l.link.n,
+            l.link.examinees
         );
     }
     eprintln!("score link written to {}", path.display());
@@ -866,19 +876,23 @@ fn inner_summary(choices: &[InnerChoice]) -> String {
 /// The table in Markdown, errors in accuracy points (x100).
 fn markdown(report: &LooReport) -> String {
     let mut s = String::from(
-        "| calibration | method | k | MAE | MAE sd | max err | worst | Spearman | max exposure | overlap | seconds |\n|---|---|---|---|---|---|---|---|---|---|---|\n",
+        "| calibration | method | k | MAE | MAE sd | persistent | spread | max err | worst | Spearman | coverage | width | max exposure | overlap | seconds |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
     );
     for r in &report.rows {
         s.push_str(&format!(
-            "| {} | {} | {} | {:.2} | {:.2} | {:.2} | {:.2} | {:.3} | {:.2} | {:.2} | {:.1} |\n",
+            "| {} | {} | {} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.3} | {:.2} | {:.2} | {:.2} | {:.2} | {:.1} |\n",
             r.calibration,
             r.method,
             r.items,
             100.0 * r.mae,
             100.0 * r.mae_sd,
+            100.0 * r.persistent,
+            100.0 * r.spread,
             100.0 * r.max_error,
             100.0 * r.worst,
             r.spearman,
+            r.coverage,
+            100.0 * r.width,
             r.max_exposure,
             r.mean_overlap,
             r.seconds
@@ -902,9 +916,13 @@ fn write_loo(w: &mut dyn Write, report: &LooReport, json: bool) -> Result<()> {
         "items",
         "mae",
         "mae_sd",
+        "persistent",
+        "spread",
         "max_error",
         "worst",
         "spearman",
+        "coverage",
+        "width",
         "mean_length",
         "max_exposure",
         "mean_overlap",
@@ -918,9 +936,13 @@ fn write_loo(w: &mut dyn Write, report: &LooReport, json: bool) -> Result<()> {
             r.items.to_string(),
             format!("{:.6}", r.mae),
             format!("{:.6}", r.mae_sd),
+            format!("{:.6}", r.persistent),
+            format!("{:.6}", r.spread),
             format!("{:.6}", r.max_error),
             format!("{:.6}", r.worst),
             format!("{:.6}", r.spearman),
+            format!("{:.6}", r.coverage),
+            format!("{:.6}", r.width),
             format!("{:.3}", r.mean_length),
             format!("{:.6}", r.max_exposure),
             format!("{:.6}", r.mean_overlap),
@@ -942,6 +964,8 @@ fn write_details(w: &mut dyn Write, report: &LooReport) -> Result<()> {
         "examinee",
         "predicted",
         "observed",
+        "predicted_lo",
+        "predicted_hi",
     ])
     .map_err(csv_err)?;
     for d in &report.details {
@@ -953,6 +977,8 @@ fn write_details(w: &mut dyn Write, report: &LooReport) -> Result<()> {
             d.examinee.clone(),
             format!("{:.6}", d.predicted),
             format!("{:.6}", d.observed),
+            format!("{:.6}", d.predicted_lo),
+            format!("{:.6}", d.predicted_hi),
         ])
         .map_err(csv_err)?;
     }

@@ -498,7 +498,7 @@ fn result(
     let mut predicted_score = session.prediction(LEVEL);
     let score_link = exam.score_link.map(|link| {
         let unlinked = predicted_score.bank;
-        predicted_score.bank = link.apply_score(unlinked);
+        predicted_score.bank = link.apply_score(unlinked, LEVEL);
         AppliedLink {
             link,
             items: exam.plan.max_items,
