@@ -255,9 +255,16 @@ fn recovery_improves_with_length_and_intervals_cover() {
     let lengths = [10, 20, 40];
     let mut sq = [0.0; 3];
     let mut covered = [0usize; 3];
+    // The bank-score interval after the last item maps theta's posterior
+    // quantiles through an increasing curve, so it covers the true expected
+    // score as often as the posterior covers theta.
+    let irfs: Vec<&Irf> = d.bank().irfs().iter().collect();
+    let mut score_covered = 0usize;
     for (i, &theta) in truth.iter().enumerate() {
         let s = 50_000 + i as u64;
         let out = simulate(&d, s, 0.95, simulated_examinee(d.bank().irfs(), theta, s)).unwrap();
+        let expected = fangsheng::estimate::expected_proportion(&irfs, theta);
+        score_covered += usize::from(out.predicted.lo <= expected && expected <= out.predicted.hi);
         for (l, &len) in lengths.iter().enumerate() {
             let step = out.steps[len - 1];
             sq[l] += (step.theta - theta).powi(2);
@@ -273,6 +280,11 @@ fn recovery_improves_with_length_and_intervals_cover() {
     for &c in &coverage {
         assert!((0.93..=0.97).contains(&c), "coverage {coverage:?}");
     }
+    let score_coverage = score_covered as f64 / n;
+    assert!(
+        (0.93..=0.97).contains(&score_coverage),
+        "bank-score coverage {score_coverage}"
+    );
 }
 
 /// Answers fixed per item, so an interrupted and an uninterrupted exam see

@@ -111,6 +111,20 @@ fn replay_writes_one_row_per_examinee_and_a_trace() {
     ] {
         assert!(err.contains(word), "{word} missing in: {err}");
     }
+    // The interval coverage it reports is the share of rows whose interval
+    // holds the observed score.
+    let inside = rows
+        .iter()
+        .filter(|r| {
+            let o = num(r, "observed_score");
+            num(r, "predicted_lo") <= o && o <= num(r, "predicted_hi")
+        })
+        .count();
+    let share = format!(
+        "held the observed score in {:.1}% of exams",
+        100.0 * inside as f64 / rows.len() as f64
+    );
+    assert!(err.contains(&share), "{share} missing in: {err}");
     let steps = table(&std::fs::read_to_string(&trace).unwrap());
     assert_eq!(steps.len(), 20 * rows.len());
     assert_eq!(

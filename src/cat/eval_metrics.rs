@@ -17,6 +17,9 @@ pub struct Summary {
     pub max_error: f64,
     /// Spearman rank correlation of predicted and observed scores.
     pub spearman: f64,
+    /// Share of exams whose predicted-score interval holds the observed
+    /// score (NaN when no exam has both).
+    pub coverage: f64,
     /// Mean number of items answered.
     pub mean_length: f64,
     /// Largest share of exams that administered one item.
@@ -41,6 +44,11 @@ impl Summary {
             .map(|r| (r.outcome.predicted.mean, r.observed))
             .unzip();
         let (mae, max_error) = errors(&pred, &obs);
+        let (intervals, truth_scores): (Vec<PredictedScore>, Vec<f64>) = results
+            .iter()
+            .map(|r| (r.outcome.predicted, r.observed))
+            .unzip();
+        let (coverage, _) = interval_coverage(&intervals, &truth_scores);
         let exams: Vec<Vec<usize>> = results
             .iter()
             .map(|r| r.outcome.steps.iter().map(|s| s.item).collect())
@@ -58,6 +66,7 @@ impl Summary {
             mae,
             max_error,
             spearman: spearman(&pred, &obs),
+            coverage,
             mean_length: mean(&exams.iter().map(|e| e.len() as f64).collect::<Vec<_>>()),
             max_exposure,
             mean_overlap,

@@ -624,6 +624,15 @@ fn report(s: &Summary, source: &str, plan: &Plan, seconds: f64, simulated: bool)
         s.spearman
     );
     eprintln!(
+        "predicted-score intervals held the {} score in {:.1}% of exams",
+        if simulated {
+            "true expected"
+        } else {
+            "observed"
+        },
+        100.0 * s.coverage
+    );
+    eprintln!(
         "length: mean {:.1} items; {} selected items skipped for lack of a recorded answer",
         s.mean_length, s.skipped
     );
