@@ -23,13 +23,17 @@
 //! * `adaptive <variant> linked`, `adaptive inner-choice-refit linked`
 //!   and `random-irt linked` (with [`LooConfig::inner_link`]): the same
 //!   predictions mapped by a [`ScoreLink`] fitted on the refit inner exams
-//!   of the same kind;
+//!   of the same kind, with the link's prediction interval;
 //! * `irt-full-run` (once per calibration model): the whole recorded run
 //!   scored with the calibration, the floor any exam of the bank can reach.
 //!
 //! Per seed, MAE, largest error and Spearman's correlation are taken over
 //! the held-out examinees; the row reports their mean over seeds (and the
-//! worst error of any seed).
+//! worst error of any seed). Over all seeds it also splits the squared
+//! error into the part each examinee keeps on every seed and the part the
+//! seed changes, and counts how often the 95% intervals
+//! (the posterior's; a linked row's prediction interval; plain accuracy's
+//! Wilson interval) hold the observed score.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -141,8 +145,7 @@ pub struct LooRow {
     /// Standard deviation over seeds of the MAE.
     pub mae_sd: f64,
     /// Root mean square over examinees of each examinee's mean signed error
-    /// over seeds: the error a seed does not change (see
-    /// [`error_split`](super::eval_metrics::error_split)).
+    /// over seeds: the error a seed does not change.
     pub persistent: f64,
     /// Root mean square over examinees of the standard deviation over seeds
     /// of each examinee's prediction; `persistent^2 + spread^2` is the mean
