@@ -529,7 +529,10 @@ fn row_of(
     }
     let predictions: Vec<&[f64]> = means.iter().map(|m| &m[..]).collect();
     let (persistent, spread) = error_split(&predictions, observed);
-    let all: Vec<PredictedScore> = runs.iter().flat_map(|r| r.predicted.clone()).collect();
+    let all: Vec<PredictedScore> = runs
+        .iter()
+        .flat_map(|r| r.predicted.iter().copied())
+        .collect();
     let truth: Vec<f64> = runs.iter().flat_map(|_| observed.iter().copied()).collect();
     let (coverage, width) = interval_coverage(&all, &truth);
     let mean = |x: &[f64]| x.iter().sum::<f64>() / x.len().max(1) as f64;

@@ -131,12 +131,13 @@ impl ScoreLink {
     /// (a file does not keep the predictions' spread). `None` for the
     /// identity fallback or fewer than three examinees.
     pub fn half_width(&self, level: f64) -> Option<f64> {
+        // At most `n`; the identity fallback (n = 0) falls out here too.
         let n_e = if self.examinees > 0 {
             self.examinees
         } else {
             self.n
         };
-        if self.n < 3 || n_e < 3 || !self.residual_sd.is_finite() || !(0.0..1.0).contains(&level) {
+        if n_e < 3 || !self.residual_sd.is_finite() || !(0.0..1.0).contains(&level) {
             return None;
         }
         let df = (n_e - 2) as f64;

@@ -608,28 +608,23 @@ fn write_trace(
 }
 
 fn report(s: &Summary, source: &str, plan: &Plan, seconds: f64, simulated: bool) {
+    let truth = if simulated {
+        "true expected"
+    } else {
+        "observed"
+    };
     eprintln!(
         "ran {} exams ({source}) in {seconds:.2}s: select {}, estimator {}, {} to {} items",
         s.n, plan.select, plan.estimator, plan.min_items, plan.max_items
     );
     eprintln!(
-        "predicted vs {} score: MAE {:.2} points, max error {:.2} points, Spearman {:.3}",
-        if simulated {
-            "true expected"
-        } else {
-            "observed"
-        },
+        "predicted vs {truth} score: MAE {:.2} points, max error {:.2} points, Spearman {:.3}",
         100.0 * s.mae,
         100.0 * s.max_error,
         s.spearman
     );
     eprintln!(
-        "predicted-score intervals held the {} score in {:.1}% of exams",
-        if simulated {
-            "true expected"
-        } else {
-            "observed"
-        },
+        "predicted-score intervals held the {truth} score in {:.1}% of exams",
         100.0 * s.coverage
     );
     eprintln!(
@@ -780,6 +775,13 @@ fn write_score_link(
         .find(|p| p.0 == method)
         .map(|p| &p.1)
         .with_context(|| format!("no '{method}' row to fit a score link on"))?;
+    // The examinee of each pair, for the link's examinee count.
+    let group_of: HashMap<&str, usize> = report
+        .held_out
+        .iter()
+        .enumerate()
+        .map(|(i, name)| (name.as_str(), i))
+        .collect();
     let links: Vec<LengthLink> = args
         .lengths
         .iter()
@@ -799,20 +801,13 @@ fn write_score_link(
                     .or_insert(d.predicted.to_bits())
                     == d.predicted.to_bits()
             });
-            let mut seen = std::collections::HashSet::new();
-            let kept: Vec<&&LooDetail> = rows
-                .iter()
-                .filter(|d| !seed_free || seen.insert(d.examinee.as_str()))
+            let first_seed = rows.first().map(|d| d.seed);
+            let kept: Vec<&LooDetail> = rows
+                .into_iter()
+                .filter(|d| !seed_free || Some(d.seed) == first_seed)
                 .collect();
             let pairs: Vec<(f64, f64)> = kept.iter().map(|d| (d.predicted, d.observed)).collect();
-            let mut index: HashMap<&str, usize> = HashMap::new();
-            let groups: Vec<usize> = kept
-                .iter()
-                .map(|d| {
-                    let next = index.len();
-                    *index.entry(d.examinee.as_str()).or_insert(next)
-                })
-                .collect();
+            let groups: Vec<usize> = kept.iter().map(|d| group_of[d.examinee.as_str()]).collect();
             LengthLink {
                 items: k,
                 link: ScoreLink::fit_grouped(&pairs, &groups),
