@@ -46,6 +46,7 @@ use serde::{Deserialize, Serialize};
 use super::bank::CatBank;
 use super::design::Design;
 use super::eval_fixed::{RandomExam, random_exam, rescored_runs, score_items};
+use super::eval_groups::{BANK_TAG, LooGroupDetail, LooGroupRow, group_details, group_rows};
 use super::eval_metrics::{error_split, errors, exposure, interval_coverage, spearman};
 use super::eval_subscore::SubscoreModel;
 use super::eval_variant::{Variant, prepare_design};
@@ -128,6 +129,12 @@ pub struct LooConfig {
     /// rule), so one calibration selects the items and another predicts
     /// the bank score.
     pub rescore_slope_prior: Option<f64>,
+    /// Tags whose per-value predicted scores are recorded for the base plan
+    /// and every variant (each held-out exam's predicted score on every
+    /// value of the tag against the examinee's observed score on those
+    /// items): [`LooReport::group_details`] and, summarised with a
+    /// cross-validated per-group line, [`LooReport::group_rows`].
+    pub group_tags: Vec<String>,
 }
 
 /// One method at one length.
@@ -217,6 +224,12 @@ pub struct LooReport {
     /// The plan of each `adaptive` row (base plan and variants), as
     /// prepared for the first fold at the last length.
     pub plans: Vec<(String, Plan)>,
+    /// Every per-group prediction of [`LooConfig::group_tags`] behind
+    /// `group_rows`, and the bank score of the same exams under the tag
+    /// [`BANK_TAG`].
+    pub group_details: Vec<LooGroupDetail>,
+    /// Per-group summaries ([`group_rows`] of `group_details`).
+    pub group_rows: Vec<LooGroupRow>,
 }
 
 /// The plan variant the inner validation of one fold picked.
@@ -594,6 +607,7 @@ pub fn leave_one_out(
     let mut details = Vec::new();
     let mut inner_choices = Vec::new();
     let mut plans: Vec<(String, Plan)> = Vec::new();
+    let mut group_cells = Vec::new();
     let names: Vec<String> = held
         .iter()
         .map(|&r| responses.examinees()[r].to_string())
@@ -719,9 +733,6 @@ pub fn leave_one_out(
                         Ok::<_, Error>((r, t.elapsed().as_secs_f64()))
                     })
                     .transpose()?;
-                if config.inner_choice || refit.is_some() {
-                    all_designs.push(designs);
-                }
                 let method = if v.name() == "base" {
                     "adaptive".to_owned()
                 } else {
@@ -732,8 +743,25 @@ pub fn leave_one_out(
                     None => plans.push((method.clone(), plan)),
                 }
                 let row = row_at_k(method.clone(), &runs, t.elapsed().as_secs_f64());
-                details.extend(details_of(&row, &runs, &names, &observed));
+                let row_details = details_of(&row, &runs, &names, &observed);
+                if !config.group_tags.is_empty() {
+                    group_cells.extend(row_details.iter().map(bank_cell));
+                }
+                for tag in &config.group_tags {
+                    progress(format!("{name}: {k} items, {}, scores by {tag}", v.name()));
+                    group_cells.extend(group_details(
+                        &folds,
+                        &designs,
+                        &runs,
+                        (&name, &method, k),
+                        tag,
+                    )?);
+                }
+                details.extend(row_details);
                 rows.push(row);
+                if config.inner_choice || refit.is_some() {
+                    all_designs.push(designs);
+                }
                 if let (true, Some(inner)) = (config.inner_link, &refit) {
                     let links: Vec<ScoreLink> = inner
                         .iter()
@@ -894,7 +922,27 @@ pub fn leave_one_out(
         details,
         inner_choices,
         plans,
+        group_rows: group_rows(&group_cells),
+        group_details: group_cells,
     })
+}
+
+/// A bank-score prediction as a cell of the pseudo-tag [`BANK_TAG`].
+fn bank_cell(d: &LooDetail) -> LooGroupDetail {
+    LooGroupDetail {
+        calibration: d.calibration.clone(),
+        method: d.method.clone(),
+        items: d.items,
+        seed: d.seed,
+        examinee: d.examinee.clone(),
+        tag: BANK_TAG.to_owned(),
+        value: "bank".to_owned(),
+        asked: d.items,
+        predicted: d.predicted,
+        predicted_lo: d.predicted_lo,
+        predicted_hi: d.predicted_hi,
+        observed: d.observed,
+    }
 }
 
 /// The base plan at length `k`.
@@ -1242,7 +1290,7 @@ fn uses_randomness(design: &Design) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::cat::Ties;
     use crate::model::{Logistic, ResponseModel};
@@ -1304,7 +1352,7 @@ mod tests {
 
     /// A one-length, one-seed run of the 2PL with the default slope prior,
     /// holding out examinees 0 and 4, offering `variants`.
-    pub(super) fn config(tags: HashMap<ItemId, Tags>, variants: &[&str]) -> LooConfig {
+    pub(in crate::cat) fn config(tags: HashMap<ItemId, Tags>, variants: &[&str]) -> LooConfig {
         LooConfig {
             calibration: CalibrationConfig::default(),
             models: vec![ModelKind::TwoPl],
@@ -1325,11 +1373,12 @@ mod tests {
             inner_refit: false,
             inner_link: false,
             rescore_slope_prior: None,
+            group_tags: Vec::new(),
         }
     }
 
     /// [`data`] with examinees named `prefix`0 to `prefix`7.
-    pub(super) fn data_named(prefix: &str) -> (ResponseMatrix, HashMap<ItemId, Tags>) {
+    pub(in crate::cat) fn data_named(prefix: &str) -> (ResponseMatrix, HashMap<ItemId, Tags>) {
         let mut rng = ChaCha8Rng::seed_from_u64(3);
         let items: Vec<Irf> = (0..60)
             .map(|j| {

@@ -78,6 +78,7 @@ pub struct SubGroup {
 /// Per-group prediction for one bank (see the module docs).
 #[derive(Debug, Clone, PartialEq)]
 pub struct SubscoreModel {
+    tag: String,
     nodes: Vec<f64>,
     groups: Vec<SubGroup>,
     /// Group of each bank item.
@@ -147,6 +148,7 @@ impl SubscoreModel {
             g.curve.iter_mut().for_each(|c| *c /= n);
         }
         Ok(SubscoreModel {
+            tag: tag.to_owned(),
             nodes,
             groups,
             group_of,
@@ -217,6 +219,11 @@ impl SubscoreModel {
             }
         }
         Ok(model)
+    }
+
+    /// The tag whose values are the groups.
+    pub fn tag(&self) -> &str {
+        &self.tag
     }
 
     /// The groups, in tag-value order (the untagged group first if any).

@@ -12,9 +12,10 @@ use clap::Args as ClapArgs;
 use fangsheng::bank::ParamSet;
 use fangsheng::calibrate::{CalibrationConfig, PriorConfig};
 use fangsheng::cat::{
-    BankScore, CatBank, Content, ExamResult, InnerChoice, LengthLink, LooConfig, LooDetail,
-    LooReport, Plan, Replay, ScoreLink, ScoreLinkFile, Summary, Tags, Variant, bank_shares,
-    leave_one_out, normal_thetas, parse_exposure, prepare_design, replay_all, simulate_all,
+    BANK_TAG, BankScore, CatBank, Content, ExamResult, InnerChoice, LengthLink, LooConfig,
+    LooDetail, LooGroupRow, LooReport, POOLED, Plan, Replay, ScoreLink, ScoreLinkFile, Summary,
+    Tags, Variant, bank_shares, leave_one_out, normal_thetas, parse_exposure, prepare_design,
+    replay_all, simulate_all,
 };
 use fangsheng::export::SimulateMeta;
 use fangsheng::ids::ItemId;
@@ -198,6 +199,25 @@ pub struct Args {
     /// (calibration,method,items,seed,examinee,predicted,observed) as CSV.
     #[arg(long, value_name = "FILE")]
     details: Option<PathBuf>,
+
+    /// Leave-one-out: also predict each exam's score on every value of
+    /// these tags (comma separated, e.g. category), against the held-out
+    /// examinee's observed score on those items; the summary gives each
+    /// group's error and interval coverage, as predicted and through a
+    /// per-group line cross-validated over the held-out examinees.
+    #[arg(long, value_name = "TAG,...", value_delimiter = ',')]
+    group_scores: Vec<String>,
+
+    /// Leave-one-out with --group-scores: write the per-group summary
+    /// (calibration,method,items,tag,value,cells,mean_asked,mae,coverage,
+    /// width,linked_mae,linked_coverage,linked_width) as CSV.
+    #[arg(long, value_name = "FILE")]
+    group_out: Option<PathBuf>,
+
+    /// Leave-one-out with --group-scores: write every per-group prediction
+    /// as CSV.
+    #[arg(long, value_name = "FILE")]
+    group_details: Option<PathBuf>,
 
     /// Leave-one-out: fit a score link (observed = a + b x predicted, least
     /// squares over the held-out models' exams, pooled over seeds; a seed-free
@@ -705,6 +725,7 @@ fn run_loo(
         inner_choice: args.inner_choice.iter().any(|m| m == "in-sample"),
         inner_refit: args.inner_choice.iter().any(|m| m == "refit"),
         inner_link: args.inner_link,
+        group_tags: args.group_scores.clone(),
         rescore_slope_prior: args
             .rescore_slope_prior_sd
             .map(|sd| super::positive_sd("rescore-slope-prior-sd", sd))
@@ -735,6 +756,12 @@ fn run_loo(
     if let Some(path) = &args.details {
         emit(Some(path), |w| write_details(w, &report))?;
     }
+    if let Some(path) = &args.group_out {
+        emit(Some(path), |w| write_group_rows(w, &report))?;
+    }
+    if let Some(path) = &args.group_details {
+        emit(Some(path), |w| write_group_details(w, &report))?;
+    }
     eprintln!(
         "leave-one-out on {} ({} examinees held out, {} items, {} seeds from {}) in {seconds:.1}s; calibration {}",
         source.display(),
@@ -751,6 +778,7 @@ fn run_loo(
     );
     eprint!("{}", markdown(&report));
     eprint!("{}", inner_summary(&report.inner_choices));
+    eprint!("{}", group_markdown(&report));
     if let Some(path) = &args.write_score_link {
         write_score_link(path, &report, args, &source)?;
     }
@@ -987,6 +1015,117 @@ fn write_details(w: &mut dyn Write, report: &LooReport) -> Result<()> {
         .map_err(csv_err)?;
     }
     out.flush().map_err(|e| Error::io("<details>", e))
+}
+
+/// The pooled per-group rows and the bank-score check, errors in accuracy
+/// points (x100); empty without group scores.
+fn group_markdown(report: &LooReport) -> String {
+    let pooled: Vec<&LooGroupRow> = report
+        .group_rows
+        .iter()
+        .filter(|r| r.value == POOLED || r.tag == BANK_TAG)
+        .collect();
+    if pooled.is_empty() {
+        return String::new();
+    }
+    let mut s = String::from(
+        "per-group scores (cross-validated line: fitted on the other held-out examinees)\n| calibration | method | k | tag | cells | MAE | coverage | width | linked MAE | linked coverage | linked width |\n|---|---|---|---|---|---|---|---|---|---|---|\n",
+    );
+    for r in pooled {
+        s.push_str(&format!(
+            "| {} | {} | {} | {} | {} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} |\n",
+            r.calibration,
+            r.method,
+            r.items,
+            r.tag,
+            r.cells,
+            100.0 * r.mae,
+            r.coverage,
+            100.0 * r.width,
+            100.0 * r.linked_mae,
+            r.linked_coverage,
+            100.0 * r.linked_width
+        ));
+    }
+    s
+}
+
+fn write_group_rows(w: &mut dyn Write, report: &LooReport) -> Result<()> {
+    let csv_err = |e: csv::Error| Error::format(format!("writing CSV: {e}"));
+    let mut out = csv::Writer::from_writer(w);
+    out.write_record([
+        "calibration",
+        "method",
+        "items",
+        "tag",
+        "value",
+        "cells",
+        "mean_asked",
+        "mae",
+        "coverage",
+        "width",
+        "linked_mae",
+        "linked_coverage",
+        "linked_width",
+    ])
+    .map_err(csv_err)?;
+    for r in &report.group_rows {
+        out.write_record([
+            r.calibration.clone(),
+            r.method.clone(),
+            r.items.to_string(),
+            r.tag.clone(),
+            r.value.clone(),
+            r.cells.to_string(),
+            format!("{:.3}", r.mean_asked),
+            format!("{:.6}", r.mae),
+            format!("{:.6}", r.coverage),
+            format!("{:.6}", r.width),
+            format!("{:.6}", r.linked_mae),
+            format!("{:.6}", r.linked_coverage),
+            format!("{:.6}", r.linked_width),
+        ])
+        .map_err(csv_err)?;
+    }
+    out.flush().map_err(|e| Error::io("<group summary>", e))
+}
+
+fn write_group_details(w: &mut dyn Write, report: &LooReport) -> Result<()> {
+    let csv_err = |e: csv::Error| Error::format(format!("writing CSV: {e}"));
+    let mut out = csv::Writer::from_writer(w);
+    out.write_record([
+        "calibration",
+        "method",
+        "items",
+        "seed",
+        "examinee",
+        "tag",
+        "value",
+        "asked",
+        "predicted",
+        "observed",
+        "predicted_lo",
+        "predicted_hi",
+    ])
+    .map_err(csv_err)?;
+    for d in &report.group_details {
+        out.write_record([
+            d.calibration.clone(),
+            d.method.clone(),
+            d.items.to_string(),
+            d.seed.to_string(),
+            d.examinee.clone(),
+            d.tag.clone(),
+            d.value.clone(),
+            d.asked.to_string(),
+            format!("{:.6}", d.predicted),
+            format!("{:.6}", d.observed),
+            format!("{:.6}", d.predicted_lo),
+            format!("{:.6}", d.predicted_hi),
+        ])
+        .map_err(csv_err)?;
+    }
+    out.flush().map_err(|e| Error::io("<group details>", e))
 }
 
 /// Pretest items in simulations: their true parameters and the outputs.

@@ -1,0 +1,519 @@
+//! Per-group predictions of leave-one-out exams: each held-out exam's
+//! predicted score on every value of a tag (e.g. each MMLU-Pro category),
+//! set against the examinee's observed score on those items in its whole
+//! run, and their summary with a cross-validated per-group score link.
+//!
+//! `exam` reports these per-group scores beside the bank score; their
+//! intervals come from the one-ability posterior, which cannot see a
+//! model being stronger in one subject than its overall ability says.
+//! The cross-validated line says what a per-group line written by
+//! `--write-score-link` would do for a model it was not fitted on: for
+//! held-out examinee `m`, the line of group `c` is fitted on the other
+//! held-out examinees' pairs (their exams' predicted group score and
+//! observed group score, pooled over seeds) and maps `m`'s prediction,
+//! with the line's prediction interval.
+
+use std::collections::BTreeMap;
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::eval_loo::{Fold, Prepared, SeedRun};
+use super::eval_metrics::interval_coverage;
+use super::score_link::ScoreLink;
+use super::session::Session;
+use crate::error::{Error, Result};
+use crate::estimate::PredictedScore;
+use crate::model::ResponseModel;
+
+/// The pseudo-tag of the bank score in [`LooGroupRow`]s: its rows check the
+/// cross-validated line against the bank score's own link.
+pub const BANK_TAG: &str = "(bank)";
+/// The value of a row pooling every value of a tag.
+pub const POOLED: &str = "(all)";
+
+/// One held-out examinee's predicted score on one group of items, by one
+/// method, length and seed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LooGroupDetail {
+    /// Calibration model.
+    pub calibration: String,
+    /// Method, as in [`LooRow::method`](super::LooRow::method).
+    pub method: String,
+    /// Exam length.
+    pub items: usize,
+    /// Seed.
+    pub seed: u64,
+    /// The held-out examinee.
+    pub examinee: String,
+    /// The tag.
+    pub tag: String,
+    /// The tag's value that defines the group.
+    pub value: String,
+    /// Items of the exam in the group.
+    pub asked: usize,
+    /// Predicted group score.
+    pub predicted: f64,
+    /// Lower end of its 95% interval (NaN for a method without one).
+    pub predicted_lo: f64,
+    /// Upper end of its 95% interval.
+    pub predicted_hi: f64,
+    /// The examinee's observed score on the group's items of its whole
+    /// run (NaN when it answered none).
+    pub observed: f64,
+}
+
+/// The per-group predictions of one method at one length, summarised
+/// over held-out examinees and seeds, as predicted and through the
+/// cross-validated per-group line.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LooGroupRow {
+    /// Calibration model.
+    pub calibration: String,
+    /// Method.
+    pub method: String,
+    /// Exam length.
+    pub items: usize,
+    /// The tag ([`BANK_TAG`] for the bank score).
+    pub tag: String,
+    /// The tag's value ([`POOLED`] for all values together).
+    pub value: String,
+    /// (examinee, seed) cells with a finite prediction and observation.
+    pub cells: usize,
+    /// Mean items of the exam in the group.
+    pub mean_asked: f64,
+    /// Mean absolute error (proportion).
+    pub mae: f64,
+    /// Share of the cells whose 95% interval holds the observed score (NaN
+    /// without intervals).
+    pub coverage: f64,
+    /// Mean width of those intervals.
+    pub width: f64,
+    /// Mean absolute error of the cross-validated linked score.
+    pub linked_mae: f64,
+    /// Coverage of the linked score's 95% prediction interval.
+    pub linked_coverage: f64,
+    /// Mean width of the linked intervals.
+    pub linked_width: f64,
+}
+
+/// Each held-out examinee's predicted score on every value of `tag`, for
+/// the exams of `runs` (one prepared plan per fold): the exam's answers
+/// are recorded in a new session of the fold's design and the posterior
+/// gives [`Session::predicted_by`]; a plan with a per-group model of the
+/// same tag (`subscore=TAG`) gives that model's shrunk predictions (no
+/// interval). Groups are the tag's values in sorted order; values the
+/// examinee answered nothing in get a NaN observation.
+///
+/// # Errors
+/// A tag no item of the bank has; an asked item without a recorded answer.
+pub(super) fn group_details(
+    folds: &[Fold],
+    prepared: &[Prepared],
+    runs: &[SeedRun],
+    (calibration, method, items): (&str, &str, usize),
+    tag: &str,
+) -> Result<Vec<LooGroupDetail>> {
+    let mut out = Vec::new();
+    for r in runs {
+        let per_fold: Vec<Vec<LooGroupDetail>> = folds
+            .par_iter()
+            .zip(prepared)
+            .zip(&r.exams)
+            .map(|((f, p), exam)| {
+                let (values, predicted) = exam_groups(f, p, exam, tag)?;
+                let observed = observed_groups(f, tag, &values);
+                let bank = &f.bank;
+                Ok(values
+                    .iter()
+                    .zip(predicted)
+                    .zip(observed)
+                    .map(|((v, p), o)| LooGroupDetail {
+                        calibration: calibration.to_owned(),
+                        method: method.to_owned(),
+                        items,
+                        seed: r.seed,
+                        examinee: f.replay.examinees()[0].to_string(),
+                        tag: tag.to_owned(),
+                        value: v.clone(),
+                        asked: exam
+                            .iter()
+                            .filter(|&&j| bank.tags(j).get(tag) == Some(v.as_str()))
+                            .count(),
+                        predicted: p.mean,
+                        predicted_lo: p.lo,
+                        predicted_hi: p.hi,
+                        observed: o,
+                    })
+                    .collect())
+            })
+            .collect::<Result<_>>()?;
+        out.extend(per_fold.into_iter().flatten());
+    }
+    Ok(out)
+}
+
+/// The values of `tag` (sorted) and the exam's predicted score on each.
+fn exam_groups(
+    f: &Fold,
+    (design, _, sub): &Prepared,
+    exam: &[usize],
+    tag: &str,
+) -> Result<(Vec<String>, Vec<PredictedScore>)> {
+    let ids = f.bank.ids();
+    let answers: Vec<(usize, usize)> = exam
+        .iter()
+        .map(|&j| {
+            f.replay.answer(0, j).map(|x| (j, x)).ok_or_else(|| {
+                Error::config(format!(
+                    "group scores: item {} was asked but has no answer",
+                    ids[j]
+                ))
+            })
+        })
+        .collect::<Result<_>>()?;
+    if let Some(model) = sub.as_ref().filter(|m| m.tag() == tag) {
+        let groups = model.predict_groups(&f.bank, design.plan().prior, &answers);
+        // Items without the tag form a group of their own in the model.
+        let (values, scores) = groups
+            .into_iter()
+            .filter(|(v, _)| !v.is_empty())
+            .map(|(v, s)| {
+                let p = PredictedScore {
+                    mean: s,
+                    lo: f64::NAN,
+                    hi: f64::NAN,
+                };
+                (v, p)
+            })
+            .unzip();
+        return Ok((values, scores));
+    }
+    let mut session = Session::start(std::sync::Arc::clone(design), 0);
+    let named: Vec<(&str, usize)> = answers.iter().map(|&(j, x)| (ids[j].as_str(), x)).collect();
+    session.record_all(&named)?;
+    let scores = session.predicted_by(tag, 0.95)?;
+    Ok(scores.into_iter().map(|g| (g.value, g.score)).unzip())
+}
+
+/// The held-out examinee's observed proportion of the maximum on the
+/// items of each of `values` of `tag`, over its recorded answers.
+fn observed_groups(f: &Fold, tag: &str, values: &[String]) -> Vec<f64> {
+    let index: BTreeMap<&str, usize> = values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| (v.as_str(), i))
+        .collect();
+    let mut sum = vec![0.0; values.len()];
+    let mut n = vec![0usize; values.len()];
+    let irfs = f.bank.irfs();
+    for &(j, x) in f.replay.run(0) {
+        let j = j as usize;
+        if let Some(&g) = f.bank.tags(j).get(tag).and_then(|v| index.get(v)) {
+            sum[g] += f64::from(x) / (irfs[j].n_categories() - 1) as f64;
+            n[g] += 1;
+        }
+    }
+    sum.iter()
+        .zip(&n)
+        .map(|(&s, &n)| if n == 0 { f64::NAN } else { s / n as f64 })
+        .collect()
+}
+
+/// Summary rows of `details`: per calibration, method, length and tag, one
+/// row per value and one pooling all values ([`POOLED`]), in the order the
+/// details first name them.
+pub fn group_rows(details: &[LooGroupDetail]) -> Vec<LooGroupRow> {
+    // (calibration, method, items, tag) -> value -> cells, in first-seen order.
+    type Key<'a> = (&'a str, &'a str, usize, &'a str);
+    let mut keys: Vec<Key> = Vec::new();
+    let mut cells: BTreeMap<Key, BTreeMap<&str, Vec<&LooGroupDetail>>> = BTreeMap::new();
+    for d in details {
+        let key = (
+            d.calibration.as_str(),
+            d.method.as_str(),
+            d.items,
+            d.tag.as_str(),
+        );
+        if !cells.contains_key(&key) {
+            keys.push(key);
+        }
+        cells
+            .entry(key)
+            .or_default()
+            .entry(d.value.as_str())
+            .or_default()
+            .push(d);
+    }
+    let mut rows = Vec::new();
+    for key in keys {
+        let by_value = &cells[&key];
+        let mut pooled: Vec<Scored> = Vec::new();
+        for (value, ds) in by_value {
+            let scored = cross_validated(ds);
+            rows.push(summary(key, value, &scored));
+            pooled.extend(scored);
+        }
+        if by_value.len() > 1 {
+            rows.push(summary(key, POOLED, &pooled));
+        }
+    }
+    rows
+}
+
+/// One cell: the prediction, its cross-validated linked form, the truth and
+/// the items asked in the group.
+struct Scored {
+    predicted: PredictedScore,
+    linked: PredictedScore,
+    observed: f64,
+    asked: usize,
+}
+
+/// Every cell of one group with the prediction mapped by the line fitted on
+/// the other examinees' cells.
+fn cross_validated(ds: &[&LooGroupDetail]) -> Vec<Scored> {
+    let mut names: Vec<&str> = ds.iter().map(|d| d.examinee.as_str()).collect();
+    names.sort_unstable();
+    names.dedup();
+    let group_of = |d: &LooGroupDetail| names.binary_search(&d.examinee.as_str()).unwrap_or(0);
+    let groups: Vec<usize> = ds.iter().map(|d| group_of(d)).collect();
+    let pairs: Vec<(f64, f64)> = ds.iter().map(|d| (d.predicted, d.observed)).collect();
+    let mut lines: BTreeMap<usize, ScoreLink> = BTreeMap::new();
+    ds.iter()
+        .zip(&groups)
+        .map(|(d, &g)| {
+            let line = *lines.entry(g).or_insert_with(|| {
+                let (rest, rest_groups): (Vec<(f64, f64)>, Vec<usize>) = pairs
+                    .iter()
+                    .zip(&groups)
+                    .filter(|&(_, &h)| h != g)
+                    .map(|(&p, &h)| (p, h))
+                    .unzip();
+                ScoreLink::fit_grouped(&rest, &rest_groups)
+            });
+            let predicted = PredictedScore {
+                mean: d.predicted,
+                lo: d.predicted_lo,
+                hi: d.predicted_hi,
+            };
+            Scored {
+                predicted,
+                linked: line.apply_score(predicted, 0.95),
+                observed: d.observed,
+                asked: d.asked,
+            }
+        })
+        .collect()
+}
+
+fn summary(
+    (calibration, method, items, tag): (&str, &str, usize, &str),
+    value: &str,
+    cells: &[Scored],
+) -> LooGroupRow {
+    let ok: Vec<&Scored> = cells
+        .iter()
+        .filter(|c| c.predicted.mean.is_finite() && c.observed.is_finite())
+        .collect();
+    let n = ok.len();
+    let mean = |f: &dyn Fn(&Scored) -> f64| {
+        if n == 0 {
+            f64::NAN
+        } else {
+            ok.iter().map(|c| f(c)).sum::<f64>() / n as f64
+        }
+    };
+    let observed: Vec<f64> = ok.iter().map(|c| c.observed).collect();
+    let predicted: Vec<PredictedScore> = ok.iter().map(|c| c.predicted).collect();
+    let linked: Vec<PredictedScore> = ok.iter().map(|c| c.linked).collect();
+    let (coverage, width) = interval_coverage(&predicted, &observed);
+    let (linked_coverage, linked_width) = interval_coverage(&linked, &observed);
+    LooGroupRow {
+        calibration: calibration.to_owned(),
+        method: method.to_owned(),
+        items,
+        tag: tag.to_owned(),
+        value: value.to_owned(),
+        cells: n,
+        mean_asked: mean(&|c| c.asked as f64),
+        mae: mean(&|c| (c.predicted.mean - c.observed).abs()),
+        coverage,
+        width,
+        linked_mae: mean(&|c| (c.linked.mean - c.observed).abs()),
+        linked_coverage,
+        linked_width,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cat::eval_loo::tests::{config, data_named};
+    use crate::cat::{BankScore, LooConfig, leave_one_out};
+
+    fn cell(examinee: &str, seed: u64, predicted: f64, observed: f64) -> LooGroupDetail {
+        LooGroupDetail {
+            calibration: "2pl".into(),
+            method: "adaptive".into(),
+            items: 10,
+            seed,
+            examinee: examinee.into(),
+            tag: "category".into(),
+            value: "a".into(),
+            asked: 3,
+            predicted,
+            predicted_lo: predicted - 0.01,
+            predicted_hi: predicted + 0.01,
+            observed,
+        }
+    }
+
+    #[test]
+    fn each_examinee_is_mapped_by_the_line_of_the_others() {
+        // Four examinees on observed = 0.1 + 0.8 p exactly (two seeds each),
+        // a fifth 0.2 above it: the fifth's line is exact and misses it by
+        // 0.2 with a zero-width interval; the others' lines are pulled up by
+        // the fifth and miss.
+        let line = |p: f64| 0.1 + 0.8 * p;
+        let mut ds = Vec::new();
+        for (i, name) in ["a", "b", "c", "d"].iter().enumerate() {
+            for seed in 0..2 {
+                let p = 0.2 + 0.1 * i as f64 + 0.01 * seed as f64;
+                ds.push(cell(name, seed, p, line(p)));
+            }
+        }
+        for seed in 0..2 {
+            let p = 0.45 + 0.01 * seed as f64;
+            ds.push(cell("e", seed, p, line(p) + 0.2));
+        }
+        let refs: Vec<&LooGroupDetail> = ds.iter().collect();
+        let scored = cross_validated(&refs);
+        for (d, s) in ds.iter().zip(&scored) {
+            let miss = (s.linked.mean - d.observed).abs();
+            if d.examinee == "e" {
+                assert!((miss - 0.2).abs() < 1e-12, "{miss}");
+                assert!((s.linked.hi - s.linked.lo).abs() < 1e-12);
+            } else {
+                assert!(miss > 1e-3, "{} is linked by a line without e", d.examinee);
+            }
+            assert_eq!(s.predicted.mean, d.predicted);
+        }
+        let rows = group_rows(&ds);
+        assert_eq!(rows.len(), 1, "one value: no pooled row");
+        let r = &rows[0];
+        assert_eq!(r.cells, 10);
+        let unlinked: f64 = ds.iter().map(|d| (d.predicted - d.observed).abs()).sum();
+        assert!((r.mae - unlinked / 10.0).abs() < 1e-12);
+        let linked: f64 = scored
+            .iter()
+            .zip(&ds)
+            .map(|(s, d)| (s.linked.mean - d.observed).abs())
+            .sum();
+        assert!((r.linked_mae - linked / 10.0).abs() < 1e-12);
+        // The unlinked intervals (+-0.01) hold the observed scores only near
+        // the line's fixed point p = 0.5: examinee d's two cells.
+        assert!((r.coverage - 0.2).abs() < 1e-12, "{}", r.coverage);
+        assert!((r.width - 0.02).abs() < 1e-12);
+    }
+
+    #[test]
+    fn group_scores_add_up_to_the_bank_score_of_the_same_exams() {
+        let (m, tags) = data_named("g");
+        let config = LooConfig {
+            seeds: 2,
+            score: BankScore::Model,
+            group_tags: vec!["category".into()],
+            ..config(
+                tags,
+                &["content=category", "content=category+subscore=category"],
+            )
+        };
+        let report = leave_one_out(&m, &config, &mut |_| {}).unwrap();
+        // The fixture tags every third of its 60 items `a`, the rest `b`.
+        let share = |v: &str| if v == "a" { 20.0 / 60.0 } else { 40.0 / 60.0 };
+        let methods = [
+            "adaptive",
+            "adaptive content=category",
+            "adaptive content=category+subscore=category",
+        ];
+        for method in methods {
+            let row = report
+                .rows
+                .iter()
+                .find(|r| r.method == method)
+                .unwrap();
+            let mut asked = 0;
+            for d in report.details.iter().filter(|d| d.method == method) {
+                let cells: Vec<&LooGroupDetail> = report
+                    .group_details
+                    .iter()
+                    .filter(|g| {
+                        g.tag == "category"
+                            && g.method == method
+                            && g.seed == d.seed
+                            && g.examinee == d.examinee
+                    })
+                    .collect();
+                let values: Vec<&str> = cells.iter().map(|g| g.value.as_str()).collect();
+                assert_eq!(values, ["a", "b"], "{method}");
+                // Every fixture examinee answered every item, so the group
+                // scores weighted by group size give the whole-run score ...
+                let observed: f64 = cells.iter().map(|g| share(&g.value) * g.observed).sum();
+                assert!((observed - d.observed).abs() < 1e-12, "{method}");
+                // ... and, the bank curve being the size-weighted mean of
+                // the group curves, the predictions give the bank's: the
+                // session rebuilt from the exam's answers has its posterior.
+                let predicted: f64 = cells.iter().map(|g| share(&g.value) * g.predicted).sum();
+                assert!(
+                    (predicted - d.predicted).abs() < 1e-9,
+                    "{method}: {predicted} vs {}",
+                    d.predicted
+                );
+                let subscore = method.contains("subscore");
+                assert!(cells.iter().all(|g| g.predicted_lo.is_nan() == subscore));
+                asked += cells.iter().map(|g| g.asked).sum::<usize>();
+            }
+            let exams = report.details.iter().filter(|d| d.method == method).count();
+            assert!((asked as f64 / exams as f64 - row.mean_length).abs() < 1e-12);
+            // The bank-score rows of the group summary are the row's own.
+            let bank = report
+                .group_rows
+                .iter()
+                .find(|r| r.method == method && r.tag == BANK_TAG)
+                .unwrap();
+            assert!((bank.mae - row.mae).abs() < 1e-12, "{method}");
+            assert_eq!(bank.coverage.is_nan(), row.coverage.is_nan());
+            if !row.coverage.is_nan() {
+                assert!((bank.coverage - row.coverage).abs() < 1e-12);
+            }
+            let by_value: Vec<&LooGroupRow> = report
+                .group_rows
+                .iter()
+                .filter(|r| r.method == method && r.tag == "category")
+                .collect();
+            let values: Vec<&str> = by_value.iter().map(|r| r.value.as_str()).collect();
+            assert_eq!(values, ["a", "b", POOLED]);
+            assert_eq!(by_value[2].cells, by_value[0].cells + by_value[1].cells);
+            assert_eq!(by_value[0].cells, 2 * 2, "2 held out x 2 seeds per value");
+        }
+        // Rows without group scores have none.
+        assert!(
+            report
+                .group_details
+                .iter()
+                .all(|g| methods.contains(&g.method.as_str()))
+        );
+    }
+
+    #[test]
+    fn an_unknown_tag_is_refused() {
+        let (m, tags) = data_named("u");
+        let config = LooConfig {
+            group_tags: vec!["flavour".into()],
+            ..config(tags, &[])
+        };
+        let e = leave_one_out(&m, &config, &mut |_| {}).unwrap_err();
+        assert!(e.to_string().contains("flavour"), "{e}");
+    }
+}
