@@ -43,6 +43,34 @@ fn demo_link(dir: &Path) -> std::path::PathBuf {
     link
 }
 
+/// Intercept and slope of the least-squares line through `pairs`.
+fn least_squares(pairs: &[(f64, f64)]) -> (f64, f64) {
+    let n = pairs.len() as f64;
+    let mp = pairs.iter().map(|x| x.0).sum::<f64>() / n;
+    let my = pairs.iter().map(|x| x.1).sum::<f64>() / n;
+    let sxy: f64 = pairs.iter().map(|x| (x.0 - mp) * (x.1 - my)).sum();
+    let sxx: f64 = pairs.iter().map(|x| (x.0 - mp) * (x.0 - mp)).sum();
+    let slope = sxy / sxx;
+    (my - slope * mp, slope)
+}
+
+/// A 10-item demo exam reported through `link`, its result written to
+/// `out`; its summary.
+fn linked_demo_exam(link: &Path, out: &Path) -> String {
+    let o = ok(fangsheng(&[
+        "exam",
+        "--demo",
+        "--max-items",
+        "10",
+        "--score-link",
+        s(link),
+        "--out",
+        s(out),
+        "-q",
+    ]));
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
 /// (predicted, observed) of the `adaptive` row at `k` items.
 fn adaptive_pairs(details: &Path, k: usize) -> Vec<(f64, f64)> {
     let text = std::fs::read_to_string(details).unwrap();
@@ -88,19 +116,14 @@ fn the_written_line_is_least_squares_on_the_leave_one_out_exams() {
         // Refit the line by hand from the details the run wrote.
         let pairs = adaptive_pairs(&dir.path().join("details.csv"), k);
         assert!(pairs.len() >= 3, "{k}: {} pairs", pairs.len());
-        let n = pairs.len() as f64;
-        let mp = pairs.iter().map(|x| x.0).sum::<f64>() / n;
-        let my = pairs.iter().map(|x| x.1).sum::<f64>() / n;
-        let sxy: f64 = pairs.iter().map(|x| (x.0 - mp) * (x.1 - my)).sum();
-        let sxx: f64 = pairs.iter().map(|x| (x.0 - mp) * (x.0 - mp)).sum();
-        let slope = sxy / sxx;
+        let (intercept, slope) = least_squares(&pairs);
         // The details file holds 6 decimals: the refit agrees to ~1e-4.
         assert!(
             (line["slope"].as_f64().unwrap() - slope).abs() < 1e-3,
             "{k}: {line} vs slope {slope}"
         );
         assert!(
-            (line["intercept"].as_f64().unwrap() - (my - slope * mp)).abs() < 1e-3,
+            (line["intercept"].as_f64().unwrap() - intercept).abs() < 1e-3,
             "{k}: {line}"
         );
         assert_eq!(line["n"].as_u64().unwrap() as usize, pairs.len());
@@ -185,18 +208,7 @@ fn simulate_and_exam_report_linked_scores() {
 
     // exam: the result keeps the model's score beside the linked one.
     let out = dir.path().join("exam.json");
-    let o = ok(fangsheng(&[
-        "exam",
-        "--demo",
-        "--max-items",
-        "10",
-        "--score-link",
-        s(&link),
-        "--out",
-        s(&out),
-        "-q",
-    ]));
-    let stdout = String::from_utf8_lossy(&o.stdout);
+    let stdout = linked_demo_exam(&link, &out);
     assert!(stdout.contains("linked:"), "{stdout}");
     // The demo's per-category lines are the model's own scores; the summary
     // says so rather than let them pass for linked ones.
@@ -346,4 +358,203 @@ fn a_link_of_another_plan_length_or_format_is_refused() {
         ],
         &["one calibration"],
     );
+}
+
+const ITEMS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/item-banks/demo/items.jsonl");
+
+/// Rows of a CSV file the commands write (no quoted fields in these), as
+/// maps from column to value.
+fn rows(path: &Path) -> Vec<std::collections::HashMap<String, String>> {
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<String> = lines
+        .next()
+        .unwrap()
+        .split(',')
+        .map(str::to_owned)
+        .collect();
+    lines
+        .map(|l| {
+            header
+                .iter()
+                .cloned()
+                .zip(l.split(',').map(str::to_owned))
+                .collect()
+        })
+        .collect()
+}
+
+#[test]
+fn group_lines_are_fitted_per_category_and_link_the_exam_scores() {
+    let dir = tempfile::tempdir().unwrap();
+    let link = dir.path().join("link.json");
+    let (groups, details, loo) = (
+        dir.path().join("groups.csv"),
+        dir.path().join("group-details.csv"),
+        dir.path().join("loo.csv"),
+    );
+    let o = ok(fangsheng(&[
+        "simulate",
+        "--leave-one-out",
+        "--responses",
+        RUNS,
+        "--tags",
+        ITEMS,
+        "--id-field",
+        "id",
+        "--lengths",
+        "10",
+        "--seeds",
+        "2",
+        "--group-scores",
+        "category,dimension",
+        "--group-out",
+        s(&groups),
+        "--group-details",
+        s(&details),
+        "--out",
+        s(&loo),
+        "--write-score-link",
+        s(&link),
+        "-q",
+    ]));
+    let err = stderr(&o);
+    assert!(err.contains("per-group scores"), "{err}");
+    assert!(
+        err.contains("8 group lines (category: 4, dimension: 4)"),
+        "{err}"
+    );
+
+    // Each group line is least squares on the group details of the plan's
+    // exams (the demo bank's twin items make exams seed-dependent, so every
+    // seed's exam is a pair unless the two seeds agree for every model).
+    let cells: Vec<_> = rows(&details)
+        .into_iter()
+        .filter(|r| r["method"] == "adaptive" && r["tag"] != "(bank)")
+        .collect();
+    let file = json(&link);
+    let lines = file["links"][0]["groups"].as_array().unwrap();
+    assert_eq!(lines.len(), 8);
+    for line in lines {
+        let (tag, value) = (
+            line["tag"].as_str().unwrap(),
+            line["value"].as_str().unwrap(),
+        );
+        let mine: Vec<&std::collections::HashMap<String, String>> = cells
+            .iter()
+            .filter(|r| r["tag"] == tag && r["value"] == value)
+            .collect();
+        let mut first = std::collections::HashMap::new();
+        let seed_free = cells.iter().all(|r| {
+            let key = (r["examinee"].clone(), r["tag"].clone(), r["value"].clone());
+            first.entry(key).or_insert(r["predicted"].clone()) == &r["predicted"]
+        });
+        let seed = &mine[0]["seed"];
+        let pairs: Vec<(f64, f64)> = mine
+            .iter()
+            .filter(|r| !seed_free || &r["seed"] == seed)
+            .map(|r| {
+                (
+                    r["predicted"].parse().unwrap(),
+                    r["observed"].parse().unwrap(),
+                )
+            })
+            .collect();
+        let (intercept, slope) = least_squares(&pairs);
+        assert!(
+            (line["slope"].as_f64().unwrap() - slope).abs() < 1e-3,
+            "{line} vs {slope}"
+        );
+        assert!((line["intercept"].as_f64().unwrap() - intercept).abs() < 1e-3);
+        assert_eq!(line["n"].as_u64().unwrap() as usize, pairs.len(), "{line}");
+        assert_eq!(line["examinees"], 12, "{line}");
+    }
+
+    // The summary's bank rows are the leave-one-out rows' own errors, and
+    // each tag's pooled row counts every (model, seed, value) cell.
+    let summary = rows(&groups);
+    let main = rows(&loo);
+    let adaptive = main
+        .iter()
+        .find(|r| r["method"] == "adaptive" && r["items"] == "10")
+        .unwrap();
+    let bank = summary
+        .iter()
+        .find(|r| r["method"] == "adaptive" && r["tag"] == "(bank)")
+        .unwrap();
+    let num =
+        |r: &std::collections::HashMap<String, String>, c: &str| -> f64 { r[c].parse().unwrap() };
+    assert!((num(bank, "mae") - num(adaptive, "mae")).abs() < 2e-6);
+    assert!((num(bank, "coverage") - num(adaptive, "coverage")).abs() < 2e-6);
+    for tag in ["category", "dimension"] {
+        let pooled = summary
+            .iter()
+            .find(|r| r["method"] == "adaptive" && r["tag"] == tag && r["value"] == "(all)")
+            .unwrap();
+        assert_eq!(pooled["cells"], (12 * 2 * 4).to_string(), "{tag}");
+    }
+
+    // exam: every category and dimension score goes through its own line.
+    let out = dir.path().join("exam.json");
+    let stdout = linked_demo_exam(&link, &out);
+    assert!(
+        stdout.contains("each group score below is linked by its own line"),
+        "{stdout}"
+    );
+    let r = json(&out);
+    let applied = r["score_link"]["groups"].as_array().unwrap();
+    assert_eq!(applied.len(), 8);
+    for a in applied {
+        let (tag, value) = (a["tag"].as_str().unwrap(), a["value"].as_str().unwrap());
+        let line: fangsheng::cat::ScoreLink = serde_json::from_value(
+            lines
+                .iter()
+                .find(|l| l["tag"] == tag && l["value"] == value)
+                .unwrap()
+                .clone(),
+        )
+        .unwrap();
+        let shown = r["predicted_score"][tag]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|g| g["value"] == value)
+            .unwrap()["score"]
+            .clone();
+        let unlinked = a["unlinked"]["mean"].as_f64().unwrap();
+        let mean = shown["mean"].as_f64().unwrap();
+        assert!((mean - line.apply(unlinked)).abs() < 1e-12, "{tag} {value}");
+        let half = line.half_width(0.95).unwrap();
+        assert!((shown["lo"].as_f64().unwrap() - (mean - half).clamp(0.0, 1.0)).abs() < 1e-12);
+        assert!((shown["hi"].as_f64().unwrap() - (mean + half).clamp(0.0, 1.0)).abs() < 1e-12);
+    }
+
+    // The scores export names the line each row went through.
+    let o = ok(fangsheng(&["export", "scores", "--from", s(&out)]));
+    let table = fangsheng::export::read_csv(
+        o.stdout.as_slice(),
+        &out,
+        fangsheng::export::TableKind::Scores,
+    )
+    .unwrap();
+    let text = |r: usize, c: &str| match table.get(r, c) {
+        Some(fangsheng::export::Value::Str(t)) => t.clone(),
+        _ => String::new(),
+    };
+    assert_eq!(table.n_rows(), 9, "bank + 4 categories + 4 dimensions");
+    for r in 0..table.n_rows() {
+        let expected = if text(r, "scope") == "bank" {
+            json(&out)["score_link"].clone()
+        } else {
+            lines
+                .iter()
+                .find(|l| {
+                    l["tag"] == text(r, "scope").as_str() && l["value"] == text(r, "group").as_str()
+                })
+                .unwrap()
+                .clone()
+        };
+        let line: fangsheng::cat::ScoreLink = serde_json::from_value(expected).unwrap();
+        assert_eq!(text(r, "score_link"), line.to_string(), "row {r}");
+    }
 }

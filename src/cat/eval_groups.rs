@@ -438,11 +438,7 @@ mod tests {
             "adaptive content=category+subscore=category",
         ];
         for method in methods {
-            let row = report
-                .rows
-                .iter()
-                .find(|r| r.method == method)
-                .unwrap();
+            let row = report.rows.iter().find(|r| r.method == method).unwrap();
             let mut asked = 0;
             for d in report.details.iter().filter(|d| d.method == method) {
                 let cells: Vec<&LooGroupDetail> = report

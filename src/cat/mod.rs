@@ -79,7 +79,7 @@ pub use plan::{Grid, Plan, Prior, Start};
 pub use posterior::GridPosterior;
 pub use predict::{GroupScore, Prediction};
 pub use replay::Replay;
-pub use score_link::{LengthLink, SCORE_LINK_FORMAT, ScoreLink, ScoreLinkFile};
+pub use score_link::{GroupLink, LengthLink, SCORE_LINK_FORMAT, ScoreLink, ScoreLinkFile};
 pub use select::SelectRule;
 pub use session::Session;
 pub use simulate::{Outcome, Step, simulate, simulated_examinee};

@@ -63,7 +63,9 @@ pub struct Args {
     /// --leave-one-out --write-score-link` for the same plan and length):
     /// `predicted_score.bank` is linked, with the link's prediction
     /// interval (from its residuals on held-out models), and the model's
-    /// own score is kept in `score_link.unlinked`.
+    /// own score is kept in `score_link.unlinked`. When the file has group
+    /// lines (written with `--group-scores`), each category or dimension
+    /// score with a line is linked the same way (`score_link.groups`).
     #[arg(long, value_name = "FILE")]
     score_link: Option<PathBuf>,
 
@@ -500,11 +502,21 @@ fn summary(result: &ExamResult, true_theta: Option<f64>) -> String {
             "  (linked: {:.4} + {:.4} x the model's {:.3}; the interval is the link's prediction interval, residual SD {:.3})",
             l.link.intercept, l.link.slope, l.unlinked.mean, l.link.residual_sd
         );
-        let has_groups = !(p.category.is_empty() && p.dimension.is_empty());
-        if has_groups {
-            // The line was fitted on whole-bank scores only; mapping a
-            // group's score through it would claim a fit nobody made.
-            s.push_str("  (the group scores below are the model's own, not linked)\n");
+        let n_groups = p.category.len() + p.dimension.len();
+        if l.groups.len() == n_groups && n_groups > 0 {
+            s.push_str(
+                "  (each group score below is linked by its own line; its interval is that line's prediction interval)\n",
+            );
+        } else if !l.groups.is_empty() {
+            // Groups without a line of their own keep the posterior: the
+            // bank's line was not fitted on them.
+            s.push_str(
+                "  (group scores marked * are linked by their own lines, with their prediction intervals; the others are the model's own, not linked)\n",
+            );
+        } else if n_groups > 0 {
+            s.push_str(
+                "  (the group scores below are the model's own, not linked; a link written with --group-scores has lines for them)\n",
+            );
         }
     }
     if result.score_link.is_none() {
@@ -514,11 +526,18 @@ fn summary(result: &ExamResult, true_theta: Option<f64>) -> String {
             "  (the interval counts this exam's measurement error only; a --score-link interval also counts calibration error)\n",
         );
     }
+    let linked = |tag: &str, value: &str| {
+        result.score_link.as_ref().is_some_and(|l| {
+            l.groups.len() < p.category.len() + p.dimension.len()
+                && l.groups.iter().any(|g| g.tag == tag && g.value == value)
+        })
+    };
     for (title, groups) in [("category", &p.category), ("dimension", &p.dimension)] {
         for g in groups {
+            let mark = if linked(title, &g.value) { " *" } else { "" };
             let _ = writeln!(
                 s,
-                "  {title} {:<12} {:.3} [{:.3}, {:.3}] ({} items)",
+                "  {title} {:<12} {:.3} [{:.3}, {:.3}] ({} items){mark}",
                 g.value, g.score.mean, g.score.lo, g.score.hi, g.n_items
             );
         }
@@ -575,7 +594,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let link = match &args.score_link {
         Some(path) => Some(
             ScoreLinkFile::load(path)?
-                .link_for(&plan)
+                .length_for(&plan)
+                .cloned()
                 .map_err(|e| e.in_file(path))?,
         ),
         None => None,
@@ -583,7 +603,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let mut exam = Exam::new(bank, params.clone(), &params_bytes, plan, prompt, args.seed)?
         .with_used_variants(used);
     if let Some(link) = link {
-        exam = exam.with_score_link(link);
+        exam = exam
+            .with_score_link(link.link)
+            .with_group_links(link.groups);
     }
     if args.demo {
         return run_demo(&args, &exam, &params);

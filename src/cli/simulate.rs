@@ -12,10 +12,10 @@ use clap::Args as ClapArgs;
 use fangsheng::bank::ParamSet;
 use fangsheng::calibrate::{CalibrationConfig, PriorConfig};
 use fangsheng::cat::{
-    BANK_TAG, BankScore, CatBank, Content, ExamResult, InnerChoice, LengthLink, LooConfig,
-    LooDetail, LooGroupRow, LooReport, POOLED, Plan, Replay, ScoreLink, ScoreLinkFile, Summary,
-    Tags, Variant, bank_shares, leave_one_out, normal_thetas, parse_exposure, prepare_design,
-    replay_all, simulate_all,
+    BANK_TAG, BankScore, CatBank, Content, ExamResult, GroupLink, InnerChoice, LengthLink,
+    LooConfig, LooDetail, LooGroupRow, LooReport, POOLED, Plan, Replay, ScoreLink, ScoreLinkFile,
+    Summary, Tags, Variant, bank_shares, leave_one_out, normal_thetas, parse_exposure,
+    prepare_design, replay_all, simulate_all,
 };
 use fangsheng::export::SimulateMeta;
 use fangsheng::ids::ItemId;
@@ -223,8 +223,11 @@ pub struct Args {
     /// squares over the held-out models' exams, pooled over seeds; a seed-free
     /// plan's repeated exams counted once) for each
     /// length of the plan (with --balance TAG: the content-balanced plan)
-    /// and save it here, for `--score-link` of `simulate` and `exam`. Needs
-    /// one calibration model and slope prior.
+    /// and save it here, for `--score-link` of `simulate` and `exam`. With
+    /// --group-scores, each length also gets one line per value of each of
+    /// those tags, fitted on the same exams' group scores, which `exam`
+    /// applies to its per-category and per-dimension scores. Needs one
+    /// calibration model and slope prior.
     #[arg(long, value_name = "FILE")]
     write_score_link: Option<PathBuf>,
 
@@ -836,9 +839,33 @@ fn write_score_link(
                 .collect();
             let pairs: Vec<(f64, f64)> = kept.iter().map(|d| (d.predicted, d.observed)).collect();
             let groups: Vec<usize> = kept.iter().map(|d| group_of[d.examinee.as_str()]).collect();
+            // The same exams' group scores, one line per tag value.
+            // (tag, value) -> the group's pairs and their examinees.
+            type Pairs = (Vec<(f64, f64)>, Vec<usize>);
+            let mut by_group: BTreeMap<(&str, &str), Pairs> = BTreeMap::new();
+            for d in report.group_details.iter().filter(|d| {
+                d.method == method
+                    && d.items == k
+                    && d.tag != BANK_TAG
+                    && (!seed_free || Some(d.seed) == first_seed)
+            }) {
+                let cell = by_group
+                    .entry((d.tag.as_str(), d.value.as_str()))
+                    .or_default();
+                cell.0.push((d.predicted, d.observed));
+                cell.1.push(group_of[d.examinee.as_str()]);
+            }
             LengthLink {
                 items: k,
                 link: ScoreLink::fit_grouped(&pairs, &groups),
+                groups: by_group
+                    .into_iter()
+                    .map(|((tag, value), (pairs, groups))| GroupLink {
+                        tag: tag.to_owned(),
+                        value: value.to_owned(),
+                        link: ScoreLink::fit_grouped(&pairs, &groups),
+                    })
+                    .collect(),
             }
         })
         .collect();
@@ -864,9 +891,34 @@ fn write_score_link(
             l.link.n,
             l.link.examinees
         );
+        let sds: Vec<f64> = l.groups.iter().map(|g| g.link.residual_sd).collect();
+        if !sds.is_empty() {
+            let lo = sds.iter().copied().fold(f64::INFINITY, f64::min);
+            let hi = sds.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            eprintln!(
+                "  and {} group lines ({}), residual SD {:.2} to {:.2} points",
+                l.groups.len(),
+                group_tags(&l.groups),
+                100.0 * lo,
+                100.0 * hi
+            );
+        }
     }
     eprintln!("score link written to {}", path.display());
     Ok(())
+}
+
+/// The tags of `groups` with their number of values, e.g. `category: 14`.
+fn group_tags(groups: &[GroupLink]) -> String {
+    let mut count: BTreeMap<&str, usize> = BTreeMap::new();
+    for g in groups {
+        *count.entry(g.tag.as_str()).or_default() += 1;
+    }
+    count
+        .iter()
+        .map(|(t, n)| format!("{t}: {n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// How often each inner validation mode picked each plan, and each plan's

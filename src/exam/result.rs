@@ -93,4 +93,22 @@ pub struct AppliedLink {
     pub items: usize,
     /// The model's bank score before linking.
     pub unlinked: PredictedScore,
+    /// The group scores linked by their own lines (the file's group lines
+    /// for this length), each with the model's score before linking.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<AppliedGroupLink>,
+}
+
+/// A group line as applied to one exam's group score.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AppliedGroupLink {
+    /// The tag (`category` or `dimension`).
+    pub tag: String,
+    /// The tag's value.
+    pub value: String,
+    /// The line.
+    #[serde(flatten)]
+    pub link: ScoreLink,
+    /// The model's group score before linking.
+    pub unlinked: PredictedScore,
 }

@@ -6,9 +6,9 @@ use std::path::Path;
 use std::sync::Arc;
 
 use super::journal::{Contents, Header, JOURNAL_FORMAT, Journal, Step};
-use super::result::{AppliedLink, Calibration, ExamResult, RESULT_FORMAT};
+use super::result::{AppliedGroupLink, AppliedLink, Calibration, ExamResult, RESULT_FORMAT};
 use crate::bank::{Item, ItemBank, ItemType, ParamSet, UsedVariants};
-use crate::cat::{CatBank, Plan, ScoreLink, Session, Tags};
+use crate::cat::{CatBank, GroupLink, Plan, ScoreLink, Session, Tags};
 use crate::error::{Error, ErrorKind, Result};
 use crate::export::utc_now;
 use crate::grade::{AnswerKey, Grader, Outcome};
@@ -33,6 +33,7 @@ pub struct Exam {
     seed: u64,
     used: Arc<UsedVariants>,
     score_link: Option<ScoreLink>,
+    group_links: Vec<GroupLink>,
 }
 
 /// What an exam reports while it runs.
@@ -139,6 +140,7 @@ impl Exam {
             seed,
             used: UsedVariants::new(),
             score_link: None,
+            group_links: Vec::new(),
         })
     }
 
@@ -158,6 +160,16 @@ impl Exam {
     /// [`ScoreLinkFile::link_for`](crate::cat::ScoreLinkFile::link_for)).
     pub fn with_score_link(mut self, link: ScoreLink) -> Self {
         self.score_link = Some(link);
+        self
+    }
+
+    /// This exam also reporting its group scores (per category or
+    /// dimension) through `links`, the group lines of the same
+    /// [`LengthLink`](crate::cat::LengthLink) as the score link; groups
+    /// without a line keep the model's own score. Used only with a score
+    /// link ([`Exam::with_score_link`]).
+    pub fn with_group_links(mut self, links: Vec<GroupLink>) -> Self {
+        self.group_links = links;
         self
     }
 
@@ -499,10 +511,33 @@ fn result(
     let score_link = exam.score_link.map(|link| {
         let unlinked = predicted_score.bank;
         predicted_score.bank = link.apply_score(unlinked, LEVEL);
+        let mut groups = Vec::new();
+        let tagged = [
+            ("category", &mut predicted_score.category),
+            ("dimension", &mut predicted_score.dimension),
+        ];
+        for (tag, scores) in tagged {
+            for g in scores.iter_mut() {
+                let line = exam
+                    .group_links
+                    .iter()
+                    .find(|l| l.tag == tag && l.value == g.value);
+                if let Some(line) = line {
+                    groups.push(AppliedGroupLink {
+                        tag: tag.to_owned(),
+                        value: g.value.clone(),
+                        link: line.link,
+                        unlinked: g.score,
+                    });
+                    g.score = line.link.apply_score(g.score, LEVEL);
+                }
+            }
+        }
         AppliedLink {
             link,
             items: exam.plan.max_items,
             unlinked,
+            groups,
         }
     });
     ExamResult {

@@ -218,6 +218,7 @@ pub fn scores(sources: &[Source]) -> Result<Table> {
                         group: Option<&str>,
                         n: Option<usize>,
                         p: [f64; 3],
+                        link: Option<String>,
                         level: f64| {
             table.push_row(vec![
                 model.into(),
@@ -227,6 +228,7 @@ pub fn scores(sources: &[Source]) -> Result<Table> {
                 p[0].into(),
                 p[1].into(),
                 p[2].into(),
+                link.into(),
                 level.into(),
                 file.clone(),
             ])
@@ -236,24 +238,54 @@ pub fn scores(sources: &[Source]) -> Result<Table> {
                 let model = src.model_name();
                 let ps = &r.predicted_score;
                 let b = &ps.bank;
-                push(&model, "bank", None, None, [b.mean, b.lo, b.hi], r.level)?;
+                let link = r.score_link.as_ref();
+                let bank_line = link.map(|l| l.link.to_string());
+                push(
+                    &model,
+                    "bank",
+                    None,
+                    None,
+                    [b.mean, b.lo, b.hi],
+                    bank_line,
+                    r.level,
+                )?;
                 for (scope, groups) in [("category", &ps.category), ("dimension", &ps.dimension)] {
                     for g in groups {
                         let s = &g.score;
+                        let line = link
+                            .and_then(|l| {
+                                l.groups
+                                    .iter()
+                                    .find(|a| a.tag == scope && a.value == g.value)
+                            })
+                            .map(|a| a.link.to_string());
                         push(
                             &model,
                             scope,
                             Some(&g.value),
                             Some(g.n_items),
                             [s.mean, s.lo, s.hi],
+                            line,
                             r.level,
                         )?;
                     }
                 }
             }
-            Content::SimulateExams { exams, .. } => {
+            Content::SimulateExams { exams, meta, .. } => {
+                let line = meta
+                    .as_ref()
+                    .and_then(|m| m.score_link.as_ref())
+                    .map(|l| l.1.to_string());
                 for e in exams {
-                    push(&e.examinee, "bank", None, None, e.predicted, DEFAULT_LEVEL)?;
+                    push(
+                        &e.examinee,
+                        "bank",
+                        None,
+                        None,
+                        e.predicted,
+                        line.clone(),
+                        DEFAULT_LEVEL,
+                    )?;
                 }
             }
             _ => {

@@ -84,6 +84,7 @@
 //! | `group` | str | the category or dimension value (null for `bank`) |
 //! | `n_items` | int | items in the group (null for `bank`) |
 //! | `predicted`, `predicted_lo`, `predicted_hi` | float | predicted proportion and interval |
+//! | `score_link` | str | the line the row's score went through, `a + b x` (an exam result's score link for `bank`, its group line for a group); null when none |
 //! | `level` | float | the interval's level |
 //! | `file` | str | the source file |
 //!

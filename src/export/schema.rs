@@ -64,6 +64,7 @@ pub const SCORES: &[(&str, ColumnType)] = &[
     ("predicted", Float),
     ("predicted_lo", Float),
     ("predicted_hi", Float),
+    ("score_link", Str),
     ("level", Float),
     ("file", Str),
 ];
