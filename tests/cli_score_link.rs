@@ -344,6 +344,31 @@ fn a_link_of_another_plan_length_or_format_is_refused() {
         &["v1.json", "not a score-link file"],
     );
     assert!(!out.exists(), "a refused run wrote its output");
+    // Group scores are a leave-one-out measurement, and their outputs
+    // need them.
+    refuse(
+        &[
+            "simulate",
+            "--params",
+            PARAMS,
+            "--responses",
+            RUNS,
+            "--group-scores",
+            "category",
+        ],
+        &["--leave-one-out"],
+    );
+    refuse(
+        &[
+            "simulate",
+            "--leave-one-out",
+            "--responses",
+            RUNS,
+            "--group-out",
+            s(&dir.path().join("g.csv")),
+        ],
+        &["--group-scores"],
+    );
     // Writing a link needs one calibration.
     refuse(
         &[

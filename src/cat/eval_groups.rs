@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::eval_loo::{Fold, Prepared, SeedRun};
+use super::eval_loo::{Fold, LooDetail, Prepared, SeedRun};
 use super::eval_metrics::interval_coverage;
 use super::score_link::ScoreLink;
 use super::session::Session;
@@ -95,6 +95,24 @@ pub struct LooGroupRow {
     pub linked_coverage: f64,
     /// Mean width of the linked intervals.
     pub linked_width: f64,
+}
+
+/// A bank-score prediction as a cell of the pseudo-tag [`BANK_TAG`].
+pub(super) fn bank_cell(d: &LooDetail) -> LooGroupDetail {
+    LooGroupDetail {
+        calibration: d.calibration.clone(),
+        method: d.method.clone(),
+        items: d.items,
+        seed: d.seed,
+        examinee: d.examinee.clone(),
+        tag: BANK_TAG.to_owned(),
+        value: "bank".to_owned(),
+        asked: d.items,
+        predicted: d.predicted,
+        predicted_lo: d.predicted_lo,
+        predicted_hi: d.predicted_hi,
+        observed: d.observed,
+    }
 }
 
 /// Each held-out examinee's predicted score on every value of `tag`, for

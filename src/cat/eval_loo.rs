@@ -27,6 +27,10 @@
 //! * `irt-full-run` (once per calibration model): the whole recorded run
 //!   scored with the calibration, the floor any exam of the bank can reach.
 //!
+//! With [`LooConfig::group_tags`], every adaptive exam's predicted score on
+//! each value of a tag (e.g. each category) is also set against the
+//! examinee's observed score on those items ([`LooReport::group_rows`]).
+//!
 //! Per seed, MAE, largest error and Spearman's correlation are taken over
 //! the held-out examinees; the row reports their mean over seeds (and the
 //! worst error of any seed). Over all seeds it also splits the squared
@@ -46,7 +50,7 @@ use serde::{Deserialize, Serialize};
 use super::bank::CatBank;
 use super::design::Design;
 use super::eval_fixed::{RandomExam, random_exam, rescored_runs, score_items};
-use super::eval_groups::{BANK_TAG, LooGroupDetail, LooGroupRow, group_details, group_rows};
+use super::eval_groups::{LooGroupDetail, LooGroupRow, bank_cell, group_details, group_rows};
 use super::eval_metrics::{error_split, errors, exposure, interval_coverage, spearman};
 use super::eval_subscore::SubscoreModel;
 use super::eval_variant::{Variant, prepare_design};
@@ -226,7 +230,7 @@ pub struct LooReport {
     pub plans: Vec<(String, Plan)>,
     /// Every per-group prediction of [`LooConfig::group_tags`] behind
     /// `group_rows`, and the bank score of the same exams under the tag
-    /// [`BANK_TAG`].
+    /// [`BANK_TAG`](super::BANK_TAG).
     pub group_details: Vec<LooGroupDetail>,
     /// Per-group summaries ([`group_rows`] of `group_details`).
     pub group_rows: Vec<LooGroupRow>,
@@ -925,24 +929,6 @@ pub fn leave_one_out(
         group_rows: group_rows(&group_cells),
         group_details: group_cells,
     })
-}
-
-/// A bank-score prediction as a cell of the pseudo-tag [`BANK_TAG`].
-fn bank_cell(d: &LooDetail) -> LooGroupDetail {
-    LooGroupDetail {
-        calibration: d.calibration.clone(),
-        method: d.method.clone(),
-        items: d.items,
-        seed: d.seed,
-        examinee: d.examinee.clone(),
-        tag: BANK_TAG.to_owned(),
-        value: "bank".to_owned(),
-        asked: d.items,
-        predicted: d.predicted,
-        predicted_lo: d.predicted_lo,
-        predicted_hi: d.predicted_hi,
-        observed: d.observed,
-    }
 }
 
 /// The base plan at length `k`.

@@ -205,18 +205,23 @@ pub struct Args {
     /// examinee's observed score on those items; the summary gives each
     /// group's error and interval coverage, as predicted and through a
     /// per-group line cross-validated over the held-out examinees.
-    #[arg(long, value_name = "TAG,...", value_delimiter = ',')]
+    #[arg(
+        long,
+        value_name = "TAG,...",
+        value_delimiter = ',',
+        requires = "leave_one_out"
+    )]
     group_scores: Vec<String>,
 
     /// Leave-one-out with --group-scores: write the per-group summary
     /// (calibration,method,items,tag,value,cells,mean_asked,mae,coverage,
     /// width,linked_mae,linked_coverage,linked_width) as CSV.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", requires = "group_scores")]
     group_out: Option<PathBuf>,
 
     /// Leave-one-out with --group-scores: write every per-group prediction
     /// as CSV.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", requires = "group_scores")]
     group_details: Option<PathBuf>,
 
     /// Leave-one-out: fit a score link (observed = a + b x predicted, least
