@@ -141,6 +141,22 @@ pub(super) fn wilson(correct: f64, n: usize, level: f64) -> PredictedScore {
     }
 }
 
+/// A design of fold `f` that scores `n` given answers under `plan`'s
+/// estimator and prior: nothing of the plan that chooses items (content,
+/// exposure, exclusions, enemies) can refuse one of them.
+pub(super) fn scoring_design(f: &Fold, plan: &Plan, n: usize) -> Result<Arc<Design>> {
+    let plan = Plan {
+        max_items: n.max(1),
+        min_items: 0,
+        content: None,
+        exposure: Default::default(),
+        exclude: Vec::new(),
+        enemies: Vec::new(),
+        ..plan.clone()
+    };
+    Ok(Arc::new(Design::new(Arc::clone(&f.bank), plan)?))
+}
+
 /// The predicted bank score of fold `f` from the answers `items`
 /// (bank index, score), under `plan`'s estimator and prior, with its 95%
 /// interval.
@@ -150,16 +166,7 @@ pub(super) fn score_items(
     score: BankScore,
     items: &[(u32, u8)],
 ) -> Result<(PredictedScore, usize)> {
-    let plan = Plan {
-        max_items: items.len().max(1),
-        min_items: 0,
-        content: None,
-        exposure: Default::default(),
-        exclude: Vec::new(),
-        enemies: Vec::new(),
-        ..plan.clone()
-    };
-    let design = Arc::new(Design::new(Arc::clone(&f.bank), plan)?);
+    let design = scoring_design(f, plan, items.len())?;
     let mut session = Session::start(design, 0);
     let ids = f.bank.ids();
     let answers: Vec<(&str, usize)> = items

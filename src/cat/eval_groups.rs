@@ -18,8 +18,11 @@ use std::collections::BTreeMap;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use super::eval_fixed::{scoring_design, wilson};
 use super::eval_loo::{Fold, LooDetail, Prepared, SeedRun};
 use super::eval_metrics::interval_coverage;
+use super::evaluation::BankScore;
+use super::plan::Plan;
 use super::score_link::ScoreLink;
 use super::session::Session;
 use crate::error::{Error, Result};
@@ -132,43 +135,143 @@ pub(super) fn group_details(
     (calibration, method, items): (&str, &str, usize),
     tag: &str,
 ) -> Result<Vec<LooGroupDetail>> {
+    over_exams(folds, runs, |fi, f, exam, seed| {
+        let (values, predicted) = exam_groups(f, &prepared[fi], exam, tag)?;
+        let observed = observed_groups(f, tag, &values);
+        let at = ExamCells::new(f, (calibration, items), seed, tag);
+        Ok(values
+            .iter()
+            .zip(predicted)
+            .zip(observed)
+            .map(|((v, p), o)| {
+                let asked = exam
+                    .iter()
+                    .filter(|&&j| f.bank.tags(j).get(tag) == Some(v.as_str()))
+                    .count();
+                at.cell(method, v, asked, p, o)
+            })
+            .collect())
+    })
+}
+
+/// `cells` of each fold's exam (by fold index) in every run, in run then
+/// fold order.
+fn over_exams(
+    folds: &[Fold],
+    runs: &[SeedRun],
+    cells: impl Fn(usize, &Fold, &[usize], u64) -> Result<Vec<LooGroupDetail>> + Sync,
+) -> Result<Vec<LooGroupDetail>> {
     let mut out = Vec::new();
     for r in runs {
         let per_fold: Vec<Vec<LooGroupDetail>> = folds
             .par_iter()
-            .zip(prepared)
+            .enumerate()
             .zip(&r.exams)
-            .map(|((f, p), exam)| {
-                let (values, predicted) = exam_groups(f, p, exam, tag)?;
-                let observed = observed_groups(f, tag, &values);
-                let bank = &f.bank;
-                Ok(values
-                    .iter()
-                    .zip(predicted)
-                    .zip(observed)
-                    .map(|((v, p), o)| LooGroupDetail {
-                        calibration: calibration.to_owned(),
-                        method: method.to_owned(),
-                        items,
-                        seed: r.seed,
-                        examinee: f.replay.examinees()[0].to_string(),
-                        tag: tag.to_owned(),
-                        value: v.clone(),
-                        asked: exam
-                            .iter()
-                            .filter(|&&j| bank.tags(j).get(tag) == Some(v.as_str()))
-                            .count(),
-                        predicted: p.mean,
-                        predicted_lo: p.lo,
-                        predicted_hi: p.hi,
-                        observed: o,
-                    })
-                    .collect())
-            })
+            .map(|((fi, f), exam)| cells(fi, f, exam, r.seed))
             .collect::<Result<_>>()?;
         out.extend(per_fold.into_iter().flatten());
     }
     Ok(out)
+}
+
+/// [`group_details`] of the random-item baselines: `runs` hold each
+/// fold's random items; `random-irt` scores them under `plan`'s estimator
+/// and prior (as the baseline's bank score), `random-accuracy` takes each
+/// group's proportion correct on its asked items, with its Wilson
+/// interval (NaN for a group none was drawn from).
+///
+/// # Errors
+/// As [`group_details`].
+pub(super) fn random_group_details(
+    folds: &[Fold],
+    plan: &Plan,
+    runs: &[SeedRun],
+    (calibration, items): (&str, usize),
+    tag: &str,
+) -> Result<Vec<LooGroupDetail>> {
+    over_exams(folds, runs, |_, f, exam, seed| {
+        let design = scoring_design(f, plan, exam.len())?;
+        let prepared: Prepared = (design, BankScore::Model, None);
+        let (values, irt) = exam_groups(f, &prepared, exam, tag)?;
+        let observed = observed_groups(f, tag, &values);
+        let asked: Vec<Vec<usize>> = values
+            .iter()
+            .map(|v| {
+                exam.iter()
+                    .copied()
+                    .filter(|&j| f.bank.tags(j).get(tag) == Some(v.as_str()))
+                    .collect()
+            })
+            .collect();
+        let irfs = f.bank.irfs();
+        let accuracy = asked.iter().map(|js| {
+            let correct: f64 = js
+                .iter()
+                .filter_map(|&j| {
+                    let m = (irfs[j].n_categories() - 1) as f64;
+                    f.replay.answer(0, j).map(|x| x as f64 / m)
+                })
+                .sum();
+            wilson(correct, js.len(), 0.95)
+        });
+        let at = ExamCells::new(f, (calibration, items), seed, tag);
+        let mut cells = Vec::with_capacity(2 * values.len());
+        for (((v, p), o), (a, js)) in values
+            .iter()
+            .zip(irt)
+            .zip(&observed)
+            .zip(accuracy.zip(&asked))
+        {
+            cells.push(at.cell("random-accuracy", v, js.len(), a, *o));
+            cells.push(at.cell("random-irt", v, js.len(), p, *o));
+        }
+        Ok(cells)
+    })
+}
+
+/// What the cells of one held-out exam share.
+struct ExamCells<'a> {
+    calibration: &'a str,
+    items: usize,
+    seed: u64,
+    examinee: String,
+    tag: &'a str,
+}
+
+impl<'a> ExamCells<'a> {
+    fn new(f: &Fold, (calibration, items): (&'a str, usize), seed: u64, tag: &'a str) -> Self {
+        ExamCells {
+            calibration,
+            items,
+            seed,
+            examinee: f.replay.examinees()[0].to_string(),
+            tag,
+        }
+    }
+
+    fn cell(
+        &self,
+        method: &str,
+        value: &str,
+        asked: usize,
+        p: PredictedScore,
+        observed: f64,
+    ) -> LooGroupDetail {
+        LooGroupDetail {
+            calibration: self.calibration.to_owned(),
+            method: method.to_owned(),
+            items: self.items,
+            seed: self.seed,
+            examinee: self.examinee.clone(),
+            tag: self.tag.to_owned(),
+            value: value.to_owned(),
+            asked,
+            predicted: p.mean,
+            predicted_lo: p.lo,
+            predicted_hi: p.hi,
+            observed,
+        }
+    }
 }
 
 /// The values of `tag` (sorted) and the exam's predicted score on each.
@@ -454,6 +557,8 @@ mod tests {
             "adaptive",
             "adaptive content=category",
             "adaptive content=category+subscore=category",
+            "random-irt",
+            "random-accuracy",
         ];
         for method in methods {
             let row = report.rows.iter().find(|r| r.method == method).unwrap();
@@ -478,14 +583,27 @@ mod tests {
                 // ... and, the bank curve being the size-weighted mean of
                 // the group curves, the predictions give the bank's: the
                 // session rebuilt from the exam's answers has its posterior.
-                let predicted: f64 = cells.iter().map(|g| share(&g.value) * g.predicted).sum();
+                // Plain accuracy is the groups' accuracies weighted by the
+                // items drawn from each.
+                let (predicted, without_interval) = if method == "random-accuracy" {
+                    let drawn = cells.iter().filter(|g| g.asked > 0);
+                    let correct: f64 = drawn.map(|g| g.asked as f64 * g.predicted).sum();
+                    (correct / 10.0, false)
+                } else {
+                    let p = cells.iter().map(|g| share(&g.value) * g.predicted).sum();
+                    (p, method.contains("subscore"))
+                };
                 assert!(
                     (predicted - d.predicted).abs() < 1e-9,
                     "{method}: {predicted} vs {}",
                     d.predicted
                 );
-                let subscore = method.contains("subscore");
-                assert!(cells.iter().all(|g| g.predicted_lo.is_nan() == subscore));
+                assert!(
+                    cells
+                        .iter()
+                        .filter(|g| g.asked > 0)
+                        .all(|g| g.predicted_lo.is_nan() == without_interval)
+                );
                 asked += cells.iter().map(|g| g.asked).sum::<usize>();
             }
             let exams = report.details.iter().filter(|d| d.method == method).count();

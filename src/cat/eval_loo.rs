@@ -50,7 +50,9 @@ use serde::{Deserialize, Serialize};
 use super::bank::CatBank;
 use super::design::Design;
 use super::eval_fixed::{RandomExam, random_exam, rescored_runs, score_items};
-use super::eval_groups::{LooGroupDetail, LooGroupRow, bank_cell, group_details, group_rows};
+use super::eval_groups::{
+    LooGroupDetail, LooGroupRow, bank_cell, group_details, group_rows, random_group_details,
+};
 use super::eval_metrics::{error_split, errors, exposure, interval_coverage, spearman};
 use super::eval_subscore::SubscoreModel;
 use super::eval_variant::{Variant, prepare_design};
@@ -133,8 +135,9 @@ pub struct LooConfig {
     /// rule), so one calibration selects the items and another predicts
     /// the bank score.
     pub rescore_slope_prior: Option<f64>,
-    /// Tags whose per-value predicted scores are recorded for the base plan
-    /// and every variant (each held-out exam's predicted score on every
+    /// Tags whose per-value predicted scores are recorded for the base plan,
+    /// every variant and the random-item baselines (each held-out exam's
+    /// predicted score on every
     /// value of the tag against the examinee's observed score on those
     /// items): [`LooReport::group_details`] and, summarised with a
     /// cross-validated per-group line, [`LooReport::group_rows`].
@@ -911,9 +914,23 @@ pub fn leave_one_out(
                 let linked = linked_runs(&baselines[1].1, &links);
                 baselines.push(("random-irt linked", linked));
             }
+            for tag in &config.group_tags {
+                progress(format!("{name}: {k} items, random items, scores by {tag}"));
+                group_cells.extend(random_group_details(
+                    &folds,
+                    &base,
+                    &baselines[1].1,
+                    (&name, k),
+                    tag,
+                )?);
+            }
             for (method, runs) in &baselines {
                 let row = row_at_k((*method).into(), runs, secs);
-                details.extend(details_of(&row, runs, &names, &observed));
+                let row_details = details_of(&row, runs, &names, &observed);
+                if !config.group_tags.is_empty() && !method.ends_with("linked") {
+                    group_cells.extend(row_details.iter().map(bank_cell));
+                }
+                details.extend(row_details);
                 rows.push(row);
             }
         }

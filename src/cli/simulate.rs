@@ -200,8 +200,9 @@ pub struct Args {
     #[arg(long, value_name = "FILE")]
     details: Option<PathBuf>,
 
-    /// Leave-one-out: also predict each exam's score on every value of
-    /// these tags (comma separated, e.g. category), against the held-out
+    /// Leave-one-out: also predict each exam's score (adaptive rows and the
+    /// random-item baselines) on every value of these tags (comma
+    /// separated, e.g. category), against the held-out
     /// examinee's observed score on those items; the summary gives each
     /// group's error and interval coverage, as predicted and through a
     /// per-group line cross-validated over the held-out examinees.
