@@ -14,14 +14,16 @@
 //! with the line's prediction interval.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use super::design::Design;
 use super::eval_fixed::{scoring_design, wilson};
 use super::eval_loo::{Fold, LooDetail, Prepared, SeedRun};
 use super::eval_metrics::interval_coverage;
-use super::evaluation::BankScore;
+use super::eval_subscore::SubscoreModel;
 use super::plan::Plan;
 use super::score_link::ScoreLink;
 use super::session::Session;
@@ -118,37 +120,92 @@ pub(super) fn bank_cell(d: &LooDetail) -> LooGroupDetail {
     }
 }
 
-/// Each held-out examinee's predicted score on every value of `tag`, for
-/// the exams of `runs` (one prepared plan per fold): the exam's answers
-/// are recorded in a new session of the fold's design and the posterior
-/// gives [`Session::predicted_by`]; a plan with a per-group model of the
-/// same tag (`subscore=TAG`) gives that model's shrunk predictions (no
-/// interval). Groups are the tag's values in sorted order; values the
-/// examinee answered nothing in get a NaN observation.
+/// One fold's groups of one tag: the tag's values, sorted (the order of
+/// [`Session::predicted_by`]), and the held-out examinee's observed
+/// proportion of the maximum on each over its whole recorded run (NaN for a
+/// value it answered nothing in). It does not depend on the exam, so it is
+/// computed once per fold, not once per exam.
+pub(super) struct GroupTruth {
+    values: Vec<String>,
+    observed: Vec<f64>,
+}
+
+/// The [`GroupTruth`] of every fold for `tag`.
 ///
 /// # Errors
-/// A tag no item of the bank has; an asked item without a recorded answer.
+/// A tag no item of the bank has.
+pub(super) fn group_truths(folds: &[Fold], tag: &str) -> Result<Vec<GroupTruth>> {
+    folds
+        .par_iter()
+        .map(|f| {
+            let groups = f.bank.tag_groups(tag).ok_or_else(|| {
+                Error::config(format!("unknown tag '{tag}' (no item of the bank has it)"))
+            })?;
+            let values: Vec<String> = groups.iter().map(|g| g.value.clone()).collect();
+            let mut sum = vec![0.0; values.len()];
+            let mut n = vec![0usize; values.len()];
+            let irfs = f.bank.irfs();
+            for &(j, x) in f.replay.run(0) {
+                let j = j as usize;
+                if let Some(g) = group_index(f, j, tag, &values) {
+                    sum[g] += f64::from(x) / (irfs[j].n_categories() - 1) as f64;
+                    n[g] += 1;
+                }
+            }
+            let observed = sum
+                .iter()
+                .zip(&n)
+                .map(|(&s, &n)| if n == 0 { f64::NAN } else { s / n as f64 })
+                .collect();
+            Ok(GroupTruth { values, observed })
+        })
+        .collect()
+}
+
+/// The index in `values` (sorted) of item `j`'s value of `tag`.
+fn group_index(f: &Fold, j: usize, tag: &str, values: &[String]) -> Option<usize> {
+    let v = f.bank.tags(j).get(tag)?;
+    values.binary_search_by(|x| x.as_str().cmp(v)).ok()
+}
+
+/// The items of `exam` in each group of `truth`.
+fn asked_by_group(f: &Fold, exam: &[usize], tag: &str, truth: &GroupTruth) -> Vec<Vec<usize>> {
+    let mut asked = vec![Vec::new(); truth.values.len()];
+    for &j in exam {
+        if let Some(g) = group_index(f, j, tag, &truth.values) {
+            asked[g].push(j);
+        }
+    }
+    asked
+}
+
+/// Each held-out examinee's predicted score on every value of `tag`, for
+/// the exams of `runs` (one prepared plan per fold, `truths` from
+/// [`group_truths`]): the exam's answers are recorded in a new session of
+/// the fold's design and the posterior gives [`Session::predicted_by`]; a
+/// plan with a per-group model of the same tag (`subscore=TAG`) gives that
+/// model's shrunk predictions (no interval).
+///
+/// # Errors
+/// An asked item without a recorded answer.
 pub(super) fn group_details(
     folds: &[Fold],
+    truths: &[GroupTruth],
     prepared: &[Prepared],
     runs: &[SeedRun],
     (calibration, method, items): (&str, &str, usize),
     tag: &str,
 ) -> Result<Vec<LooGroupDetail>> {
     over_exams(folds, runs, |fi, f, exam, seed| {
-        let (values, predicted) = exam_groups(f, &prepared[fi], exam, tag)?;
-        let observed = observed_groups(f, tag, &values);
+        let (design, _, sub) = &prepared[fi];
+        let truth = &truths[fi];
+        let predicted = exam_groups(f, design, sub.as_deref(), exam, tag, truth)?;
+        let asked = asked_by_group(f, exam, tag, truth);
         let at = ExamCells::new(f, (calibration, items), seed, tag);
-        Ok(values
-            .iter()
-            .zip(predicted)
-            .zip(observed)
-            .map(|((v, p), o)| {
-                let asked = exam
-                    .iter()
-                    .filter(|&&j| f.bank.tags(j).get(tag) == Some(v.as_str()))
-                    .count();
-                at.cell(method, v, asked, p, o)
+        Ok((0..truth.values.len())
+            .map(|g| {
+                let (v, o) = (&truth.values[g], truth.observed[g]);
+                at.cell(method, v, asked[g].len(), predicted[g], o)
             })
             .collect())
     })
@@ -184,27 +241,21 @@ fn over_exams(
 /// As [`group_details`].
 pub(super) fn random_group_details(
     folds: &[Fold],
+    truths: &[GroupTruth],
     plan: &Plan,
     runs: &[SeedRun],
     (calibration, items): (&str, usize),
     tag: &str,
 ) -> Result<Vec<LooGroupDetail>> {
-    over_exams(folds, runs, |_, f, exam, seed| {
+    over_exams(folds, runs, |fi, f, exam, seed| {
+        let truth = &truths[fi];
         let design = scoring_design(f, plan, exam.len())?;
-        let prepared: Prepared = (design, BankScore::Model, None);
-        let (values, irt) = exam_groups(f, &prepared, exam, tag)?;
-        let observed = observed_groups(f, tag, &values);
-        let asked: Vec<Vec<usize>> = values
-            .iter()
-            .map(|v| {
-                exam.iter()
-                    .copied()
-                    .filter(|&j| f.bank.tags(j).get(tag) == Some(v.as_str()))
-                    .collect()
-            })
-            .collect();
+        let irt = exam_groups(f, &design, None, exam, tag, truth)?;
+        let asked = asked_by_group(f, exam, tag, truth);
         let irfs = f.bank.irfs();
-        let accuracy = asked.iter().map(|js| {
+        let at = ExamCells::new(f, (calibration, items), seed, tag);
+        let mut cells = Vec::with_capacity(2 * truth.values.len());
+        for (g, js) in asked.iter().enumerate() {
             let correct: f64 = js
                 .iter()
                 .filter_map(|&j| {
@@ -212,18 +263,10 @@ pub(super) fn random_group_details(
                     f.replay.answer(0, j).map(|x| x as f64 / m)
                 })
                 .sum();
-            wilson(correct, js.len(), 0.95)
-        });
-        let at = ExamCells::new(f, (calibration, items), seed, tag);
-        let mut cells = Vec::with_capacity(2 * values.len());
-        for (((v, p), o), (a, js)) in values
-            .iter()
-            .zip(irt)
-            .zip(&observed)
-            .zip(accuracy.zip(&asked))
-        {
-            cells.push(at.cell("random-accuracy", v, js.len(), a, *o));
-            cells.push(at.cell("random-irt", v, js.len(), p, *o));
+            let accuracy = wilson(correct, js.len(), 0.95);
+            let (v, o) = (&truth.values[g], truth.observed[g]);
+            cells.push(at.cell("random-accuracy", v, js.len(), accuracy, o));
+            cells.push(at.cell("random-irt", v, js.len(), irt[g], o));
         }
         Ok(cells)
     })
@@ -274,13 +317,17 @@ impl<'a> ExamCells<'a> {
     }
 }
 
-/// The values of `tag` (sorted) and the exam's predicted score on each.
+/// The exam's predicted score on each group of `truth`, in its order: from
+/// `sub`, a per-group model of the same tag, when given; otherwise from
+/// the posterior of a session of `design` that recorded the exam's answers.
 fn exam_groups(
     f: &Fold,
-    (design, _, sub): &Prepared,
+    design: &Arc<Design>,
+    sub: Option<&SubscoreModel>,
     exam: &[usize],
     tag: &str,
-) -> Result<(Vec<String>, Vec<PredictedScore>)> {
+    truth: &GroupTruth,
+) -> Result<Vec<PredictedScore>> {
     let ids = f.bank.ids();
     let answers: Vec<(usize, usize)> = exam
         .iter()
@@ -293,12 +340,12 @@ fn exam_groups(
             })
         })
         .collect::<Result<_>>()?;
-    if let Some(model) = sub.as_ref().filter(|m| m.tag() == tag) {
-        let groups = model.predict_groups(&f.bank, design.plan().prior, &answers);
-        // Items without the tag form a group of their own in the model.
-        let (values, scores) = groups
+    let scores: BTreeMap<String, PredictedScore> = match sub.filter(|m| m.tag() == tag) {
+        // Items without the tag form a group of their own in the model,
+        // which no value of `truth` names.
+        Some(model) => model
+            .predict_groups(&f.bank, design.plan().prior, &answers)
             .into_iter()
-            .filter(|(v, _)| !v.is_empty())
             .map(|(v, s)| {
                 let p = PredictedScore {
                     mean: s,
@@ -307,38 +354,29 @@ fn exam_groups(
                 };
                 (v, p)
             })
-            .unzip();
-        return Ok((values, scores));
-    }
-    let mut session = Session::start(std::sync::Arc::clone(design), 0);
-    let named: Vec<(&str, usize)> = answers.iter().map(|&(j, x)| (ids[j].as_str(), x)).collect();
-    session.record_all(&named)?;
-    let scores = session.predicted_by(tag, 0.95)?;
-    Ok(scores.into_iter().map(|g| (g.value, g.score)).unzip())
-}
-
-/// The held-out examinee's observed proportion of the maximum on the
-/// items of each of `values` of `tag`, over its recorded answers.
-fn observed_groups(f: &Fold, tag: &str, values: &[String]) -> Vec<f64> {
-    let index: BTreeMap<&str, usize> = values
-        .iter()
-        .enumerate()
-        .map(|(i, v)| (v.as_str(), i))
-        .collect();
-    let mut sum = vec![0.0; values.len()];
-    let mut n = vec![0usize; values.len()];
-    let irfs = f.bank.irfs();
-    for &(j, x) in f.replay.run(0) {
-        let j = j as usize;
-        if let Some(&g) = f.bank.tags(j).get(tag).and_then(|v| index.get(v)) {
-            sum[g] += f64::from(x) / (irfs[j].n_categories() - 1) as f64;
-            n[g] += 1;
+            .collect(),
+        None => {
+            let mut session = Session::start(Arc::clone(design), 0);
+            let named: Vec<(&str, usize)> =
+                answers.iter().map(|&(j, x)| (ids[j].as_str(), x)).collect();
+            session.record_all(&named)?;
+            session
+                .predicted_by(tag, 0.95)?
+                .into_iter()
+                .map(|g| (g.value, g.score))
+                .collect()
         }
-    }
-    sum.iter()
-        .zip(&n)
-        .map(|(&s, &n)| if n == 0 { f64::NAN } else { s / n as f64 })
-        .collect()
+    };
+    let missing = PredictedScore {
+        mean: f64::NAN,
+        lo: f64::NAN,
+        hi: f64::NAN,
+    };
+    Ok(truth
+        .values
+        .iter()
+        .map(|v| scores.get(v).copied().unwrap_or(missing))
+        .collect())
 }
 
 /// Summary rows of `details`: per calibration, method, length and tag, one
@@ -400,19 +438,9 @@ fn cross_validated(ds: &[&LooGroupDetail]) -> Vec<Scored> {
     let group_of = |d: &LooGroupDetail| names.binary_search(&d.examinee.as_str()).unwrap_or(0);
     let groups: Vec<usize> = ds.iter().map(|d| group_of(d)).collect();
     let pairs: Vec<(f64, f64)> = ds.iter().map(|d| (d.predicted, d.observed)).collect();
-    let mut lines: BTreeMap<usize, ScoreLink> = BTreeMap::new();
     ds.iter()
-        .zip(&groups)
-        .map(|(d, &g)| {
-            let line = *lines.entry(g).or_insert_with(|| {
-                let (rest, rest_groups): (Vec<(f64, f64)>, Vec<usize>) = pairs
-                    .iter()
-                    .zip(&groups)
-                    .filter(|&(_, &h)| h != g)
-                    .map(|(&p, &h)| (p, h))
-                    .unzip();
-                ScoreLink::fit_grouped(&rest, &rest_groups)
-            });
+        .zip(ScoreLink::leave_group_out(&pairs, &groups))
+        .map(|(d, line)| {
             let predicted = PredictedScore {
                 mean: d.predicted,
                 lo: d.predicted_lo,

@@ -51,7 +51,8 @@ use super::bank::CatBank;
 use super::design::Design;
 use super::eval_fixed::{RandomExam, random_exam, rescored_runs, score_items};
 use super::eval_groups::{
-    LooGroupDetail, LooGroupRow, bank_cell, group_details, group_rows, random_group_details,
+    LooGroupDetail, LooGroupRow, bank_cell, group_details, group_rows, group_truths,
+    random_group_details,
 };
 use super::eval_metrics::{error_split, errors, exposure, interval_coverage, spearman};
 use super::eval_subscore::SubscoreModel;
@@ -660,6 +661,12 @@ pub fn leave_one_out(
             None => None,
         };
         let observed: Vec<f64> = folds.iter().map(|f| f.replay.observed(0)).collect();
+        // Each held-out examinee's observed score per group, per tag.
+        let truths = config
+            .group_tags
+            .iter()
+            .map(|t| group_truths(&folds, t))
+            .collect::<Result<Vec<_>>>()?;
         let n_items = folds[0].bank.len();
 
         // The floor: every recorded answer scored with the calibration.
@@ -754,10 +761,11 @@ pub fn leave_one_out(
                 if !config.group_tags.is_empty() {
                     group_cells.extend(row_details.iter().map(bank_cell));
                 }
-                for tag in &config.group_tags {
+                for (ti, tag) in config.group_tags.iter().enumerate() {
                     progress(format!("{name}: {k} items, {}, scores by {tag}", v.name()));
                     group_cells.extend(group_details(
                         &folds,
+                        &truths[ti],
                         &designs,
                         &runs,
                         (&name, &method, k),
@@ -914,10 +922,11 @@ pub fn leave_one_out(
                 let linked = linked_runs(&baselines[1].1, &links);
                 baselines.push(("random-irt linked", linked));
             }
-            for tag in &config.group_tags {
+            for (ti, tag) in config.group_tags.iter().enumerate() {
                 progress(format!("{name}: {k} items, random items, scores by {tag}"));
                 group_cells.extend(random_group_details(
                     &folds,
+                    &truths[ti],
                     &base,
                     &baselines[1].1,
                     (&name, k),

@@ -44,11 +44,8 @@ impl Summary {
             .map(|r| (r.outcome.predicted.mean, r.observed))
             .unzip();
         let (mae, max_error) = errors(&pred, &obs);
-        let (intervals, truth_scores): (Vec<PredictedScore>, Vec<f64>) = results
-            .iter()
-            .map(|r| (r.outcome.predicted, r.observed))
-            .unzip();
-        let (coverage, _) = interval_coverage(&intervals, &truth_scores);
+        let intervals: Vec<PredictedScore> = results.iter().map(|r| r.outcome.predicted).collect();
+        let (coverage, _) = interval_coverage(&intervals, &obs);
         let exams: Vec<Vec<usize>> = results
             .iter()
             .map(|r| r.outcome.steps.iter().map(|s| s.item).collect())

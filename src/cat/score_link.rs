@@ -183,17 +183,11 @@ impl ScoreLink {
     pub fn cross_validated_mae(pairs: &[(f64, f64)], groups: &[usize]) -> f64 {
         let mut sum = 0.0;
         let mut n = 0usize;
-        for (i, &(p, y)) in pairs.iter().enumerate() {
+        for (&(p, y), line) in pairs.iter().zip(ScoreLink::leave_group_out(pairs, groups)) {
             if !(p.is_finite() && y.is_finite()) {
                 continue;
             }
-            let rest: Vec<(f64, f64)> = pairs
-                .iter()
-                .zip(groups)
-                .filter(|&(_, &g)| g != groups[i])
-                .map(|(&q, _)| q)
-                .collect();
-            sum += (ScoreLink::fit(&rest).apply(p) - y).abs();
+            sum += (line.apply(p) - y).abs();
             n += 1;
         }
         if n == 0 {
@@ -201,6 +195,28 @@ impl ScoreLink {
         } else {
             sum / n as f64
         }
+    }
+
+    /// For each pair, the line ([`ScoreLink::fit_grouped`]) fitted on the
+    /// pairs of the other groups: `groups[i]` names the examinee of pair
+    /// `i`, and every pair of that examinee is left out together. One fit
+    /// per examinee.
+    pub fn leave_group_out(pairs: &[(f64, f64)], groups: &[usize]) -> Vec<ScoreLink> {
+        let mut lines: std::collections::BTreeMap<usize, ScoreLink> = Default::default();
+        groups
+            .iter()
+            .map(|&g| {
+                *lines.entry(g).or_insert_with(|| {
+                    let (rest, rest_groups): (Vec<(f64, f64)>, Vec<usize>) = pairs
+                        .iter()
+                        .zip(groups)
+                        .filter(|&(_, &h)| h != g)
+                        .map(|(&p, &h)| (p, h))
+                        .unzip();
+                    ScoreLink::fit_grouped(&rest, &rest_groups)
+                })
+            })
+            .collect()
     }
 }
 

@@ -25,7 +25,7 @@ use fangsheng::{Error, Result};
 use serde_json::{Value, json};
 
 use super::input::ResponseArgs;
-use super::output::emit;
+use super::output::{emit, write_csv_rows};
 use super::progress::ProgressLine;
 
 /// Flags of `fangsheng simulate`.
@@ -998,81 +998,79 @@ fn write_loo(w: &mut dyn Write, report: &LooReport, json: bool) -> Result<()> {
             .map_err(|e| Error::format(format!("writing JSON: {e}")))?;
         return writeln!(w).map_err(io);
     }
-    let csv_err = |e: csv::Error| Error::format(format!("writing CSV: {e}"));
-    let mut out = csv::Writer::from_writer(w);
-    out.write_record([
-        "calibration",
-        "method",
-        "items",
-        "mae",
-        "mae_sd",
-        "persistent",
-        "spread",
-        "max_error",
-        "worst",
-        "spearman",
-        "coverage",
-        "width",
-        "mean_length",
-        "max_exposure",
-        "mean_overlap",
-        "seconds",
-    ])
-    .map_err(csv_err)?;
-    for r in &report.rows {
-        out.write_record([
-            r.calibration.clone(),
-            r.method.clone(),
-            r.items.to_string(),
-            format!("{:.6}", r.mae),
-            format!("{:.6}", r.mae_sd),
-            format!("{:.6}", r.persistent),
-            format!("{:.6}", r.spread),
-            format!("{:.6}", r.max_error),
-            format!("{:.6}", r.worst),
-            format!("{:.6}", r.spearman),
-            format!("{:.6}", r.coverage),
-            format!("{:.6}", r.width),
-            format!("{:.3}", r.mean_length),
-            format!("{:.6}", r.max_exposure),
-            format!("{:.6}", r.mean_overlap),
-            format!("{:.3}", r.seconds),
-        ])
-        .map_err(csv_err)?;
-    }
-    out.flush().map_err(io)
+    write_csv_rows(
+        w,
+        "<output>",
+        &[
+            "calibration",
+            "method",
+            "items",
+            "mae",
+            "mae_sd",
+            "persistent",
+            "spread",
+            "max_error",
+            "worst",
+            "spearman",
+            "coverage",
+            "width",
+            "mean_length",
+            "max_exposure",
+            "mean_overlap",
+            "seconds",
+        ],
+        report.rows.iter().map(|r| {
+            vec![
+                r.calibration.clone(),
+                r.method.clone(),
+                r.items.to_string(),
+                format!("{:.6}", r.mae),
+                format!("{:.6}", r.mae_sd),
+                format!("{:.6}", r.persistent),
+                format!("{:.6}", r.spread),
+                format!("{:.6}", r.max_error),
+                format!("{:.6}", r.worst),
+                format!("{:.6}", r.spearman),
+                format!("{:.6}", r.coverage),
+                format!("{:.6}", r.width),
+                format!("{:.3}", r.mean_length),
+                format!("{:.6}", r.max_exposure),
+                format!("{:.6}", r.mean_overlap),
+                format!("{:.3}", r.seconds),
+            ]
+        }),
+    )
 }
 
 fn write_details(w: &mut dyn Write, report: &LooReport) -> Result<()> {
-    let csv_err = |e: csv::Error| Error::format(format!("writing CSV: {e}"));
-    let mut out = csv::Writer::from_writer(w);
-    out.write_record([
-        "calibration",
-        "method",
-        "items",
-        "seed",
-        "examinee",
-        "predicted",
-        "observed",
-        "predicted_lo",
-        "predicted_hi",
-    ])
-    .map_err(csv_err)?;
-    for d in &report.details {
-        out.write_record([
-            d.calibration.clone(),
-            d.method.clone(),
-            d.items.to_string(),
-            d.seed.to_string(),
-            d.examinee.clone(),
-            format!("{:.6}", d.predicted),
-            format!("{:.6}", d.observed),
-            format!("{:.6}", d.predicted_lo),
-            format!("{:.6}", d.predicted_hi),
-        ])
-        .map_err(csv_err)?;
-    }
-    out.flush().map_err(|e| Error::io("<details>", e))
+    write_csv_rows(
+        w,
+        "<details>",
+        &[
+            "calibration",
+            "method",
+            "items",
+            "seed",
+            "examinee",
+            "predicted",
+            "observed",
+            "predicted_lo",
+            "predicted_hi",
+        ],
+        report.details.iter().map(|d| {
+            vec![
+                d.calibration.clone(),
+                d.method.clone(),
+                d.items.to_string(),
+                d.seed.to_string(),
+                d.examinee.clone(),
+                format!("{:.6}", d.predicted),
+                format!("{:.6}", d.observed),
+                format!("{:.6}", d.predicted_lo),
+                format!("{:.6}", d.predicted_hi),
+            ]
+        }),
+    )
 }
 
 /// The pooled per-group rows and the bank-score check, errors in accuracy
@@ -1109,81 +1107,79 @@ fn group_markdown(report: &LooReport) -> String {
 }
 
 fn write_group_rows(w: &mut dyn Write, report: &LooReport) -> Result<()> {
-    let csv_err = |e: csv::Error| Error::format(format!("writing CSV: {e}"));
-    let mut out = csv::Writer::from_writer(w);
-    out.write_record([
-        "calibration",
-        "method",
-        "items",
-        "tag",
-        "value",
-        "cells",
-        "mean_asked",
-        "mae",
-        "coverage",
-        "width",
-        "linked_mae",
-        "linked_coverage",
-        "linked_width",
-    ])
-    .map_err(csv_err)?;
-    for r in &report.group_rows {
-        out.write_record([
-            r.calibration.clone(),
-            r.method.clone(),
-            r.items.to_string(),
-            r.tag.clone(),
-            r.value.clone(),
-            r.cells.to_string(),
-            format!("{:.3}", r.mean_asked),
-            format!("{:.6}", r.mae),
-            format!("{:.6}", r.coverage),
-            format!("{:.6}", r.width),
-            format!("{:.6}", r.linked_mae),
-            format!("{:.6}", r.linked_coverage),
-            format!("{:.6}", r.linked_width),
-        ])
-        .map_err(csv_err)?;
-    }
-    out.flush().map_err(|e| Error::io("<group summary>", e))
+    write_csv_rows(
+        w,
+        "<group summary>",
+        &[
+            "calibration",
+            "method",
+            "items",
+            "tag",
+            "value",
+            "cells",
+            "mean_asked",
+            "mae",
+            "coverage",
+            "width",
+            "linked_mae",
+            "linked_coverage",
+            "linked_width",
+        ],
+        report.group_rows.iter().map(|r| {
+            vec![
+                r.calibration.clone(),
+                r.method.clone(),
+                r.items.to_string(),
+                r.tag.clone(),
+                r.value.clone(),
+                r.cells.to_string(),
+                format!("{:.3}", r.mean_asked),
+                format!("{:.6}", r.mae),
+                format!("{:.6}", r.coverage),
+                format!("{:.6}", r.width),
+                format!("{:.6}", r.linked_mae),
+                format!("{:.6}", r.linked_coverage),
+                format!("{:.6}", r.linked_width),
+            ]
+        }),
+    )
 }
 
 fn write_group_details(w: &mut dyn Write, report: &LooReport) -> Result<()> {
-    let csv_err = |e: csv::Error| Error::format(format!("writing CSV: {e}"));
-    let mut out = csv::Writer::from_writer(w);
-    out.write_record([
-        "calibration",
-        "method",
-        "items",
-        "seed",
-        "examinee",
-        "tag",
-        "value",
-        "asked",
-        "predicted",
-        "observed",
-        "predicted_lo",
-        "predicted_hi",
-    ])
-    .map_err(csv_err)?;
-    for d in &report.group_details {
-        out.write_record([
-            d.calibration.clone(),
-            d.method.clone(),
-            d.items.to_string(),
-            d.seed.to_string(),
-            d.examinee.clone(),
-            d.tag.clone(),
-            d.value.clone(),
-            d.asked.to_string(),
-            format!("{:.6}", d.predicted),
-            format!("{:.6}", d.observed),
-            format!("{:.6}", d.predicted_lo),
-            format!("{:.6}", d.predicted_hi),
-        ])
-        .map_err(csv_err)?;
-    }
-    out.flush().map_err(|e| Error::io("<group details>", e))
+    write_csv_rows(
+        w,
+        "<group details>",
+        &[
+            "calibration",
+            "method",
+            "items",
+            "seed",
+            "examinee",
+            "tag",
+            "value",
+            "asked",
+            "predicted",
+            "observed",
+            "predicted_lo",
+            "predicted_hi",
+        ],
+        report.group_details.iter().map(|d| {
+            vec![
+                d.calibration.clone(),
+                d.method.clone(),
+                d.items.to_string(),
+                d.seed.to_string(),
+                d.examinee.clone(),
+                d.tag.clone(),
+                d.value.clone(),
+                d.asked.to_string(),
+                format!("{:.6}", d.predicted),
+                format!("{:.6}", d.observed),
+                format!("{:.6}", d.predicted_lo),
+                format!("{:.6}", d.predicted_hi),
+            ]
+        }),
+    )
 }
 
 /// Pretest items in simulations: their true parameters and the outputs.
