@@ -368,3 +368,113 @@ fn leave_one_out_on_mmlu_pro_beats_random_items() {
         "{adaptive} {random_acc} {random_irt}"
     );
 }
+
+/// The leave-one-out of `--responses` on MMLU-Pro's real runs, reduced to
+/// three held-out models, one seed and 50 items, with `extra` flags.
+fn mmlu_loo(extra: &[&str]) -> Vec<HashMap<String, String>> {
+    let responses = common::shared_data("mmlu-pro/responses.csv.gz");
+    let mut args = vec![
+        "simulate",
+        "--leave-one-out",
+        "--responses",
+        responses.to_str().unwrap(),
+        "--hold-out",
+        "3",
+        "--seeds",
+        "1",
+        "--lengths",
+        "50",
+        "-q",
+    ];
+    args.extend(extra);
+    table(&String::from_utf8_lossy(&ok(fangsheng(&args)).stdout))
+}
+
+#[test]
+fn the_two_part_model_runs_on_mmlu_pro_and_keeps_the_observed_scores() {
+    let dir = tempfile::tempdir().unwrap();
+    let (one, two) = (tmp(dir.path(), "one.csv"), tmp(dir.path(), "two.csv"));
+    let rows = mmlu_loo(&["--details", one.to_str().unwrap()]);
+    let rows_two = mmlu_loo(&[
+        "--no-answer-col",
+        "pred",
+        "--details",
+        two.to_str().unwrap(),
+    ]);
+    let details = |p: &Path| table(&std::fs::read_to_string(p).unwrap());
+    let (d1, d2) = (details(&one), details(&two));
+    assert_eq!(d1.len(), d2.len());
+    for (a, b) in d1.iter().zip(&d2) {
+        assert_eq!(
+            (&a["method"], &a["examinee"]),
+            (&b["method"], &b["examinee"])
+        );
+        // No answer still counts as wrong in the observed score.
+        assert_eq!(a["observed"], b["observed"]);
+        if a["method"] == "random-accuracy" {
+            // The same items drawn, the same plain accuracy.
+            assert_eq!(a["predicted"], b["predicted"]);
+        }
+    }
+    let row = |rows: &[HashMap<String, String>], m: &str| {
+        rows.iter().find(|r| r["method"] == m).unwrap().clone()
+    };
+    // Items without an answer count toward the length.
+    assert_eq!(num(&row(&rows_two, "adaptive"), "mean_length"), 50.0);
+    // Two of the three held-out models give no answer to some items: the
+    // two-part exams ask other items than the one-part ones.
+    assert_ne!(
+        row(&rows, "adaptive")["mae"],
+        row(&rows_two, "adaptive")["mae"]
+    );
+}
+
+#[test]
+fn a_bad_answer_column_is_refused_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let runs = tmp(dir.path(), "runs.csv");
+    let mut text = String::from("model,item_id,correct,pred\n");
+    for m in 0..4 {
+        for j in 0..12 {
+            let pred = if (m + j) % 5 == 0 { "" } else { "A" };
+            text.push_str(&format!(
+                "m{m},q{j},{},{pred}\n",
+                u8::from((m * j) % 3 == 0)
+            ));
+        }
+    }
+    std::fs::write(&runs, text).unwrap();
+    let loo = |extra: &[&str]| {
+        let mut args = vec![
+            "simulate",
+            "--responses",
+            runs.to_str().unwrap(),
+            "--lengths",
+            "5",
+            "--seeds",
+            "1",
+            "-q",
+        ];
+        args.extend(extra);
+        fangsheng(&args)
+    };
+    let o = loo(&["--leave-one-out", "--no-answer-col", "answer"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let e = stderr(&o);
+    assert!(
+        e.contains("runs.csv") && e.contains("answer column 'answer'"),
+        "{e}"
+    );
+    let o = loo(&["--no-answer-col", "pred"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("--leave-one-out"), "{}", stderr(&o));
+    let o = loo(&[
+        "--leave-one-out",
+        "--no-answer-col",
+        "pred",
+        "--group-scores",
+        "category",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("cannot be used with"), "{}", stderr(&o));
+}

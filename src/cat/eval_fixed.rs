@@ -14,6 +14,7 @@ use statrs::distribution::{ContinuousCDF, Normal};
 
 use super::design::Design;
 use super::eval_loo::{Fold, Prepared, SeedRun};
+use super::eval_two_part::TwoPart;
 use super::evaluation::{BankScore, bank_score, examinee_seed};
 use super::plan::Plan;
 use super::session::Session;
@@ -95,13 +96,32 @@ pub(super) fn random_exam(
     score: BankScore,
     seed: u64,
 ) -> Result<RandomExam> {
-    let run = f.replay.run(0);
+    let run = match &f.two_part {
+        Some(tp) => tp.full.run(0),
+        None => f.replay.run(0),
+    };
     let k = base.max_items;
     let mut rng = ChaCha8Rng::seed_from_u64(examinee_seed(seed ^ 0xBA5E, f.row));
     let picked: Vec<(u32, u8)> = sample(&mut rng, run.len(), k.min(run.len()))
         .into_iter()
         .map(|i| run[i])
         .collect();
+    if let Some(tp) = &f.two_part {
+        // Scores are 0/1 here: the indicators' bank has no categories of
+        // the answered bank's graded items.
+        let correct = picked
+            .iter()
+            .map(|&(_, x)| f64::from(x.min(1)))
+            .sum::<f64>();
+        return Ok(RandomExam {
+            accuracy: wilson(correct, picked.len(), 0.95),
+            irt: score_two_part(f, tp, base, score, &picked)?,
+            items: picked
+                .iter()
+                .filter_map(|p| tp.answered_index(p.0 as usize))
+                .collect(),
+        });
+    }
     let irfs = f.bank.irfs();
     let correct = picked
         .iter()
@@ -175,6 +195,26 @@ pub(super) fn score_items(
         .collect();
     session.record_all(&answers)?;
     Ok((bank_score(&session, 0.95, score), items.len()))
+}
+
+/// The two-part prediction of fold `f` from the items `picked` of its
+/// examinee's whole run (no-answer-bank index, recorded score): `theta`
+/// from the answered ones under `plan`'s estimator and prior.
+pub(super) fn score_two_part(
+    f: &Fold,
+    tp: &TwoPart,
+    plan: &Plan,
+    score: BankScore,
+    picked: &[(u32, u8)],
+) -> Result<PredictedScore> {
+    tp.score_run(picked, f.bank.irfs(), score, |answers| {
+        let design = scoring_design(f, plan, answers.len())?;
+        let mut session = Session::start(design, 0);
+        for &(j, x) in answers {
+            session.record_index(j as usize, x as usize)?;
+        }
+        Ok(session.posterior().clone())
+    })
 }
 
 #[cfg(test)]

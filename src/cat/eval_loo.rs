@@ -49,13 +49,14 @@ use serde::{Deserialize, Serialize};
 
 use super::bank::CatBank;
 use super::design::Design;
-use super::eval_fixed::{RandomExam, random_exam, rescored_runs, score_items};
+use super::eval_fixed::{RandomExam, random_exam, rescored_runs, score_items, score_two_part};
 use super::eval_groups::{
     LooGroupDetail, LooGroupRow, bank_cell, group_details, group_rows, group_truths,
     random_group_details,
 };
 use super::eval_metrics::{error_split, errors, exposure, interval_coverage, spearman};
 use super::eval_subscore::SubscoreModel;
+use super::eval_two_part::TwoPart;
 use super::eval_variant::{Variant, prepare_design};
 use super::evaluation::{BankScore, exam, examinee_seed};
 use super::plan::{Plan, Prior};
@@ -64,10 +65,10 @@ use super::score_link::ScoreLink;
 use super::tags::Tags;
 use crate::bank::{Metadata, ParamSet};
 use crate::calibrate::{CalibrationConfig, NormalPrior, calibrate};
-use crate::data::{Cell, ResponseMatrix};
+use crate::data::{Cell, ResponseMatrix, answered_only};
 use crate::error::{Error, Result};
 use crate::estimate::{Estimator, Method, PredictedScore};
-use crate::ids::ItemId;
+use crate::ids::{ExamineeId, ItemId};
 use crate::model::{Irf, ModelKind};
 
 /// What a leave-one-out evaluation runs.
@@ -143,6 +144,13 @@ pub struct LooConfig {
     /// items): [`LooReport::group_details`] and, summarised with a
     /// cross-validated per-group line, [`LooReport::group_rows`].
     pub group_tags: Vec<String>,
+    /// The two-part model (`benches/LOO.md`, session 10): the no-answer
+    /// indicator of every response (a matrix in the index space of the
+    /// responses, 1 where no answer was extracted). Each fold then
+    /// calibrates its bank on the answered responses only and a second
+    /// model on the indicators, and every exam, random-item score and floor
+    /// is scored with both. `None`: no answer counts as a wrong answer.
+    pub no_answer: Option<Arc<ResponseMatrix>>,
 }
 
 /// One method at one length.
@@ -276,9 +284,20 @@ pub(super) struct Fold {
     train: Replay,
     /// Per-group prediction models fitted on `train`, by tag.
     subscores: Mutex<HashMap<String, Arc<SubscoreModel>>>,
+    /// With [`LooConfig::no_answer`]: the fold's no-answer model (`bank`,
+    /// `replay` and `train` then hold the answered responses only).
+    pub(super) two_part: Option<TwoPart>,
 }
 
 impl Fold {
+    /// The held-out examinee's observed full-run score.
+    pub(super) fn observed(&self) -> f64 {
+        match &self.two_part {
+            Some(tp) => tp.observed(),
+            None => self.replay.observed(0),
+        }
+    }
+
     /// The calibration examinees' ability distribution, scored once.
     fn population(&self) -> Result<Prior> {
         if let Some(p) = self.population.lock().ok().and_then(|p| *p) {
@@ -392,7 +411,9 @@ fn cache_file(dir: &std::path::Path, model: &str, id: &str) -> PathBuf {
 
 /// Calibrates without examinee `row` (or reads the cached calibration);
 /// the fold examines `row`. An inner fold (`outer = Some(m)`) also leaves
-/// out the outer fold's held-out examinee `m`.
+/// out the outer fold's held-out examinee `m`. With
+/// [`LooConfig::no_answer`] the bank is calibrated on the answered
+/// responses and the no-answer indicators get a calibration of their own.
 fn fold(
     responses: &ResponseMatrix,
     config: &LooConfig,
@@ -401,9 +422,76 @@ fn fold(
     row: usize,
     outer: Option<usize>,
 ) -> Result<Fold> {
-    let id = &responses.examinees()[row];
-    let train = answered_items(&responses.filter_examinees(|e, _| e != row && Some(e) != outer))?;
+    let keep = |e: usize, _: &ExamineeId| e != row && Some(e) != outer;
+    let answered = config
+        .no_answer
+        .as_ref()
+        .map(|n| answered_only(responses, n))
+        .transpose()?;
+    let source = answered.as_ref().unwrap_or(responses);
+    let train = answered_items(&source.filter_examinees(keep))?;
+    let label = match slope_prior {
+        Some(sd) => format!("{model}-slope{sd}"),
+        None => model.to_string(),
+    };
+    let setting = (model, slope_prior, row, outer);
+    let params = if answered.is_some() {
+        fold_params(
+            responses,
+            &train,
+            config,
+            setting,
+            &format!("{label}-answered"),
+        )?
+    } else {
+        fold_params(responses, &train, config, setting, &label)?
+    };
+    let tags: HashMap<ItemId, Tags> = config
+        .tags
+        .iter()
+        .filter(|(id, _)| params.index_of(id.as_str()).is_some())
+        .map(|(id, t)| (id.clone(), t.clone()))
+        .collect();
+    let bank = Arc::new(CatBank::new(&params)?.with_tags(&tags)?);
+    let own = |m: &ResponseMatrix| m.filter_examinees(|e, _| e == row);
+    let two_part = match &config.no_answer {
+        Some(flags) => {
+            let flags_train = answered_items(&flags.filter_examinees(keep))?;
+            let label = format!("{label}-noanswer");
+            let flags_params = fold_params(responses, &flags_train, config, setting, &label)?;
+            Some(TwoPart::new(
+                &bank,
+                &flags_params,
+                &own(responses),
+                &own(flags),
+            )?)
+        }
+        None => None,
+    };
+    let replay = Replay::new(&bank, &own(source))?;
+    let train = Replay::new(&bank, &train)?;
+    Ok(Fold {
+        row,
+        bank,
+        replay,
+        population: Mutex::new(None),
+        train,
+        subscores: Mutex::new(HashMap::new()),
+        two_part,
+    })
+}
 
+/// The calibration of one fold's training data `train` (read from the
+/// cache under `label` when it holds the same fit): `setting` is the
+/// model, slope prior, held-out row and outer row of [`fold`].
+fn fold_params(
+    responses: &ResponseMatrix,
+    train: &ResponseMatrix,
+    config: &LooConfig,
+    (model, slope_prior, row, outer): (ModelKind, Option<f64>, usize, Option<usize>),
+    label: &str,
+) -> Result<ParamSet> {
+    let id = &responses.examinees()[row];
     let priors = match slope_prior {
         Some(sd) => config
             .calibration
@@ -424,17 +512,13 @@ fn fold(
         config.calibration.quadrature.range(),
         config.calibration.tolerance,
     ));
-    let label = match slope_prior {
-        Some(sd) => format!("{model}-slope{sd}"),
-        None => model.to_string(),
-    };
     let cached = config.cache.as_ref().map(|d| match outer {
         Some(m) => cache_file(
             d,
             &format!("{label}-inner"),
             &format!("{}--{id}", responses.examinees()[m]),
         ),
-        None => cache_file(d, &label, id.as_str()),
+        None => cache_file(d, label, id.as_str()),
     });
     let loaded = cached
         .as_ref()
@@ -442,48 +526,28 @@ fn fold(
         .and_then(|p| ParamSet::load(p).ok())
         .map(|l| l.params)
         .filter(|p| p.metadata().provenance.get("leave_one_out") == Some(&key));
-    let params = match loaded {
-        Some(p) => p,
-        None => {
-            let calibration = CalibrationConfig {
-                model,
-                priors,
-                item_models: None,
-                standard_errors: false,
-                ..config.calibration.clone()
-            };
-            #[cfg(test)]
-            tests::record_calibration(&train);
-            let fit = calibrate(&train, &calibration, &mut |_| {}).map_err(|e| {
-                Error::config(format!("calibration without {held}: {}", e.message()))
-            })?;
-            let mut metadata = Metadata::default();
-            metadata.provenance.insert("leave_one_out".into(), key);
-            let params = fit.to_param_set(metadata)?;
-            if let Some(p) = &cached {
-                std::fs::create_dir_all(p.parent().unwrap_or(p)).map_err(|e| Error::io(p, e))?;
-                params.save_json(p)?;
-            }
-            params
-        }
+    if let Some(p) = loaded {
+        return Ok(p);
+    }
+    let calibration = CalibrationConfig {
+        model,
+        priors,
+        item_models: None,
+        standard_errors: false,
+        ..config.calibration.clone()
     };
-    let tags: HashMap<ItemId, Tags> = config
-        .tags
-        .iter()
-        .filter(|(id, _)| params.index_of(id.as_str()).is_some())
-        .map(|(id, t)| (id.clone(), t.clone()))
-        .collect();
-    let bank = Arc::new(CatBank::new(&params)?.with_tags(&tags)?);
-    let replay = Replay::new(&bank, &responses.filter_examinees(|e, _| e == row))?;
-    let train = Replay::new(&bank, &train)?;
-    Ok(Fold {
-        row,
-        bank,
-        replay,
-        population: Mutex::new(None),
-        train,
-        subscores: Mutex::new(HashMap::new()),
-    })
+    #[cfg(test)]
+    tests::record_calibration(train);
+    let fit = calibrate(train, &calibration, &mut |_| {})
+        .map_err(|e| Error::config(format!("calibration without {held}: {}", e.message())))?;
+    let mut metadata = Metadata::default();
+    metadata.provenance.insert("leave_one_out".into(), key);
+    let params = fit.to_param_set(metadata)?;
+    if let Some(p) = &cached {
+        std::fs::create_dir_all(p.parent().unwrap_or(p)).map_err(|e| Error::io(p, e))?;
+        params.save_json(p)?;
+    }
+    Ok(params)
 }
 
 /// Per-seed predictions over folds, and the items each exam used.
@@ -609,6 +673,9 @@ pub fn leave_one_out(
     if let Some(&r) = held.iter().find(|&&r| r >= responses.n_examinees()) {
         return Err(Error::config(format!("held-out row {r} is out of range")));
     }
+    if let Some(flags) = &config.no_answer {
+        check_two_part(responses, flags, config)?;
+    }
     let seeds: Vec<u64> = (0..config.seeds as u64).map(|s| config.seed + s).collect();
     let mut rows = Vec::new();
     let mut calibration_seconds = Vec::new();
@@ -660,7 +727,7 @@ pub fn leave_one_out(
             }
             None => None,
         };
-        let observed: Vec<f64> = folds.iter().map(|f| f.replay.observed(0)).collect();
+        let observed: Vec<f64> = folds.iter().map(Fold::observed).collect();
         // Each held-out examinee's observed score per group, per tag.
         let truths = config
             .group_tags
@@ -673,7 +740,16 @@ pub fn leave_one_out(
         let t = Instant::now();
         let full: Vec<(PredictedScore, usize)> = folds
             .par_iter()
-            .map(|f| score_items(f, &config.plan, BankScore::Model, f.replay.run(0)))
+            .map(|f| match &f.two_part {
+                Some(tp) => {
+                    let run = tp.full.run(0);
+                    Ok((
+                        score_two_part(f, tp, &config.plan, BankScore::Model, run)?,
+                        run.len(),
+                    ))
+                }
+                None => score_items(f, &config.plan, BankScore::Model, f.replay.run(0)),
+            })
             .collect::<Result<_>>()?;
         let run = SeedRun {
             seed: config.seed,
@@ -957,6 +1033,38 @@ pub fn leave_one_out(
     })
 }
 
+/// Refuses what the two-part model does not cover: indicators of another
+/// matrix, and the options whose exams it does not replay.
+fn check_two_part(
+    responses: &ResponseMatrix,
+    flags: &ResponseMatrix,
+    config: &LooConfig,
+) -> Result<()> {
+    if flags.examinees() != responses.examinees()
+        || flags.items() != responses.items()
+        || flags.n_responses() != responses.n_responses()
+    {
+        return Err(Error::config(
+            "the no-answer indicators do not match the responses (another file?)",
+        ));
+    }
+    let refused = [
+        (!config.group_tags.is_empty(), "group scores"),
+        (config.rescore_slope_prior.is_some(), "rescoring"),
+        (config.inner_choice, "the in-sample inner choice"),
+        (
+            config.variants.iter().any(|v| v.subscore_tag().is_some()),
+            "subscore variants",
+        ),
+    ];
+    match refused.iter().find(|r| r.0) {
+        Some((_, what)) => Err(Error::config(format!(
+            "the two-part (no-answer) model does not support {what}"
+        ))),
+        None => Ok(()),
+    }
+}
+
 /// The base plan at length `k`.
 fn base_plan(config: &LooConfig, k: usize) -> Plan {
     Plan {
@@ -1077,7 +1185,7 @@ fn inner_run(
     seeds: &[u64],
 ) -> Result<InnerRun> {
     let f = fold(responses, config, model, slope_prior, j, Some(m))?;
-    let observed = f.replay.observed(0);
+    let observed = f.observed();
     if !observed.is_finite() {
         return Ok(InnerRun {
             observed,
@@ -1198,6 +1306,15 @@ fn run_exam(
     who: usize,
 ) -> Result<(PredictedScore, Vec<usize>)> {
     let (d, score, sub) = p;
+    if let Some(tp) = &f.two_part {
+        // Only the fold's own examinee has its no-answer record here.
+        if e != 0 || sub.is_some() {
+            return Err(Error::config(
+                "the two-part model examines only held-out examinees, without subscore models",
+            ));
+        }
+        return tp.exam(d, examinee_seed(seed, who), runs, *score);
+    }
     let o = exam(d, examinee_seed(seed, who), 0.95, *score, |j| {
         runs.answer(e, j)
     })?;
@@ -1386,6 +1503,7 @@ pub(super) mod tests {
             inner_link: false,
             rescore_slope_prior: None,
             group_tags: Vec::new(),
+            no_answer: None,
         }
     }
 

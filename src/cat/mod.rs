@@ -42,6 +42,7 @@ mod eval_groups;
 mod eval_loo;
 mod eval_metrics;
 mod eval_subscore;
+mod eval_two_part;
 mod eval_variant;
 mod evaluation;
 mod exposure;

@@ -17,6 +17,7 @@ use fangsheng::cat::{
     Summary, Tags, Variant, bank_shares, leave_one_out, normal_thetas, parse_exposure,
     prepare_design, replay_all, simulate_all,
 };
+use fangsheng::data::read_no_answer;
 use fangsheng::export::SimulateMeta;
 use fangsheng::ids::ItemId;
 use fangsheng::model::ModelKind;
@@ -244,6 +245,22 @@ pub struct Args {
     /// records the line. Not with --leave-one-out.
     #[arg(long, value_name = "FILE", conflicts_with = "leave_one_out")]
     score_link: Option<PathBuf>,
+
+    /// Leave-one-out: read "no answer extracted" from this column of the
+    /// long-layout --responses file (an empty field, or a missing token,
+    /// means the harness extracted no answer; MMLU-Pro's runs call it
+    /// `pred`) and score every exam with the two-part model: a 2PL of
+    /// correctness calibrated on the answered responses and one of the
+    /// no-answer indicators, each with its own ability. An asked item
+    /// without an answer counts toward the length. The observed score
+    /// still counts no answer as wrong.
+    #[arg(
+        long,
+        value_name = "COLUMN",
+        requires = "leave_one_out",
+        conflicts_with_all = ["group_scores", "write_score_link", "rescore_slope_prior_sd"]
+    )]
+    no_answer_col: Option<String>,
 
     /// Leave-one-out: save each fold's calibration in this folder and reuse it.
     #[arg(long, value_name = "DIR")]
@@ -692,6 +709,13 @@ fn run_loo(
         );
     }
     let responses = args.input.read()?;
+    let no_answer = match args.no_answer_col.as_deref() {
+        Some(col) => {
+            let opts = args.input.read_options()?;
+            Some(Arc::new(read_no_answer(&source, &opts, col, &responses)?))
+        }
+        None => None,
+    };
     let models = args
         .models
         .iter()
@@ -735,6 +759,7 @@ fn run_loo(
         inner_refit: args.inner_choice.iter().any(|m| m == "refit"),
         inner_link: args.inner_link,
         group_tags: args.group_scores.clone(),
+        no_answer,
         rescore_slope_prior: args
             .rescore_slope_prior_sd
             .map(|sd| super::positive_sd("rescore-slope-prior-sd", sd))

@@ -103,7 +103,12 @@ pub(crate) fn read<R: Read>(
 
 /// The column for one role: the option's name when given, else the first
 /// header name from `names`.
-fn column(header: &[String], option: &Option<String>, role: &str, names: &[&str]) -> Result<usize> {
+pub(crate) fn column(
+    header: &[String],
+    option: &Option<String>,
+    role: &str,
+    names: &[&str],
+) -> Result<usize> {
     match option {
         Some(name) => named_column(header, name, &format!("{role} column")),
         None => find_column(header, names).ok_or_else(|| {
