@@ -457,12 +457,24 @@ fn fold(
     let two_part = match &config.no_answer {
         Some(flags) => {
             let flags_train = answered_items(&flags.filter_examinees(keep))?;
-            let label = format!("{label}-noanswer");
-            let flags_params = fold_params(responses, &flags_train, config, setting, &label)?;
+            // Without a single "no answer" there is nothing to calibrate.
+            let flags_params = if flags_train.cells().any(|c| c.score > 0) {
+                let label = format!("{label}-noanswer");
+                Some(fold_params(
+                    responses,
+                    &flags_train,
+                    config,
+                    setting,
+                    &label,
+                )?)
+            } else {
+                None
+            };
+            let run = own(responses);
             Some(TwoPart::new(
                 &bank,
-                &flags_params,
-                &own(responses),
+                flags_params.as_ref(),
+                &run,
                 &own(flags),
             )?)
         }

@@ -51,8 +51,12 @@ pub(super) struct Asked {
 /// A fold's two-part model and its examinee's recorded outcomes.
 #[derive(Debug)]
 pub(super) struct TwoPart {
-    /// The no-answer indicators' calibration, every item of the fold.
-    flags_irfs: Vec<Irf>,
+    /// The no-answer indicators' calibration, every item of the fold;
+    /// `None` when nobody in the fold ever gave no answer (then
+    /// `P(no answer) = 0`, and the model is the one-part model).
+    flags_irfs: Option<Vec<Irf>>,
+    /// Number of items of the no-answer bank (the fold's items).
+    n_items: usize,
     /// Per item of the no-answer bank, its index in the answered bank (None:
     /// nobody in the fold answered it).
     to_answered: Vec<Option<u32>>,
@@ -67,16 +71,20 @@ pub(super) struct TwoPart {
 
 impl TwoPart {
     /// The model of a fold: `bank` calibrated on the answered responses,
-    /// `flags` the calibration of the no-answer indicators, `run` and
-    /// `no_answer` the fold's examinee's recorded responses and indicators
-    /// (one examinee each).
+    /// `flags` the calibration of the no-answer indicators (`None` when the
+    /// fold has no "no answer" to calibrate: its items are `bank`'s), `run`
+    /// and `no_answer` the fold's examinee's recorded responses and
+    /// indicators (one examinee each).
     pub(super) fn new(
-        bank: &CatBank,
-        flags: &ParamSet,
+        bank: &Arc<CatBank>,
+        flags: Option<&ParamSet>,
         run: &ResponseMatrix,
         no_answer: &ResponseMatrix,
     ) -> Result<Self> {
-        let flags_bank = CatBank::new(flags)?;
+        let flags_bank = match flags {
+            Some(p) => Arc::new(CatBank::new(p)?),
+            None => Arc::clone(bank),
+        };
         let to_answered: Vec<Option<u32>> = flags_bank
             .ids()
             .iter()
@@ -96,7 +104,8 @@ impl TwoPart {
             })
             .collect::<Result<_>>()?;
         Ok(TwoPart {
-            flags_irfs: flags_bank.irfs().to_vec(),
+            flags_irfs: flags.map(|_| flags_bank.irfs().to_vec()),
+            n_items: flags_bank.len(),
             to_answered,
             to_flags,
             full: Replay::new(&flags_bank, run)?,
@@ -183,8 +192,9 @@ impl TwoPart {
                 });
                 continue;
             }
-            let max = (self.flags_irfs[i].n_categories().max(2) - 1) as f64;
-            let mut s = x as f64 / max;
+            // An item nobody in the fold answered: scored as 0/1 (the
+            // indicators' bank has no categories to divide by).
+            let mut s = f64::from(x.min(1));
             if let Some(j) = self.answered_index(i) {
                 theta_answers.push((j as u32, x));
                 s = x as f64 / (irfs[j].n_categories() - 1) as f64;
@@ -210,26 +220,30 @@ impl TwoPart {
         score: BankScore,
         level: f64,
     ) -> Result<PredictedScore> {
-        let pattern: Vec<(&Irf, usize)> = asked
-            .iter()
-            .map(|a| (&self.flags_irfs[a.item], usize::from(a.score.is_none())))
-            .collect();
-        let prior = AbilityPrior::normal(0.0, 1.0)?;
-        let phi = Estimator::new(Method::Eap).prior(prior).posterior(&pattern);
-        let n = self.flags_irfs.len();
+        let n = self.n_items;
         let nf = n as f64;
-
         // P(no answer) of every item at every heavy phi node, kept for the
-        // variance over phi.
-        let (phi_nodes, phi_w) = heavy(&phi);
-        let mut q = vec![0.0; phi_nodes.len() * n];
+        // variance over phi (no nodes when no answer never happens).
         let mut eq = vec![0.0; n];
-        for (h, (&t, &w)) in phi_nodes.iter().zip(&phi_w).enumerate() {
-            let row = &mut q[h * n..(h + 1) * n];
-            for (i, irf) in self.flags_irfs.iter().enumerate() {
-                let p = irf.expected_score(t) / (irf.n_categories() - 1) as f64;
-                row[i] = p;
-                eq[i] += w * p;
+        let mut q = Vec::new();
+        let mut phi_w = Vec::new();
+        if let Some(flags) = &self.flags_irfs {
+            let pattern: Vec<(&Irf, usize)> = asked
+                .iter()
+                .map(|a| (&flags[a.item], usize::from(a.score.is_none())))
+                .collect();
+            let prior = AbilityPrior::normal(0.0, 1.0)?;
+            let phi = Estimator::new(Method::Eap).prior(prior).posterior(&pattern);
+            let phi_nodes;
+            (phi_nodes, phi_w) = heavy(&phi);
+            q = vec![0.0; phi_nodes.len() * n];
+            for (h, (&t, &w)) in phi_nodes.iter().zip(&phi_w).enumerate() {
+                let row = &mut q[h * n..(h + 1) * n];
+                for (i, irf) in flags.iter().enumerate() {
+                    let p = irf.expected_score(t) / (irf.n_categories() - 1) as f64;
+                    row[i] = p;
+                    eq[i] += w * p;
+                }
             }
         }
         // E[P_i(theta)], and the bank score at each theta node given E[Q].
@@ -321,7 +335,8 @@ mod tests {
         let run =
             ResponseMatrix::new(vec!["m".into()], bank.ids().to_vec(), Vec::new(), None).unwrap();
         let tp = TwoPart {
-            flags_irfs,
+            flags_irfs: Some(flags_irfs),
+            n_items: 40,
             to_answered: (0..40).map(Some).collect(),
             to_flags: (0..40).collect(),
             full: Replay::new(&bank, &run).unwrap(),
@@ -379,9 +394,10 @@ mod tests {
             .unwrap();
         // By hand: phi's posterior from its own indicators, expectations
         // item by item on both full grids.
+        let flags = tp.flags_irfs.as_ref().unwrap();
         let pattern: Vec<(&Irf, usize)> = asked
             .iter()
-            .map(|a| (&tp.flags_irfs[a.item], usize::from(a.score.is_none())))
+            .map(|a| (&flags[a.item], usize::from(a.score.is_none())))
             .collect();
         let phi = Estimator::new(Method::Eap)
             .prior(AbilityPrior::normal(0.0, 1.0).unwrap())
@@ -389,7 +405,7 @@ mod tests {
         let theta = s.posterior();
         let by_hand = (0..40)
             .map(|i| {
-                let eq = phi.expect(|t| tp.flags_irfs[i].expected_score(t));
+                let eq = phi.expect(|t| flags[i].expected_score(t));
                 let ep = theta.expect(|t| bank.irfs()[i].expected_score(t));
                 (1.0 - eq) * ep
             })
@@ -515,5 +531,42 @@ mod tests {
         };
         let e = leave_one_out(&m, &mismatched, &mut |_| {}).unwrap_err();
         assert!(e.to_string().contains("do not match"), "{e}");
+    }
+}
+
+#[cfg(test)]
+mod degenerate {
+    use super::*;
+    use crate::cat::eval_loo::tests::{config, data_named};
+    use crate::cat::{LooConfig, leave_one_out};
+    use crate::data::Cell;
+
+    #[test]
+    fn runs_where_every_response_has_an_answer_match_the_one_part_model() {
+        let (m, tags) = data_named("d");
+        let none = ResponseMatrix::new(
+            m.examinees().to_vec(),
+            m.items().to_vec(),
+            m.cells().map(|c| Cell { score: 0, ..c }).collect(),
+            None,
+        )
+        .unwrap();
+        let one = leave_one_out(&m, &config(tags.clone(), &[]), &mut |_| {}).unwrap();
+        let two = LooConfig {
+            no_answer: Some(Arc::new(none)),
+            ..config(tags, &[])
+        };
+        let two = leave_one_out(&m, &two, &mut |_| {}).unwrap();
+        for (a, b) in one.details.iter().zip(&two.details) {
+            assert_eq!((&a.method, &a.examinee), (&b.method, &b.examinee));
+            assert!(
+                (a.predicted - b.predicted).abs() < 1e-5,
+                "{} {}: {} {}",
+                a.method,
+                a.examinee,
+                a.predicted,
+                b.predicted
+            );
+        }
     }
 }

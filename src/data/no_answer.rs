@@ -48,6 +48,11 @@ fn read(
     answer_col: &str,
     responses: &ResponseMatrix,
 ) -> Result<ResponseMatrix> {
+    if super::parquet::is_parquet(path) {
+        return Err(Error::config(
+            "an answer column is read from CSV files only (convert the Parquet file to CSV)",
+        ));
+    }
     let mut csv = csv::ReaderBuilder::new()
         .has_headers(true)
         .buffer_capacity(1 << 16)
@@ -211,6 +216,9 @@ mod tests {
         let wide = file("id,q1,q2\nm1,1,0\n");
         let e = read_no_answer(wide.path(), &opts, "pred", &r).unwrap_err();
         assert!(e.to_string().contains("long layout"), "{e}");
+
+        let e = read_no_answer(Path::new("runs.parquet"), &opts, "pred", &r).unwrap_err();
+        assert!(e.to_string().contains("CSV files only"), "{e}");
 
         let other = file("model,item_id,correct,pred\nm1,q1,1,A\n");
         let e = read_no_answer(other.path(), &opts, "pred", &r).unwrap_err();
