@@ -170,6 +170,46 @@ fn variants_never_repeat_within_a_campaign_until_the_space_is_exhausted() {
 }
 
 #[test]
+fn concurrent_exams_of_a_campaign_never_share_a_variant() {
+    // A campaign runs its models' exams at once on one used set. Each
+    // round starts 8 exams with the same seed together, so they reach for
+    // the same variants at the same moments: a draw that looked before
+    // another exam's claim must not ask the variant again.
+    let dir = tempfile::tempdir().unwrap();
+    for round in 0..12 {
+        let used = UsedVariants::new();
+        let start = std::sync::Barrier::new(8);
+        let steps: Vec<Vec<Step>> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..8)
+                .map(|model| {
+                    let (exam, params) = template_exam(round, Some(Arc::clone(&used)));
+                    let journal = dir.path().join(format!("r{round}-m{model}.jsonl"));
+                    let start = &start;
+                    s.spawn(move || {
+                        start.wait();
+                        exam_steps(&exam, &params, &journal, false)
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        let mut seen: HashSet<(String, String)> = HashSet::new();
+        for s in steps.iter().flatten() {
+            let v = s
+                .variant
+                .as_ref()
+                .expect("a template step records its variant");
+            assert!(
+                seen.insert((s.item_id.clone(), v.key_text())),
+                "round {round}: {} asked twice",
+                s.item_id
+            );
+        }
+        assert_eq!(seen.len(), 8 * 6);
+    }
+}
+
+#[test]
 fn an_exhausted_slot_space_repeats_with_a_note() {
     // A template with 3 variants, asked by 5 exams of one campaign: the
     // first 3 get the 3 variants, the next ones repeat and say so.

@@ -275,14 +275,23 @@ fn draw_variant(
         return Ok(None);
     };
     let id = item.id.as_str();
-    let draw = template.draw(item, exam.seed, &exam.used)?;
-    if draw.repeated {
-        progress(Progress::Note(&format!(
-            "every variant of template '{id}' has been used in this campaign; repeating one"
-        )));
+    loop {
+        let draw = template.draw(item, exam.seed, &exam.used)?;
+        // The campaign's other exams run concurrently and share the set: one
+        // of them may have claimed the same variant since this draw looked
+        // (same seed, same first choice). Claiming is atomic; a lost claim
+        // draws again, and the set only grows, so this ends.
+        let claimed = exam.used.insert(id, &draw.variant);
+        if draw.repeated {
+            progress(Progress::Note(&format!(
+                "every variant of template '{id}' has been used in this campaign; repeating one"
+            )));
+            return Ok(Some(draw));
+        }
+        if claimed {
+            return Ok(Some(draw));
+        }
     }
-    exam.used.insert(id, &draw.variant);
-    Ok(Some(draw))
 }
 
 /// The variant a journalled step asked of a template item, rebuilt from its
