@@ -409,13 +409,24 @@ fn cache_file(dir: &std::path::Path, model: &str, id: &str) -> PathBuf {
     dir.join(format!("loo-{model}-{safe}.json"))
 }
 
+/// The responses folds are cut from: all of them, and with
+/// [`LooConfig::no_answer`] the answered ones (filtered once, not per fold).
+#[derive(Clone, Copy)]
+struct Data<'a> {
+    responses: &'a ResponseMatrix,
+    answered: Option<&'a ResponseMatrix>,
+}
+
 /// Calibrates without examinee `row` (or reads the cached calibration);
 /// the fold examines `row`. An inner fold (`outer = Some(m)`) also leaves
 /// out the outer fold's held-out examinee `m`. With
 /// [`LooConfig::no_answer`] the bank is calibrated on the answered
 /// responses and the no-answer indicators get a calibration of their own.
 fn fold(
-    responses: &ResponseMatrix,
+    Data {
+        responses,
+        answered,
+    }: Data<'_>,
     config: &LooConfig,
     model: ModelKind,
     slope_prior: Option<f64>,
@@ -423,29 +434,18 @@ fn fold(
     outer: Option<usize>,
 ) -> Result<Fold> {
     let keep = |e: usize, _: &ExamineeId| e != row && Some(e) != outer;
-    let answered = config
-        .no_answer
-        .as_ref()
-        .map(|n| answered_only(responses, n))
-        .transpose()?;
-    let source = answered.as_ref().unwrap_or(responses);
+    let source = answered.unwrap_or(responses);
     let train = answered_items(&source.filter_examinees(keep))?;
     let label = match slope_prior {
         Some(sd) => format!("{model}-slope{sd}"),
         None => model.to_string(),
     };
     let setting = (model, slope_prior, row, outer);
-    let params = if answered.is_some() {
-        fold_params(
-            responses,
-            &train,
-            config,
-            setting,
-            &format!("{label}-answered"),
-        )?
-    } else {
-        fold_params(responses, &train, config, setting, &label)?
+    let bank_label = match answered {
+        Some(_) => format!("{label}-answered"),
+        None => label.clone(),
     };
+    let params = fold_params(responses, &train, config, setting, &bank_label)?;
     let tags: HashMap<ItemId, Tags> = config
         .tags
         .iter()
@@ -688,6 +688,15 @@ pub fn leave_one_out(
     if let Some(flags) = &config.no_answer {
         check_two_part(responses, flags, config)?;
     }
+    let answered = config
+        .no_answer
+        .as_ref()
+        .map(|n| answered_only(responses, n))
+        .transpose()?;
+    let data = Data {
+        responses,
+        answered: answered.as_ref(),
+    };
     let seeds: Vec<u64> = (0..config.seeds as u64).map(|s| config.seed + s).collect();
     let mut rows = Vec::new();
     let mut calibration_seconds = Vec::new();
@@ -717,7 +726,7 @@ pub fn leave_one_out(
         let t = Instant::now();
         let folds: Vec<Fold> = held
             .par_iter()
-            .map(|&row| fold(responses, config, model, slope_prior, row, None))
+            .map(|&row| fold(data, config, model, slope_prior, row, None))
             .collect::<Result<_>>()?;
         calibration_seconds.push((name.clone(), t.elapsed().as_secs_f64()));
         let rescore_folds: Option<Vec<Fold>> = match config.rescore_slope_prior {
@@ -729,7 +738,7 @@ pub fn leave_one_out(
                 let t = Instant::now();
                 let folds = held
                     .par_iter()
-                    .map(|&row| fold(responses, config, model, Some(sd), row, None))
+                    .map(|&row| fold(data, config, model, Some(sd), row, None))
                     .collect::<Result<Vec<_>>>()?;
                 calibration_seconds.push((
                     format!("{name} rescoring (ln a ~ N(0, {sd}))"),
@@ -787,7 +796,7 @@ pub fn leave_one_out(
         let refit = if (config.inner_refit && variants.len() > 1) || config.inner_link {
             let t = Instant::now();
             let runs = refit_runs(
-                responses,
+                data,
                 config,
                 (model, slope_prior),
                 &held,
@@ -1160,7 +1169,7 @@ struct InnerRun {
 /// fold are calibrated in parallel; `progress` gets (inner folds done,
 /// total) after each outer fold.
 fn refit_runs(
-    responses: &ResponseMatrix,
+    data: Data<'_>,
     config: &LooConfig,
     setting: (ModelKind, Option<f64>),
     held: &[usize],
@@ -1168,7 +1177,7 @@ fn refit_runs(
     seeds: &[u64],
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<Vec<Vec<InnerRun>>> {
-    let n = responses.n_examinees();
+    let n = data.responses.n_examinees();
     let total = held.len() * (n - 1);
     progress(0, total);
     let mut out = Vec::with_capacity(held.len());
@@ -1176,7 +1185,7 @@ fn refit_runs(
         let inner: Vec<usize> = (0..n).filter(|&j| j != m).collect();
         let runs = inner
             .par_iter()
-            .map(|&j| inner_run(responses, config, setting, m, j, variants, seeds))
+            .map(|&j| inner_run(data, config, setting, m, j, variants, seeds))
             .collect::<Result<Vec<_>>>()?;
         out.push(runs);
         progress(out.len() * (n - 1), total);
@@ -1188,7 +1197,7 @@ fn refit_runs(
 /// every length and variant (design and session seeds as the held-out
 /// examinees' exams: `j`'s row).
 fn inner_run(
-    responses: &ResponseMatrix,
+    data: Data<'_>,
     config: &LooConfig,
     (model, slope_prior): (ModelKind, Option<f64>),
     m: usize,
@@ -1196,7 +1205,7 @@ fn inner_run(
     variants: &[Variant],
     seeds: &[u64],
 ) -> Result<InnerRun> {
-    let f = fold(responses, config, model, slope_prior, j, Some(m))?;
+    let f = fold(data, config, model, slope_prior, j, Some(m))?;
     let observed = f.observed();
     if !observed.is_finite() {
         return Ok(InnerRun {
@@ -1693,7 +1702,11 @@ pub(super) mod tests {
             assert!(row.is_some_and(|r| r.mae.is_finite()), "{method}: {row:?}");
         }
         // The fold's population is the calibration examinees' EAP spread.
-        let fold = fold(&m, &config, ModelKind::TwoPl, None, 0, None).unwrap();
+        let data = Data {
+            responses: &m,
+            answered: None,
+        };
+        let fold = fold(data, &config, ModelKind::TwoPl, None, 0, None).unwrap();
         assert!(fold.population.lock().unwrap().is_none());
         let p = fold.population().unwrap();
         assert_eq!(*fold.population.lock().unwrap(), Some(p));
