@@ -17,7 +17,7 @@ use fangsheng::cat::{
     Summary, Tags, Variant, bank_shares, leave_one_out, normal_thetas, parse_exposure,
     prepare_design, replay_all, simulate_all,
 };
-use fangsheng::data::read_no_answer;
+use fangsheng::data::read_responses_with_no_answer;
 use fangsheng::export::SimulateMeta;
 use fangsheng::ids::ItemId;
 use fangsheng::model::ModelKind;
@@ -708,13 +708,13 @@ fn run_loo(
             "--write-score-link fits the link of one calibration: give one --models and at most one --slope-prior-sd"
         );
     }
-    let responses = args.input.read()?;
-    let no_answer = match args.no_answer_col.as_deref() {
+    let (responses, no_answer) = match args.no_answer_col.as_deref() {
         Some(col) => {
             let opts = args.input.read_options()?;
-            Some(Arc::new(read_no_answer(&source, &opts, col, &responses)?))
+            let (responses, no_answer) = read_responses_with_no_answer(&source, &opts, col)?;
+            (responses, Some(Arc::new(no_answer)))
         }
-        None => None,
+        None => (args.input.read()?, None),
     };
     let models = args
         .models

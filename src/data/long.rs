@@ -34,14 +34,18 @@ pub(crate) fn looks_long(header: &[String]) -> bool {
         .all(|names| find_column(header, names).is_some())
 }
 
-/// Reads the records after the header.
+/// Reads the records after the header. With `answer_col` (the index of
+/// the column holding the extracted answer) it also returns, cell for
+/// cell, the no-answer indicator: 1 where that field is empty or a missing
+/// token (see [`super::no_answer`]).
 pub(crate) fn read<R: Read>(
     csv: &mut csv::Reader<LineTracked<R>>,
     header: &[String],
     opts: &ReadOptions,
     missing: &MissingTokens,
     source: &Path,
-) -> Result<ResponseMatrix> {
+    answer_col: Option<usize>,
+) -> Result<(ResponseMatrix, Option<ResponseMatrix>)> {
     let examinee_col = column(header, &opts.examinee_col, "examinee", EXAMINEE_NAMES)?;
     let item_col = column(header, &opts.item_col, "item", ITEM_NAMES)?;
     let score_col = column(header, &opts.score_col, "score", SCORE_NAMES)?;
@@ -57,6 +61,8 @@ pub(crate) fn read<R: Read>(
     let mut examinees = Interner::default();
     let mut items = Interner::default();
     let mut cells: Vec<Cell> = Vec::new();
+    // The no-answer indicator of each cell, in the order of `cells`.
+    let mut no_answer: Vec<u8> = Vec::new();
     // (examinee, item) -> line it was first seen on, to name both lines of a duplicate.
     let mut seen: HashMap<u64, u64, FastHash> = HashMap::default();
     for_each_record(csv, source, |record, line| {
@@ -86,6 +92,9 @@ pub(crate) fn read<R: Read>(
                 slot.insert(line);
             }
         }
+        if let Some(col) = answer_col {
+            no_answer.push(u8::from(missing.contains(field(col).trim_ascii())));
+        }
         cells.push(Cell {
             examinee: e,
             item: j,
@@ -93,12 +102,25 @@ pub(crate) fn read<R: Read>(
         });
         Ok(())
     })?;
-    ResponseMatrix::new(
-        examinees.ids.into_iter().map(ExamineeId::from).collect(),
-        items.ids.into_iter().map(ItemId::from).collect(),
-        cells,
-        None,
-    )
+    let examinees: Vec<ExamineeId> = examinees.ids.into_iter().map(ExamineeId::from).collect();
+    let items: Vec<ItemId> = items.ids.into_iter().map(ItemId::from).collect();
+    let flags = match answer_col {
+        Some(_) => {
+            let flagged = cells
+                .iter()
+                .zip(&no_answer)
+                .map(|(c, &x)| Cell { score: x, ..*c })
+                .collect();
+            Some(ResponseMatrix::new(
+                examinees.clone(),
+                items.clone(),
+                flagged,
+                None,
+            )?)
+        }
+        None => None,
+    };
+    Ok((ResponseMatrix::new(examinees, items, cells, None)?, flags))
 }
 
 /// The column for one role: the option's name when given, else the first

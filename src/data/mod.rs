@@ -18,6 +18,6 @@ mod score;
 mod wide;
 
 pub use matrix::{Cell, ResponseMatrix};
-pub use no_answer::{answered_only, read_no_answer};
+pub use no_answer::{answered_only, read_responses_with_no_answer};
 pub use read::{Layout, ReadOptions, read_responses, read_responses_from};
 pub use recode::recode_from_min;

@@ -144,6 +144,17 @@ pub fn read_responses_from<R: Read>(
 }
 
 fn read_csv<R: Read>(reader: R, source: &Path, opts: &ReadOptions) -> Result<ResponseMatrix> {
+    read_csv_with(reader, source, opts, None).map(|(m, _)| m)
+}
+
+/// Reads a CSV response file; with `answer_col` (long layout only) it also
+/// returns the no-answer indicator of every response, read in the same pass.
+pub(crate) fn read_csv_with<R: Read>(
+    reader: R,
+    source: &Path,
+    opts: &ReadOptions,
+    answer_col: Option<&str>,
+) -> Result<(ResponseMatrix, Option<ResponseMatrix>)> {
     let mut csv = csv::ReaderBuilder::new()
         .has_headers(true)
         .buffer_capacity(1 << 16)
@@ -158,9 +169,20 @@ fn read_csv<R: Read>(reader: R, source: &Path, opts: &ReadOptions) -> Result<Res
         return Err(Error::format("the file is empty: no responses"));
     }
     let missing = MissingTokens::new(&opts.missing);
-    let m = match resolve_layout(opts, &header)? {
-        Layout::Long => long::read(&mut csv, &header, opts, &missing, source)?,
-        _ => wide::read(&mut csv, &header, opts, &missing, source)?,
+    let (m, no_answer) = match (resolve_layout(opts, &header)?, answer_col) {
+        (Layout::Long, answer) => {
+            let answer = answer
+                .map(|name| named_column(&header, name, "answer column"))
+                .transpose()?;
+            long::read(&mut csv, &header, opts, &missing, source, answer)?
+        }
+        (_, Some(_)) => {
+            return Err(Error::config(
+                "an answer column needs the long layout (one row per examinee x item)",
+            )
+            .at_line(1));
+        }
+        (_, None) => (wide::read(&mut csv, &header, opts, &missing, source)?, None),
     };
     if m.n_responses() == 0 {
         let what = if m.n_examinees() == 0 || m.n_items() == 0 {
@@ -170,7 +192,7 @@ fn read_csv<R: Read>(reader: R, source: &Path, opts: &ReadOptions) -> Result<Res
         };
         return Err(Error::format(format!("no responses: {what}")));
     }
-    Ok(m)
+    Ok((m, no_answer))
 }
 
 /// Settles [`Layout::Auto`] and rejects options that contradict the layout.
