@@ -1,0 +1,468 @@
+//! Leave-one-examinee-out evaluation on real runs: calibrate on all
+//! examinees but one, examine the held-out one by replay of its recorded
+//! run, and compare the predicted bank score with its observed full-run
+//! score. The held-out examinee's responses never enter its calibration.
+//!
+//! Each row of the result is one method at one length `k`, over every
+//! held-out examinee and every seed:
+//!
+//! * `adaptive` (and each plan [`Variant`]): an adaptive exam of at most
+//!   `k` items;
+//! * `random-accuracy`: the plain proportion correct on `k` items drawn at
+//!   random from the examinee's recorded run;
+//! * `random-irt`: the same `k` items scored with the calibration
+//!   (the plan's estimator and prior, the same [`BankScore`] rule);
+//! * `adaptive inner-choice` (with [`LooConfig::inner_choice`]): per fold,
+//!   the variant whose exams best predict the fold's own calibration
+//!   examinees (a nested validation that never sees the held-out one,
+//!   but scores the plans in-sample: on the examinees the bank was
+//!   calibrated on);
+//! * `adaptive inner-choice-refit` (with [`LooConfig::inner_refit`]): the
+//!   same choice made out-of-sample: each calibration examinee is examined
+//!   on a bank calibrated without it and without the held-out one;
+//! * `adaptive <variant> linked`, `adaptive inner-choice-refit linked`
+//!   and `random-irt linked` (with [`LooConfig::inner_link`]): the same
+//!   predictions mapped by a [`ScoreLink`] fitted on the refit inner exams
+//!   of the same kind, with the link's prediction interval;
+//! * `irt-full-run` (once per calibration model): the whole recorded run
+//!   scored with the calibration, the floor any exam of the bank can reach.
+//!
+//! With [`LooConfig::group_tags`], every adaptive exam's predicted score on
+//! each value of a tag (e.g. each category) is also set against the
+//! examinee's observed score on those items ([`LooReport::group_rows`]).
+//!
+//! Per seed, MAE, largest error and Spearman's correlation are taken over
+//! the held-out examinees; the row reports their mean over seeds (and the
+//! worst error of any seed). Over all seeds it also splits the squared
+//! error into the part each examinee keeps on every seed and the part the
+//! seed changes, and counts how often the 95% intervals
+//! (the posterior's; a linked row's prediction interval; plain accuracy's
+//! Wilson interval) hold the observed score.
+
+mod exams;
+mod fold;
+mod inner;
+#[cfg(test)]
+mod refit_tests;
+mod setting;
+mod summary;
+#[cfg(test)]
+pub(super) mod tests;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::eval_groups::{LooGroupDetail, LooGroupRow, group_rows, group_truths};
+use super::eval_variant::Variant;
+use super::evaluation::BankScore;
+use super::plan::Plan;
+use super::tags::Tags;
+use crate::calibrate::CalibrationConfig;
+use crate::data::{ResponseMatrix, answered_only};
+use crate::error::{Error, Result};
+use crate::ids::ItemId;
+use crate::model::ModelKind;
+
+pub(super) use exams::Prepared;
+pub(super) use fold::Fold;
+pub(super) use summary::SeedRun;
+
+use fold::{Data, fold};
+use inner::refit_runs;
+use setting::{Collected, Setting};
+
+/// What a leave-one-out evaluation runs.
+#[derive(Debug, Clone)]
+pub struct LooConfig {
+    /// Calibration settings; `model` is replaced by each of `models`.
+    pub calibration: CalibrationConfig,
+    /// Calibration models to compare (e.g. rasch, 2pl, 3pl).
+    pub models: Vec<ModelKind>,
+    /// Exam lengths `k`.
+    pub lengths: Vec<usize>,
+    /// Number of seeds; seed `s` is `seed + s`.
+    pub seeds: usize,
+    /// First seed.
+    pub seed: u64,
+    /// The base plan (`max_items` is set to each length).
+    pub plan: Plan,
+    /// How predicted bank scores are formed.
+    pub score: BankScore,
+    /// Plan variants run beside the base plan.
+    pub variants: Vec<Variant>,
+    /// Item tags (for content-balanced variants).
+    pub tags: HashMap<ItemId, Tags>,
+    /// Rows of the examinees held out in turn (all when `None`).
+    pub held_out: Option<Vec<usize>>,
+    /// A folder where each fold's calibration is saved and reused.
+    pub cache: Option<PathBuf>,
+    /// Slope priors to compare: each `Some(sd)` calibrates every model
+    /// with `ln a ~ N(0, sd)` in place of its default slope prior (other
+    /// priors unchanged; a stronger pull toward `a = 1` for items calibrated
+    /// on few examinees), `None` with the default. Empty: the default only.
+    pub slope_priors: Vec<Option<f64>>,
+    /// Adds the row `adaptive inner-choice`: in each fold, the base plan or
+    /// one of `variants`, whichever predicts the fold's calibration
+    /// examinees' full-run scores best (mean absolute error of their own
+    /// replayed exams, first seed, same length); the held-out examinee is
+    /// then examined with it. Nothing of the held-out examinee enters the
+    /// choice.
+    pub inner_choice: bool,
+    /// Adds the row `adaptive inner-choice-refit`, the out-of-sample form
+    /// of `inner_choice`. In the fold of held-out examinee `m`, each
+    /// calibration examinee `j` is examined by replay, with the base plan
+    /// and every variant, on a bank calibrated without both `m` and `j`
+    /// (same model, priors, quadrature and tolerance as the fold's; cached
+    /// in `cache` under both names); the plan with the lowest mean absolute
+    /// error over the `j`s at the same length (mean over `seeds` for plans
+    /// that use them) examines `m` on the fold's bank. `m`'s responses
+    /// enter no inner calibration.
+    pub inner_refit: bool,
+    /// Adds, for the base plan and every variant, the row `adaptive
+    /// <variant> linked`: in the fold of held-out examinee `m`, a
+    /// [`ScoreLink`] fitted on the refit inner exams of the fold's
+    /// calibration examinees (as for `inner_refit`: each on a bank
+    /// calibrated without it and `m`, pairs pooled over seeds) maps `m`'s
+    /// prediction. Also the row `adaptive inner-choice-refit linked`: per
+    /// fold, the plan whose linked inner predictions are best, each inner
+    /// examinee linked by a line fitted on the other inner examinees; and
+    /// `random-irt linked`, the random-item baseline mapped by a line
+    /// fitted on the inner examinees' random-item exams (same seeds), so
+    /// adaptive and random selection are compared under the same scoring.
+    pub inner_link: bool,
+    /// Adds, for the base plan and every variant, the row `adaptive
+    /// <variant> rescored`: each exam chosen as usual, its answers then
+    /// scored with a second calibration of the same fold whose slope prior
+    /// is `ln a ~ N(0, sd)` (the plan's estimator, prior and bank-score
+    /// rule), so one calibration selects the items and another predicts
+    /// the bank score.
+    pub rescore_slope_prior: Option<f64>,
+    /// Tags whose per-value predicted scores are recorded for the base plan,
+    /// every variant and the random-item baselines (each held-out exam's
+    /// predicted score on every
+    /// value of the tag against the examinee's observed score on those
+    /// items): [`LooReport::group_details`] and, summarised with a
+    /// cross-validated per-group line, [`LooReport::group_rows`].
+    pub group_tags: Vec<String>,
+    /// The two-part model (`benches/LOO.md`, session 10): the no-answer
+    /// indicator of every response (a matrix in the index space of the
+    /// responses, 1 where no answer was extracted). Each fold then
+    /// calibrates its bank on the answered responses only and a second
+    /// model on the indicators, and every exam, random-item score and floor
+    /// is scored with both. `None`: no answer counts as a wrong answer.
+    pub no_answer: Option<Arc<ResponseMatrix>>,
+}
+
+/// One method at one length.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LooRow {
+    /// Calibration model.
+    pub calibration: String,
+    /// `adaptive`, `adaptive <variant>`, `random-accuracy`, `random-irt` or
+    /// `irt-full-run`.
+    pub method: String,
+    /// Exam length `k` (the mean run length for `irt-full-run`).
+    pub items: usize,
+    /// Mean over seeds of the mean absolute error (proportion).
+    pub mae: f64,
+    /// Standard deviation over seeds of the MAE.
+    pub mae_sd: f64,
+    /// Root mean square over examinees of each examinee's mean signed error
+    /// over seeds: the error a seed does not change.
+    pub persistent: f64,
+    /// Root mean square over examinees of the standard deviation over seeds
+    /// of each examinee's prediction; `persistent^2 + spread^2` is the mean
+    /// squared error.
+    pub spread: f64,
+    /// Share of the (examinee, seed) predictions whose 95% interval holds
+    /// the observed score (NaN for a method without intervals).
+    pub coverage: f64,
+    /// Mean width of those intervals (proportion).
+    pub width: f64,
+    /// Mean over seeds of the largest error over examinees.
+    pub max_error: f64,
+    /// Largest error over every seed and examinee.
+    pub worst: f64,
+    /// Mean over seeds of Spearman's correlation over examinees.
+    pub spearman: f64,
+    /// Mean number of items answered.
+    pub mean_length: f64,
+    /// Mean over seeds of the largest item exposure rate across the
+    /// held-out examinees' exams.
+    pub max_exposure: f64,
+    /// Mean over seeds of the mean overlap between two exams.
+    pub mean_overlap: f64,
+    /// Wall time of the row's exams (with exposure-parameter simulation;
+    /// without calibration), seconds.
+    pub seconds: f64,
+}
+
+/// One held-out examinee's prediction by one method, length and seed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LooDetail {
+    /// Calibration model.
+    pub calibration: String,
+    /// Method, as in [`LooRow::method`].
+    pub method: String,
+    /// Exam length.
+    pub items: usize,
+    /// Seed.
+    pub seed: u64,
+    /// The held-out examinee.
+    pub examinee: String,
+    /// Predicted bank score.
+    pub predicted: f64,
+    /// Lower end of its 95% interval (NaN for a method without one).
+    pub predicted_lo: f64,
+    /// Upper end of its 95% interval.
+    pub predicted_hi: f64,
+    /// Observed full-run score.
+    pub observed: f64,
+}
+
+/// The result of [`leave_one_out`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LooReport {
+    /// The rows, by calibration model, then length, then method.
+    pub rows: Vec<LooRow>,
+    /// Examinees held out.
+    pub held_out: Vec<String>,
+    /// Items of the response matrix.
+    pub n_items: usize,
+    /// Calibration wall time per model (all folds), seconds.
+    pub calibration_seconds: Vec<(String, f64)>,
+    /// Every prediction behind the rows.
+    pub details: Vec<LooDetail>,
+    /// The variant the inner choice picked for each held-out examinee
+    /// (empty unless [`LooConfig::inner_choice`], [`LooConfig::inner_refit`]
+    /// or [`LooConfig::inner_link`]).
+    pub inner_choices: Vec<InnerChoice>,
+    /// The plan of each `adaptive` row (base plan and variants), as
+    /// prepared for the first fold at the last length.
+    pub plans: Vec<(String, Plan)>,
+    /// Every per-group prediction of [`LooConfig::group_tags`] behind
+    /// `group_rows`, and the bank score of the same exams under the tag
+    /// [`BANK_TAG`](super::BANK_TAG).
+    pub group_details: Vec<LooGroupDetail>,
+    /// Per-group summaries ([`group_rows`] of `group_details`).
+    pub group_rows: Vec<LooGroupRow>,
+}
+
+/// The plan variant the inner validation of one fold picked.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InnerChoice {
+    /// Calibration model (with its slope prior).
+    pub calibration: String,
+    /// Exam length.
+    pub items: usize,
+    /// The held-out examinee.
+    pub examinee: String,
+    /// The variant picked (`base` for the base plan).
+    pub variant: String,
+    /// `in-sample` ([`LooConfig::inner_choice`]), `refit`
+    /// ([`LooConfig::inner_refit`]) or `refit-linked`
+    /// ([`LooConfig::inner_link`]).
+    pub mode: String,
+
+    /// Every offered plan's inner mean absolute error (proportion) in this
+    /// fold, base plan first: the scores the pick minimised (linked and
+    /// cross-validated for `refit-linked`).
+    pub inner_mae: Vec<(String, f64)>,
+}
+
+/// Runs the leave-one-out evaluation of `config` on `responses`.
+/// `progress` receives a short status text now and then.
+///
+/// # Errors
+/// No lengths, seeds or models, fewer than three examinees, a held-out row
+/// out of range ([`ErrorKind::Config`](crate::ErrorKind::Config)); a
+/// calibration that fails; a plan or variant the bank rejects.
+pub fn leave_one_out(
+    responses: &ResponseMatrix,
+    config: &LooConfig,
+    progress: &mut dyn FnMut(String),
+) -> Result<LooReport> {
+    if config.lengths.is_empty() || config.seeds == 0 || config.models.is_empty() {
+        return Err(Error::config(
+            "leave-one-out needs lengths, seeds and calibration models",
+        ));
+    }
+    if responses.n_examinees() < 3 {
+        return Err(Error::config(
+            "leave-one-out needs at least three examinees",
+        ));
+    }
+    let held: Vec<usize> = match &config.held_out {
+        Some(h) => h.clone(),
+        None => (0..responses.n_examinees()).collect(),
+    };
+    if let Some(&r) = held.iter().find(|&&r| r >= responses.n_examinees()) {
+        return Err(Error::config(format!("held-out row {r} is out of range")));
+    }
+    if let Some(flags) = &config.no_answer {
+        check_two_part(responses, flags, config)?;
+    }
+    let answered = config
+        .no_answer
+        .as_ref()
+        .map(|n| answered_only(responses, n))
+        .transpose()?;
+    let data = Data {
+        responses,
+        answered: answered.as_ref(),
+    };
+    let seeds: Vec<u64> = (0..config.seeds as u64).map(|s| config.seed + s).collect();
+    let names: Vec<String> = held
+        .iter()
+        .map(|&r| responses.examinees()[r].to_string())
+        .collect();
+    let slopes = if config.slope_priors.is_empty() {
+        vec![None]
+    } else {
+        config.slope_priors.clone()
+    };
+    let mut variants = vec![Variant::base()];
+    variants.extend(config.variants.iter().cloned());
+    let mut out = Collected::default();
+    let settings = config
+        .models
+        .iter()
+        .flat_map(|&m| slopes.iter().map(move |&s| (m, s)));
+    for (model, slope_prior) in settings {
+        let name = match slope_prior {
+            Some(sd) => format!("{model} (ln a ~ N(0, {sd}))"),
+            None => model.to_string(),
+        };
+        progress(format!("{name}: calibrating {} folds", held.len()));
+        let t = Instant::now();
+        let folds: Vec<Fold> = held
+            .par_iter()
+            .map(|&row| fold(data, config, model, slope_prior, row, None))
+            .collect::<Result<_>>()?;
+        out.calibration_seconds
+            .push((name.clone(), t.elapsed().as_secs_f64()));
+        let rescore: Option<Vec<Fold>> = match config.rescore_slope_prior {
+            Some(sd) => {
+                progress(format!(
+                    "{name}: calibrating {} folds for rescoring",
+                    held.len()
+                ));
+                let t = Instant::now();
+                let folds = held
+                    .par_iter()
+                    .map(|&row| fold(data, config, model, Some(sd), row, None))
+                    .collect::<Result<Vec<_>>>()?;
+                out.calibration_seconds.push((
+                    format!("{name} rescoring (ln a ~ N(0, {sd}))"),
+                    t.elapsed().as_secs_f64(),
+                ));
+                Some(folds)
+            }
+            None => None,
+        };
+        let observed: Vec<f64> = folds.iter().map(Fold::observed).collect();
+        let truths = config
+            .group_tags
+            .iter()
+            .map(|t| group_truths(&folds, t))
+            .collect::<Result<Vec<_>>>()?;
+        let refit = if (config.inner_refit && variants.len() > 1) || config.inner_link {
+            let t = Instant::now();
+            let runs = refit_runs(
+                data,
+                config,
+                (model, slope_prior),
+                &held,
+                &variants,
+                &seeds,
+                &mut |done, total| {
+                    progress(format!(
+                        "{name}: inner calibrations and exams {done}/{total} ({:.0} s)",
+                        t.elapsed().as_secs_f64()
+                    ))
+                },
+            )?;
+            out.calibration_seconds
+                .push((format!("{name} inner refits"), t.elapsed().as_secs_f64()));
+            Some(runs)
+        } else {
+            None
+        };
+        let setting = Setting {
+            name: &name,
+            config,
+            folds: &folds,
+            rescore: rescore.as_deref(),
+            observed: &observed,
+            truths: &truths,
+            names: &names,
+            seeds: &seeds,
+            variants: &variants,
+            refit: refit.as_deref(),
+        };
+        setting.floor(&mut out)?;
+        for (ki, &k) in config.lengths.iter().enumerate() {
+            let base = base_plan(config, k);
+            let tried = setting.variants((ki, k), &base, &mut out, progress)?;
+            setting.choices((ki, k), &tried, &mut out, progress)?;
+            setting.baselines((ki, k), &base, &mut out, progress)?;
+        }
+    }
+    Ok(LooReport {
+        rows: out.rows,
+        held_out: names,
+        n_items: responses.n_items(),
+        calibration_seconds: out.calibration_seconds,
+        details: out.details,
+        inner_choices: out.inner_choices,
+        plans: out.plans,
+        group_rows: group_rows(&out.group_cells),
+        group_details: out.group_cells,
+    })
+}
+
+/// Refuses what the two-part model does not cover: indicators of another
+/// matrix, and the options whose exams it does not replay.
+fn check_two_part(
+    responses: &ResponseMatrix,
+    flags: &ResponseMatrix,
+    config: &LooConfig,
+) -> Result<()> {
+    if flags.examinees() != responses.examinees()
+        || flags.items() != responses.items()
+        || flags.n_responses() != responses.n_responses()
+    {
+        return Err(Error::config(
+            "the no-answer indicators do not match the responses (another file?)",
+        ));
+    }
+    let refused = [
+        (!config.group_tags.is_empty(), "group scores"),
+        (config.rescore_slope_prior.is_some(), "rescoring"),
+        (config.inner_choice, "the in-sample inner choice"),
+        (
+            config.variants.iter().any(|v| v.subscore_tag().is_some()),
+            "subscore variants",
+        ),
+    ];
+    match refused.iter().find(|r| r.0) {
+        Some((_, what)) => Err(Error::config(format!(
+            "the two-part (no-answer) model does not support {what}"
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// The base plan at length `k`.
+fn base_plan(config: &LooConfig, k: usize) -> Plan {
+    Plan {
+        max_items: k,
+        min_items: config.plan.min_items.min(k),
+        ..config.plan.clone()
+    }
+}
