@@ -478,3 +478,64 @@ fn a_bad_answer_column_is_refused_naming_the_file() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("cannot be used with"), "{}", stderr(&o));
 }
+
+#[test]
+fn asked_items_are_written_with_the_recorded_answers() {
+    let dir = tempfile::tempdir().unwrap();
+    let (runs, asked, details) = (
+        tmp(dir.path(), "runs.csv"),
+        tmp(dir.path(), "asked.csv"),
+        tmp(dir.path(), "details.csv"),
+    );
+    // Model m answers item j correctly when m * j is a multiple of 3, and
+    // gives no answer (scored 0) when m + j is a multiple of 5.
+    let correct = |m: usize, j: usize| u8::from((m * j) % 3 == 0 && (m + j) % 5 != 0);
+    let mut text = String::from("model,item_id,correct,pred\n");
+    for m in 0..5 {
+        for j in 0..16 {
+            let pred = if (m + j) % 5 == 0 { "" } else { "A" };
+            text.push_str(&format!("m{m},q{j},{},{pred}\n", correct(m, j)));
+        }
+    }
+    std::fs::write(&runs, text).unwrap();
+    ok(fangsheng(&[
+        "simulate",
+        "--leave-one-out",
+        "--responses",
+        runs.to_str().unwrap(),
+        "--no-answer-col",
+        "pred",
+        "--lengths",
+        "6",
+        "--seeds",
+        "2",
+        "--asked",
+        asked.to_str().unwrap(),
+        "--details",
+        details.to_str().unwrap(),
+        "-q",
+    ]));
+    let rows = table(&std::fs::read_to_string(&asked).unwrap());
+    let exams = table(&std::fs::read_to_string(&details).unwrap())
+        .into_iter()
+        .filter(|d| d["method"] != "irt-full-run")
+        .count();
+    // Every exam asks 6 items, answered or not.
+    assert_eq!(rows.len(), exams * 6);
+    let mut no_answer = 0;
+    for r in &rows {
+        let m: usize = r["examinee"][1..].parse().unwrap();
+        let j: usize = r["item"][1..].parse().unwrap();
+        let want = if (m + j) % 5 == 0 {
+            no_answer += 1;
+            String::new()
+        } else {
+            correct(m, j).to_string()
+        };
+        assert_eq!(r["score"], want, "{r:?}");
+        assert!((1.0..=6.0).contains(&num(r, "position")), "{r:?}");
+    }
+    // The random-item baseline draws from the whole run, so it meets items
+    // without an answer.
+    assert!(no_answer > 0);
+}

@@ -65,7 +65,7 @@ pub use bank::CatBank;
 pub use content::Content;
 pub use design::Design;
 pub use eval_groups::{BANK_TAG, LooGroupDetail, LooGroupRow, POOLED, group_rows};
-pub use eval_loo::{InnerChoice, LooConfig, LooDetail, LooReport, LooRow, leave_one_out};
+pub use eval_loo::{InnerChoice, LooAsked, LooConfig, LooDetail, LooReport, LooRow, leave_one_out};
 pub use eval_metrics::{Summary, errors, exposure as exposure_stats, spearman};
 pub use eval_subscore::{SubGroup, SubscoreModel};
 pub use eval_variant::{

@@ -22,7 +22,7 @@
 //!   on a bank calibrated without it and without the held-out one;
 //! * `adaptive <variant> linked`, `adaptive inner-choice-refit linked`
 //!   and `random-irt linked` (with [`LooConfig::inner_link`]): the same
-//!   predictions mapped by a [`ScoreLink`] fitted on the refit inner exams
+//!   predictions mapped by a [`ScoreLink`](crate::cat::ScoreLink) fitted on the refit inner exams
 //!   of the same kind, with the link's prediction interval;
 //! * `irt-full-run` (once per calibration model): the whole recorded run
 //!   scored with the calibration, the floor any exam of the bank can reach.
@@ -125,7 +125,7 @@ pub struct LooConfig {
     pub inner_refit: bool,
     /// Adds, for the base plan and every variant, the row `adaptive
     /// <variant> linked`: in the fold of held-out examinee `m`, a
-    /// [`ScoreLink`] fitted on the refit inner exams of the fold's
+    /// [`ScoreLink`](crate::cat::ScoreLink) fitted on the refit inner exams of the fold's
     /// calibration examinees (as for `inner_refit`: each on a bank
     /// calibrated without it and `m`, pairs pooled over seeds) maps `m`'s
     /// prediction. Also the row `adaptive inner-choice-refit linked`: per
@@ -156,6 +156,10 @@ pub struct LooConfig {
     /// model on the indicators, and every exam, random-item score and floor
     /// is scored with both. `None`: no answer counts as a wrong answer.
     pub no_answer: Option<Arc<ResponseMatrix>>,
+    /// Keeps the items every exam behind the rows asked, in order, with
+    /// their recorded scores ([`LooReport::asked`]): what an analyst needs
+    /// to see why one examinee's exams go wrong.
+    pub record_asked: bool,
 }
 
 /// One method at one length.
@@ -225,6 +229,25 @@ pub struct LooDetail {
     pub observed: f64,
 }
 
+/// The items one exam behind a row asked (with [`LooConfig::record_asked`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LooAsked {
+    /// Calibration model.
+    pub calibration: String,
+    /// Method, as in [`LooRow::method`].
+    pub method: String,
+    /// Exam length.
+    pub items: usize,
+    /// Seed.
+    pub seed: u64,
+    /// The held-out examinee.
+    pub examinee: String,
+    /// The items asked, in order, each with the examinee's recorded score
+    /// (`None` where its run has no answer: an item of the two-part model
+    /// with no answer extracted).
+    pub asked: Vec<(ItemId, Option<u8>)>,
+}
+
 /// The result of [`leave_one_out`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LooReport {
@@ -251,6 +274,9 @@ pub struct LooReport {
     pub group_details: Vec<LooGroupDetail>,
     /// Per-group summaries ([`group_rows`] of `group_details`).
     pub group_rows: Vec<LooGroupRow>,
+    /// The items of every exam behind the rows, by row and seed (empty
+    /// unless [`LooConfig::record_asked`]; the floor asks no items).
+    pub asked: Vec<LooAsked>,
 }
 
 /// The plan variant the inner validation of one fold picked.
@@ -423,6 +449,7 @@ pub fn leave_one_out(
         plans: out.plans,
         group_rows: group_rows(&out.group_cells),
         group_details: out.group_cells,
+        asked: out.asked,
     })
 }
 

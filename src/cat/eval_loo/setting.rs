@@ -24,7 +24,7 @@ use super::inner::{
     InnerRun, argmin, chosen_row, inner_mae, inner_pairs, linked_runs, picks_of, refit_mae,
 };
 use super::summary::{SeedRun, details_of, row_of};
-use super::{InnerChoice, LooConfig, LooDetail, LooRow};
+use super::{InnerChoice, LooAsked, LooConfig, LooDetail, LooRow};
 
 /// One calibration setting's folds and what every row of it shares.
 pub(super) struct Setting<'a> {
@@ -58,6 +58,7 @@ pub(super) struct Collected {
     pub(super) plans: Vec<(String, Plan)>,
     pub(super) group_cells: Vec<LooGroupDetail>,
     pub(super) calibration_seconds: Vec<(String, f64)>,
+    pub(super) asked: Vec<LooAsked>,
 }
 
 /// What the variants' exams at one length leave for the inner choices.
@@ -79,11 +80,46 @@ impl Collected {
             self.group_cells.extend(details.iter().map(bank_cell));
         }
         self.details.extend(details);
+        if s.config.record_asked {
+            self.asked.extend(s.asked(&row, runs));
+        }
         self.rows.push(row);
     }
 }
 
 impl Setting<'_> {
+    /// The items of every exam of `runs`, with the scores the held-out
+    /// examinee's run records for them.
+    fn asked<'r>(
+        &'r self,
+        row: &'r LooRow,
+        runs: &'r [SeedRun],
+    ) -> impl Iterator<Item = LooAsked> + 'r {
+        runs.iter().flat_map(move |r| {
+            r.exams
+                .iter()
+                .enumerate()
+                .filter(|(_, exam)| !exam.is_empty())
+                .map(move |(fi, exam)| {
+                    let f = &self.folds[fi];
+                    LooAsked {
+                        calibration: row.calibration.clone(),
+                        method: row.method.clone(),
+                        items: row.items,
+                        seed: r.seed,
+                        examinee: self.names[fi].clone(),
+                        asked: exam
+                            .iter()
+                            .map(|&j| {
+                                let score = f.replay.answer(0, j).map(|x| x as u8);
+                                (f.bank.ids()[j].clone(), score)
+                            })
+                            .collect(),
+                    }
+                })
+        })
+    }
+
     fn n_items(&self) -> usize {
         self.folds[0].bank.len()
     }

@@ -86,6 +86,7 @@ pub(in crate::cat) fn config(tags: HashMap<ItemId, Tags>, variants: &[&str]) -> 
         rescore_slope_prior: None,
         group_tags: Vec::new(),
         no_answer: None,
+        record_asked: false,
     }
 }
 
@@ -272,4 +273,64 @@ fn empirical_prior_variant_scores_the_population_on_demand() {
     let p = fold.population().unwrap();
     assert_eq!(*fold.population.lock().unwrap(), Some(p));
     assert!(p.sd > 0.5 && p.sd < 2.5 && p.mean.abs() < 1.0, "{p:?}");
+}
+
+#[test]
+fn recorded_exams_hold_the_items_and_answers_behind_each_prediction() {
+    let (m, tags) = data();
+    let config = LooConfig {
+        seeds: 2,
+        record_asked: true,
+        ..config(tags, &["content=category"])
+    };
+    let report = leave_one_out(&m, &config, &mut |_| {}).unwrap();
+    let plain = leave_one_out(
+        &m,
+        &LooConfig {
+            record_asked: false,
+            ..config.clone()
+        },
+        &mut |_| {},
+    )
+    .unwrap();
+    assert!(plain.asked.is_empty());
+    assert_eq!(plain.details, report.details, "recording changes nothing");
+
+    let items = m.item_index();
+    let recorded = |e: &str, id: &ItemId| {
+        let row = m.examinees().iter().position(|x| x.as_str() == e).unwrap();
+        let (its, xs) = m.examinee_responses(row);
+        let j = items[id.as_str()] as u32;
+        its.iter().position(|&i| i == j).map(|p| xs[p])
+    };
+    let exams: Vec<&LooDetail> = report
+        .details
+        .iter()
+        .filter(|d| d.method != "irt-full-run")
+        .collect();
+    // One record per exam (the floor asks nothing), in the details' order.
+    assert_eq!(report.asked.len(), exams.len());
+    for (d, a) in exams.iter().zip(&report.asked) {
+        let key = |m: &str, k, s, e: &str| (m.to_owned(), k, s, e.to_owned());
+        assert_eq!(
+            key(&a.method, a.items, a.seed, &a.examinee),
+            key(&d.method, d.items, d.seed, &d.examinee)
+        );
+        assert_eq!(a.asked.len(), d.items, "{} of {}", d.method, d.examinee);
+        let distinct: std::collections::HashSet<&ItemId> = a.asked.iter().map(|x| &x.0).collect();
+        assert_eq!(distinct.len(), a.asked.len(), "an item asked twice");
+        for (id, score) in &a.asked {
+            assert_eq!(*score, recorded(&a.examinee, id), "{id} of {}", a.examinee);
+        }
+        if d.method == "random-accuracy" {
+            // The plain accuracy is the mean of the recorded answers.
+            let mean =
+                a.asked.iter().map(|x| f64::from(x.1.unwrap())).sum::<f64>() / a.asked.len() as f64;
+            assert!(
+                (mean - d.predicted).abs() < 1e-12,
+                "{mean} vs {}",
+                d.predicted
+            );
+        }
+    }
 }

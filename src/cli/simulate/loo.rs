@@ -21,7 +21,8 @@ use crate::cli::progress::ProgressLine;
 
 use super::Args;
 use super::loo_output::{
-    group_markdown, markdown, write_details, write_group_details, write_group_rows, write_loo,
+    group_markdown, markdown, write_asked, write_details, write_group_details, write_group_rows,
+    write_loo,
 };
 
 pub(super) fn run_loo(
@@ -98,6 +99,7 @@ pub(super) fn run_loo(
         inner_link: args.inner_link,
         group_tags: args.group_scores.clone(),
         no_answer,
+        record_asked: args.asked.is_some(),
         rescore_slope_prior: args
             .rescore_slope_prior_sd
             .map(|sd| crate::cli::positive_sd("rescore-slope-prior-sd", sd))
@@ -133,6 +135,9 @@ pub(super) fn run_loo(
     }
     if let Some(path) = &args.group_details {
         emit(Some(path), |w| write_group_details(w, &report))?;
+    }
+    if let Some(path) = &args.asked {
+        emit(Some(path), |w| write_asked(w, &report))?;
     }
     eprintln!(
         "leave-one-out on {} ({} examinees held out, {} items, {} seeds from {}) in {seconds:.1}s; calibration {}",

@@ -225,3 +225,35 @@ pub(super) fn write_group_details(w: &mut dyn Write, report: &LooReport) -> Resu
         }),
     )
 }
+
+/// Every item of every exam behind the rows, one CSV row per item asked.
+pub(super) fn write_asked(w: &mut dyn Write, report: &LooReport) -> Result<()> {
+    write_csv_rows(
+        w,
+        "<asked>",
+        &[
+            "calibration",
+            "method",
+            "items",
+            "seed",
+            "examinee",
+            "position",
+            "item",
+            "score",
+        ],
+        report.asked.iter().flat_map(|a| {
+            a.asked.iter().enumerate().map(move |(i, (item, score))| {
+                vec![
+                    a.calibration.clone(),
+                    a.method.clone(),
+                    a.items.to_string(),
+                    a.seed.to_string(),
+                    a.examinee.clone(),
+                    (i + 1).to_string(),
+                    item.to_string(),
+                    score.map(|x| x.to_string()).unwrap_or_default(),
+                ]
+            })
+        }),
+    )
+}

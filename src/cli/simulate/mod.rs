@@ -262,6 +262,13 @@ pub struct Args {
     )]
     no_answer_col: Option<String>,
 
+    /// Leave-one-out: also write the items of every exam behind the rows
+    /// (calibration,method,items,seed,examinee,position,item,score; score
+    /// empty where the run records no answer) as CSV, one row per item
+    /// asked.
+    #[arg(long, value_name = "FILE", requires = "leave_one_out")]
+    asked: Option<PathBuf>,
+
     /// Leave-one-out: save each fold's calibration in this folder and reuse it.
     #[arg(long, value_name = "DIR")]
     cache: Option<PathBuf>,
