@@ -15,9 +15,14 @@ For each held-out model of a leave-one-out run (standard model, no
 
 It prints, per model, the mean over seeds of the exam's error (predicted -
 observed, from `--details`), of luck and of the floor, and how much of the
-persistent error (the per-model means) luck + floor explain.
+persistent error (the per-model means) luck + floor explain. Last, each
+exam's ability step in units of the SD it would have if the asked answers
+followed the 2PL at theta_F (`sqrt(I) / (I + 1)`, I the asked items'
+information): RMS 1 and 5% beyond +-1.96 when the 2PL fits those answers.
 
-    python benches/luck_split.py RESPONSES.csv.gz CACHE_DIR DETAILS.csv ASKED.csv METHOD ITEMS
+    python benches/luck_split.py RESPONSES.csv.gz CACHE_DIR DETAILS.csv ASKED.csv METHOD ITEMS [LABEL]
+
+LABEL is the folds' cache label: `2pl` (default) or e.g. `2pl-slope0.5`.
 
 Needs numpy (notebooks/requirements.txt).
 """
@@ -33,16 +38,17 @@ import numpy as np
 GRID = np.linspace(-8.0, 8.0, 3201)
 
 
-def fold_params(cache, model):
+def fold_params(cache, model, label):
     safe = "".join(c if c.isalnum() or c in "-." else "_" for c in model)
-    with open(f"{cache}/loo-2pl-{safe}.json") as f:
+    with open(f"{cache}/loo-{label}-{safe}.json") as f:
         doc = json.load(f)
     return {it["id"]: (it["a"], it["b"]) for it in doc["items"]}
 
 
 def runs(path):
     by_model = defaultdict(dict)
-    with gzip.open(path, "rt") as f:
+    opener = gzip.open if path.endswith(".gz") else open
+    with opener(path, "rt") as f:
         for row in csv.DictReader(f):
             score = row["correct"].strip()
             if score not in ("", "NA"):
@@ -61,6 +67,9 @@ def eap(a, b, x):
 
 def main():
     responses, cache, details_path, asked_path, method, items = sys.argv[1:7]
+    # The fold calibrations' cache label: 2pl, or 2pl-slope0.5 for
+    # --slope-prior-sd 0.5.
+    label = sys.argv[7] if len(sys.argv) > 7 else "2pl"
     items = int(items)
     answers = runs(responses)
     errors = defaultdict(list)
@@ -76,8 +85,9 @@ def main():
             if r["method"] == method and int(r["items"]) == items and r["score"] != "":
                 exams[r["examinee"]][r["seed"]].append((r["item"], int(r["score"])))
     rows = []
+    zs = []
     for model in sorted(errors):
-        params = fold_params(cache, model)
+        params = fold_params(cache, model, label)
         ids = [i for i in answers[model] if i in params]
         a = np.array([params[i][0] for i in ids])
         b = np.array([params[i][1] for i in ids])
@@ -93,8 +103,11 @@ def main():
             bb = np.array([params[i][1] for i, _ in asked])
             xx = np.array([s for _, s in asked], dtype=float)
             p = 1.0 / (1.0 + np.exp(-aa * (theta - bb)))
-            shift = (aa * (xx - p)).sum() / ((aa**2 * p * (1 - p)).sum() + 1.0)
+            info = (aa**2 * p * (1 - p)).sum()
+            shift = (aa * (xx - p)).sum() / (info + 1.0)
             lucks.append(slope * shift)
+            # The same step's SD if the answers followed the 2PL at theta_F.
+            zs.append(shift / (np.sqrt(info) / (info + 1.0)))
         rows.append((model, np.mean(errors[model]), np.mean(lucks), floor))
     print("model,error,luck,floor")
     for m, e, l, fl in rows:
@@ -109,6 +122,12 @@ def main():
         f"correlation {np.corrcoef(e, explained)[0, 1]:.3f}; "
         f"luck alone RMS {100 * np.sqrt((np.array([r[2] for r in rows])**2).mean()):.2f}, "
         f"floor alone RMS {100 * np.sqrt((np.array([r[3] for r in rows])**2).mean()):.2f}"
+    )
+    zs = np.array(zs)
+    print(
+        f"# luck in units of its 2PL SD over {len(zs)} exams: RMS {np.sqrt((zs**2).mean()):.2f}, "
+        f"share beyond +-1.96 {np.mean(np.abs(zs) > 1.96):.3f} (1.00 and 0.050 if the answers "
+        "followed the 2PL at theta_F)"
     )
 
 
