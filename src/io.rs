@@ -64,6 +64,44 @@ pub fn write_atomic(path: &Path, write: impl FnOnce(&mut dyn Write) -> Result<()
     result
 }
 
+/// Checks, before a long job, that [`write_atomic`] will be able to write
+/// `path` when the job ends: `path` is not a directory, and the nearest
+/// existing folder on its way (its parent, or the ancestor `write_atomic`
+/// would create the rest under) takes a new file. Creates nothing that
+/// stays: a probe file is made and removed.
+///
+/// # Errors
+/// [`ErrorKind::Io`](crate::ErrorKind::Io) naming `path` (or the folder)
+/// and the reason.
+pub fn check_writable(path: &Path) -> Result<()> {
+    if path.is_dir() {
+        return Err(Error::io(
+            path,
+            std::io::Error::other("is a directory, not a file"),
+        ));
+    }
+    let mut dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    };
+    while !dir.exists() {
+        match dir.parent() {
+            Some(up) if !up.as_os_str().is_empty() => dir = up.to_path_buf(),
+            _ => dir = std::path::PathBuf::from("."),
+        }
+    }
+    if !dir.is_dir() {
+        return Err(Error::io(
+            path,
+            std::io::Error::other(format!("{} is not a folder", dir.display())),
+        ));
+    }
+    let probe = dir.join(format!(".fangsheng-probe-{}", std::process::id()));
+    File::create(&probe).map_err(|e| Error::io(path, e))?;
+    let _ = std::fs::remove_file(&probe);
+    Ok(())
+}
+
 /// Writes `value` as pretty-printed JSON with a final newline to `path`,
 /// atomically ([`write_atomic`]); `what` names the document in an encoding
 /// error (`cannot encode the {what}`).
@@ -82,6 +120,27 @@ pub fn write_json_atomic<T: serde::Serialize + ?Sized>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn writable_checks_refuse_folders_and_files_in_the_way_and_leave_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        // A file whose folders do not exist yet is fine: write_atomic makes them.
+        check_writable(&dir.path().join("new/sub/out.csv")).unwrap();
+        assert!(
+            !dir.path().join("new").exists(),
+            "the check creates nothing"
+        );
+        let e = check_writable(dir.path()).unwrap_err();
+        assert!(e.to_string().contains("is a directory"), "{e}");
+        // A plain file where a folder should be.
+        let blocker = dir.path().join("plain");
+        std::fs::write(&blocker, "x").unwrap();
+        let e = check_writable(&blocker.join("out.csv")).unwrap_err();
+        assert!(e.to_string().contains("is not a folder"), "{e}");
+        assert!(e.to_string().contains("out.csv"), "names the output: {e}");
+        let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(left.len(), 1, "only the blocker remains");
+    }
 
     #[test]
     fn failed_write_leaves_existing_file_alone() {

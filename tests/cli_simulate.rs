@@ -539,3 +539,36 @@ fn asked_items_are_written_with_the_recorded_answers() {
     // without an answer.
     assert!(no_answer > 0);
 }
+
+#[test]
+fn an_output_it_cannot_write_stops_the_leave_one_out_before_it_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let blocker = tmp(dir.path(), "plain");
+    std::fs::write(&blocker, "x").unwrap();
+    let out = tmp(dir.path(), "loo.csv");
+    let asked = blocker.join("asked.csv");
+    let o = fangsheng(&[
+        "simulate",
+        "--leave-one-out",
+        "--responses",
+        "calibration/demo/runs.csv",
+        "--lengths",
+        "5",
+        "--seeds",
+        "1",
+        "--out",
+        out.to_str().unwrap(),
+        "--asked",
+        asked.to_str().unwrap(),
+        "-q",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let e = stderr(&o);
+    assert!(
+        e.contains("asked.csv") && e.contains("is not a folder"),
+        "{e}"
+    );
+    // Refused before any work: the summary is not written.
+    assert!(!out.exists());
+    assert!(!e.contains("leave-one-out on"), "{e}");
+}

@@ -14,6 +14,7 @@ use fangsheng::cat::{
 };
 use fangsheng::data::read_responses_with_no_answer;
 use fangsheng::ids::ItemId;
+use fangsheng::io::check_writable;
 use fangsheng::model::ModelKind;
 
 use crate::cli::output::emit;
@@ -46,6 +47,19 @@ pub(super) fn run_loo(
         bail!(
             "--write-score-link fits the link of one calibration: give one --models and at most one --slope-prior-sd"
         );
+    }
+    // A leave-one-out run takes minutes to hours: an output it cannot
+    // write must fail now, not when the run is over.
+    let outputs = [
+        &args.out,
+        &args.details,
+        &args.group_out,
+        &args.group_details,
+        &args.asked,
+        &args.write_score_link,
+    ];
+    for path in outputs.into_iter().flatten() {
+        check_writable(path)?;
     }
     let (responses, no_answer) = match args.no_answer_col.as_deref() {
         Some(col) => {
