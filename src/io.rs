@@ -38,10 +38,7 @@ pub fn read_to_string(path: &Path) -> Result<String> {
 /// is flushed, synced and renamed over `path` only if `write` succeeds. On any
 /// error the temporary file is removed and an existing `path` is untouched.
 pub fn write_atomic(path: &Path, write: impl FnOnce(&mut dyn Write) -> Result<()>) -> Result<()> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => std::path::PathBuf::from("."),
-    };
+    let dir = folder_of(path);
     std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
     let name = path
         .file_name()
@@ -64,6 +61,14 @@ pub fn write_atomic(path: &Path, write: impl FnOnce(&mut dyn Write) -> Result<()
     result
 }
 
+/// The folder `path` sits in (`.` for a bare file name).
+fn folder_of(path: &Path) -> std::path::PathBuf {
+    match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    }
+}
+
 /// Checks, before a long job, that [`write_atomic`] will be able to write
 /// `path` when the job ends: `path` is not a directory, and the nearest
 /// existing folder on its way (its parent, or the ancestor `write_atomic`
@@ -80,15 +85,9 @@ pub fn check_writable(path: &Path) -> Result<()> {
             std::io::Error::other("is a directory, not a file"),
         ));
     }
-    let mut dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => std::path::PathBuf::from("."),
-    };
+    let mut dir = folder_of(path);
     while !dir.exists() {
-        match dir.parent() {
-            Some(up) if !up.as_os_str().is_empty() => dir = up.to_path_buf(),
-            _ => dir = std::path::PathBuf::from("."),
-        }
+        dir = folder_of(&dir);
     }
     if !dir.is_dir() {
         return Err(Error::io(
