@@ -244,7 +244,9 @@ pub struct LooAsked {
     pub examinee: String,
     /// The items asked, in order, each with the examinee's recorded score
     /// (`None` where its run has no answer: an item of the two-part model
-    /// with no answer extracted).
+    /// with no answer extracted). A random draw of the two-part model can
+    /// meet an item no calibration examinee answered, which the fold's
+    /// bank lacks; it counts toward the length but is not listed.
     pub asked: Vec<(ItemId, Option<u8>)>,
 }
 
