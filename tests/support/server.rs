@@ -313,12 +313,41 @@ fn handle(mut stream: TcpStream, shared: &Shared) -> std::io::Result<()> {
     }
     let n = shared.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
     shared.max_in_flight.fetch_max(n, Ordering::SeqCst);
-    let result = serve(&mut stream, shared, request);
-    shared.in_flight.fetch_sub(1, Ordering::SeqCst);
+    let mut conn = Conn {
+        stream: &mut stream,
+        in_flight: Some(&shared.in_flight),
+    };
+    let result = serve(&mut conn, shared, request);
+    conn.end();
     result
 }
 
-fn serve(stream: &mut TcpStream, shared: &Shared, request: Request) -> std::io::Result<()> {
+/// A request's connection while it counts as in flight.
+struct Conn<'a> {
+    stream: &'a mut TcpStream,
+    /// The counter to decrement when the request stops counting (`None`
+    /// once it has).
+    in_flight: Option<&'a AtomicUsize>,
+}
+
+impl Conn<'_> {
+    /// The request stops counting as in flight. This happens before the
+    /// response's first byte is written: a client that has its response
+    /// may send the next request at once, and a count that ended only
+    /// after the write would see the two overlap on a busy machine.
+    fn end(&mut self) {
+        if let Some(n) = self.in_flight.take() {
+            n.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+
+    fn respond(&mut self, status: u16, extra: &str, body: &str) -> std::io::Result<()> {
+        self.end();
+        respond(self.stream, status, extra, body)
+    }
+}
+
+fn serve(conn: &mut Conn<'_>, shared: &Shared, request: Request) -> std::io::Result<()> {
     let at = Instant::now();
     let body: Value = serde_json::from_slice(&request.body).unwrap_or(Value::Null);
     let log = |outcome: String| {
@@ -336,19 +365,18 @@ fn serve(stream: &mut TcpStream, shared: &Shared, request: Request) -> std::io::
         .is_err()
     {
         log("503 budget".into());
-        return respond(stream, 503, "", &error_body("request budget exhausted"));
+        return conn.respond(503, "", &error_body("request budget exhausted"));
     }
     if request.method != "POST" || !request.path.ends_with("/chat/completions") {
         log("404 path".into());
-        return respond(stream, 404, "", &error_body("no such route"));
+        return conn.respond(404, "", &error_body("no such route"));
     }
     let expected = shared.expected_key.lock().unwrap().clone();
     if let Some(key) = expected {
         if request.authorization.as_deref() != Some(&format!("Bearer {key}")) {
             log("401".into());
             let sent = request.authorization.clone().unwrap_or_default();
-            return respond(
-                stream,
+            return conn.respond(
                 401,
                 "",
                 &error_body(&format!("invalid credentials: {sent}")),
@@ -357,12 +385,7 @@ fn serve(stream: &mut TcpStream, shared: &Shared, request: Request) -> std::io::
     }
     let Some(text) = (shared.answer)(&body) else {
         log("404 answer".into());
-        return respond(
-            stream,
-            404,
-            "",
-            &error_body("no recorded answer for this prompt"),
-        );
+        return conn.respond(404, "", &error_body("no recorded answer for this prompt"));
     };
     let fault = shared.faults.lock().unwrap().pop_front();
     let full = completion(&body["model"], &text, &body);
@@ -371,23 +394,22 @@ fn serve(stream: &mut TcpStream, shared: &Shared, request: Request) -> std::io::
             log("ok".into());
             let delay = *shared.delay.lock().unwrap();
             pause(delay, shared);
-            respond(stream, 200, "", &full)
+            conn.respond(200, "", &full)
         }
         Some(fault) => {
             log(fault.name());
             match fault {
-                Fault::RateLimited { retry_after_secs } => respond(
-                    stream,
+                Fault::RateLimited { retry_after_secs } => conn.respond(
                     429,
                     &format!("Retry-After: {retry_after_secs}\r\n"),
                     &error_body("rate limited"),
                 ),
-                Fault::ServerError => respond(stream, 500, "", &error_body("internal error")),
-                Fault::Status(s) => respond(stream, s, "", &error_body("scripted status")),
+                Fault::ServerError => conn.respond(500, "", &error_body("internal error")),
+                Fault::Status(s) => conn.respond(s, "", &error_body("scripted status")),
                 Fault::Stall(d) => {
                     pause(d, shared);
                     // The client has usually gone; a failed write is expected.
-                    let _ = respond(stream, 200, "", &full);
+                    let _ = conn.respond(200, "", &full);
                     Ok(())
                 }
                 Fault::MalformedJson => {
@@ -395,17 +417,18 @@ fn serve(stream: &mut TcpStream, shared: &Shared, request: Request) -> std::io::
                     while !full.is_char_boundary(cut) {
                         cut -= 1;
                     }
-                    respond(stream, 200, "", &full[..cut])
+                    conn.respond(200, "", &full[..cut])
                 }
                 Fault::CloseMidBody => {
                     let head = format!(
                         "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
                         full.len()
                     );
-                    stream.write_all(head.as_bytes())?;
-                    stream.write_all(&full.as_bytes()[..full.len() / 2])?;
-                    stream.flush()?;
-                    stream.shutdown(Shutdown::Both)
+                    conn.end();
+                    conn.stream.write_all(head.as_bytes())?;
+                    conn.stream.write_all(&full.as_bytes()[..full.len() / 2])?;
+                    conn.stream.flush()?;
+                    conn.stream.shutdown(Shutdown::Both)
                 }
             }
         }
