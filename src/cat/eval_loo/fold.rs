@@ -14,7 +14,7 @@ use crate::cat::eval_two_part::TwoPart;
 use crate::cat::plan::Prior;
 use crate::cat::replay::Replay;
 use crate::cat::tags::Tags;
-use crate::data::{Cell, ResponseMatrix};
+use crate::data::ResponseMatrix;
 use crate::error::{Error, Result};
 use crate::estimate::{Estimator, Method};
 use crate::ids::{ExamineeId, ItemId};
@@ -102,7 +102,7 @@ pub(super) fn fold(
 ) -> Result<Fold> {
     let keep = |e: usize, _: &ExamineeId| e != row && Some(e) != outer;
     let source = answered.unwrap_or(responses);
-    let train = answered_items(&source.filter_examinees(keep))?;
+    let train = answered_items(&source.filter_examinees(keep));
     let label = match slope_prior {
         Some(sd) => format!("{model}-slope{sd}"),
         None => model.to_string(),
@@ -123,7 +123,7 @@ pub(super) fn fold(
     let own = |m: &ResponseMatrix| m.filter_examinees(|e, _| e == row);
     let two_part = match &config.no_answer {
         Some(flags) => {
-            let flags_train = answered_items(&flags.filter_examinees(keep))?;
+            let flags_train = answered_items(&flags.filter_examinees(keep));
             // Without a single "no answer" there is nothing to calibrate.
             let flags_params = if flags_train.cells().any(|c| c.score > 0) {
                 let label = format!("{label}-noanswer");
@@ -260,44 +260,8 @@ pub(super) fn population(bank: &CatBank, runs: &Replay) -> Result<Prior> {
 }
 
 /// A copy of `m` without the items nobody answered (calibration rejects them).
-pub(super) fn answered_items(m: &ResponseMatrix) -> Result<ResponseMatrix> {
-    let keep: Vec<Option<u32>> = {
-        let mut next = 0u32;
-        (0..m.n_items())
-            .map(|j| {
-                (!m.item_responses(j).0.is_empty()).then(|| {
-                    next += 1;
-                    next - 1
-                })
-            })
-            .collect()
-    };
-    if keep.iter().all(Option::is_some) {
-        return Ok(m.clone());
-    }
-    let items = m
-        .items()
-        .iter()
-        .zip(&keep)
-        .filter(|(_, k)| k.is_some())
-        .map(|(id, _)| id.clone())
-        .collect();
-    let cells = m
-        .cells()
-        .filter_map(|c| {
-            keep[c.item as usize].map(|item| Cell {
-                item,
-                examinee: c.examinee,
-                score: c.score,
-            })
-        })
-        .collect();
-    ResponseMatrix::new(
-        m.examinees().to_vec(),
-        items,
-        cells,
-        Some(m.weights().to_vec()),
-    )
+pub(super) fn answered_items(m: &ResponseMatrix) -> ResponseMatrix {
+    m.filter_items(|j, _| !m.item_responses(j).0.is_empty())
 }
 
 pub(super) fn cache_file(dir: &std::path::Path, model: &str, id: &str) -> PathBuf {

@@ -146,15 +146,29 @@ pub(super) fn refit_mae(runs: &[InnerRun], ki: usize, vi: usize) -> f64 {
     pairs.iter().map(|(p, y)| (p - y).abs()).sum::<f64>() / pairs.len() as f64
 }
 
-/// `runs` with fold `f`'s prediction mapped by `links[f]`.
-pub(super) fn linked_runs(runs: &[SeedRun], links: &[ScoreLink]) -> Vec<SeedRun> {
+/// `runs` with fold `f`'s prediction mapped by the link fitted on fold
+/// `f`'s inner exams of variant `vi` at length index `ki` (`vi` one past
+/// the variants: the random-IRT baseline).
+pub(super) fn linked_runs(
+    runs: &[SeedRun],
+    inner: &[Vec<InnerRun>],
+    ki: usize,
+    vi: usize,
+) -> Vec<SeedRun> {
+    let links: Vec<ScoreLink> = inner
+        .iter()
+        .map(|r| {
+            let (pairs, groups) = inner_pairs(r, ki, vi);
+            ScoreLink::fit_grouped(&pairs, &groups)
+        })
+        .collect();
     runs.iter()
         .map(|r| SeedRun {
             seed: r.seed,
             predicted: r
                 .predicted
                 .iter()
-                .zip(links)
+                .zip(&links)
                 .map(|(&p, l)| l.apply_score(p, 0.95))
                 .collect(),
             exams: r.exams.clone(),

@@ -230,14 +230,7 @@ impl Setting<'_> {
                 all_designs.push(designs);
             }
             if let (true, Some(inner)) = (config.inner_link, self.refit) {
-                let links: Vec<ScoreLink> = inner
-                    .iter()
-                    .map(|r| {
-                        let (pairs, groups) = inner_pairs(r, ki, vi);
-                        ScoreLink::fit_grouped(&pairs, &groups)
-                    })
-                    .collect();
-                let linked = linked_runs(&runs, &links);
+                let linked = linked_runs(&runs, inner, ki, vi);
                 let secs = t.elapsed().as_secs_f64();
                 let row = self.row(format!("{method} linked"), k, &linked, secs);
                 out.push(self, row, &linked, false);
@@ -389,14 +382,7 @@ impl Setting<'_> {
         let mut baselines = vec![("random-accuracy", acc_runs), ("random-irt", irt_runs)];
         if let (true, Some(inner)) = (config.inner_link, self.refit) {
             // The inner random-IRT scores sit after the variants'.
-            let links: Vec<ScoreLink> = inner
-                .iter()
-                .map(|r| {
-                    let (pairs, groups) = inner_pairs(r, ki, self.variants.len());
-                    ScoreLink::fit_grouped(&pairs, &groups)
-                })
-                .collect();
-            let linked = linked_runs(&baselines[1].1, &links);
+            let linked = linked_runs(&baselines[1].1, inner, ki, self.variants.len());
             baselines.push(("random-irt linked", linked));
         }
         for (ti, tag) in config.group_tags.iter().enumerate() {
