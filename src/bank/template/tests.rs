@@ -1,8 +1,9 @@
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use serde_json::json;
 
 use super::*;
+use crate::bank::template_expr::format_number;
 
 fn eval(src: &str) -> Result<Value> {
     let mut tables = BTreeMap::new();
