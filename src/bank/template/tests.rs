@@ -1,93 +1,9 @@
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 
 use serde_json::json;
 
 use super::*;
 use crate::bank::template_expr::format_number;
-
-fn eval(src: &str) -> Result<Value> {
-    let mut tables = BTreeMap::new();
-    tables.insert(
-        "days".to_owned(),
-        Table::List(vec![Value::Text("Mon".into()), Value::Text("Tue".into())]),
-    );
-    let mut m = BTreeMap::new();
-    m.insert("km".to_owned(), Value::Num(1000.0));
-    tables.insert("metres".to_owned(), Table::Map(m));
-    let mut env = BTreeMap::new();
-    env.insert("x".to_owned(), Value::Num(7.0));
-    env.insert("u".to_owned(), Value::Text("km".into()));
-    Expr::parse(src)?.eval(&env, &tables)
-}
-
-fn num(src: &str) -> f64 {
-    match eval(src).unwrap() {
-        Value::Num(x) => x,
-        other => panic!("{src} gave {other:?}"),
-    }
-}
-
-#[test]
-fn arithmetic_follows_the_usual_precedence() {
-    assert_eq!(num("1 + 2 * 3"), 7.0);
-    assert_eq!(num("(1 + 2) * 3"), 9.0);
-    assert_eq!(num("2 ^ 3 ^ 2"), 512.0);
-    assert_eq!(num("-2 ^ 2"), -4.0);
-    assert_eq!(num("7 // 2"), 3.0);
-    assert_eq!(num("-7 // 2"), -4.0);
-    assert_eq!(num("-1 % 7"), 6.0);
-    assert_eq!(num("x % 3 + x / 2"), 1.0 + 3.5);
-    assert_eq!(num("round(2 / 3, 2)"), 0.67);
-    assert_eq!(num("round(2.5)"), 3.0);
-    assert_eq!(num("min(4, x, 9) + max(1, 2)"), 6.0);
-    assert_eq!(num("floor(2.7) + ceil(2.1) + abs(-1) + sqrt(16)"), 10.0);
-    assert_eq!(num("if(x > 5, 1, 1 / 0)"), 1.0, "only the branch taken");
-    assert_eq!(num("(x == 7) + (x != 7) + (x <= 7) + (u == 'km')"), 3.0);
-    assert_eq!(num("x * metres[u]"), 7000.0);
-    assert_eq!(eval("days[x % 2]").unwrap(), Value::Text("Tue".into()));
-    assert_eq!(eval("'#' + x").unwrap(), Value::Text("#7".into()));
-}
-
-#[test]
-fn numbers_print_without_float_noise() {
-    assert_eq!(format_number(0.1 + 0.2), "0.3");
-    assert_eq!(format_number(12.0), "12");
-    assert_eq!(format_number(-0.0), "0");
-    assert_eq!(format_number(2.54 * 3.0), "7.62");
-    assert_eq!(format_number(1.0 / 3.0), "0.333333");
-}
-
-#[test]
-fn bad_expressions_say_what_is_wrong() {
-    let cases = [
-        ("1 +", "expected a value at the end"),
-        ("(1 + 2", "expected ')' at the end"),
-        ("1 2", "unexpected 2"),
-        ("foo(1)", "unknown function 'foo'"),
-        ("round(1, 2, 3)", "round() takes 1 to 2, not 3"),
-        ("x $ 2", "unexpected character '$'"),
-        ("'open", "not closed"),
-    ];
-    for (src, want) in cases {
-        let e = Expr::parse(src).unwrap_err();
-        assert!(e.to_string().contains(want), "{src}: {e}");
-        assert!(e.to_string().contains(src), "{src}: {e}");
-    }
-    let runtime = [
-        ("x / (x - 7)", "division by zero"),
-        ("u * 2", "needs a number, not the text 'km'"),
-        ("metres['mi']", "table 'metres': no entry 'mi'"),
-        ("days[2]", "no entry 2 in a list of 2"),
-        ("sqrt(-1)", "negative"),
-        ("round(x, 1.5)", "n decimals"),
-        ("y + 1", "unknown name 'y'"),
-        ("10 ^ 400", "not a finite number"),
-    ];
-    for (src, want) in runtime {
-        let e = eval(src).unwrap_err();
-        assert!(e.to_string().contains(want), "{src}: {e}");
-    }
-}
 
 fn base(kind: ItemType) -> Item {
     Item {
