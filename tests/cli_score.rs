@@ -172,8 +172,15 @@ fn ml_on_an_all_correct_pattern_sits_at_the_bound() {
         "-5,5",
     ]);
     assert!(out.status.success(), "{}", stderr(&out));
-    let got = rows(&String::from_utf8(out.stdout).unwrap());
+    let got = rows(&String::from_utf8(out.stdout.clone()).unwrap());
     assert_eq!(got[1].1, 5.0);
+    // The CSV has no status column, so the run says which rows are bounds.
+    let err = stderr(&out);
+    assert!(
+        err.contains("note: 1 of 3 estimates sit at a bound of --bounds -5,5")
+            && err.contains("): beta; eap, map or wle give finite ones"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -6,7 +6,9 @@ use anyhow::{Context, bail};
 use clap::Args as ClapArgs;
 use fangsheng::bank::ParamSet;
 use fangsheng::data::{ResponseMatrix, read_responses_from};
-use fangsheng::estimate::{Ability, AbilityPrior, Estimator, Method, Quadrature, score_matrix};
+use fangsheng::estimate::{
+    Ability, AbilityPrior, Estimator, Method, Quadrature, Status, score_matrix,
+};
 use fangsheng::model::Irf;
 
 use super::input::ResponseArgs;
@@ -140,7 +142,61 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         responses.n_responses(),
         estimator.method()
     );
+    let notes = status_notes(
+        responses.examinees(),
+        &abilities,
+        &args.bounds,
+        estimator.method(),
+    );
+    for note in notes {
+        eprintln!("note: {note}");
+    }
     Ok(())
+}
+
+/// Says which estimates are not interior ones, since the CSV has no status
+/// column and an ML estimate sitting at `+6` reads like a real ability.
+fn status_notes<S: AsRef<str>>(
+    examinees: &[S],
+    abilities: &[Ability],
+    bounds: &str,
+    method: Method,
+) -> Vec<String> {
+    let named = |status: Status| {
+        let ids: Vec<&str> = examinees
+            .iter()
+            .zip(abilities)
+            .filter(|(_, a)| a.status == status)
+            .map(|(id, _)| id.as_ref())
+            .collect();
+        let mut list = ids.iter().take(5).copied().collect::<Vec<_>>().join(", ");
+        if ids.len() > 5 {
+            list.push_str(&format!(", and {} more", ids.len() - 5));
+        }
+        (ids.len(), list)
+    };
+    let mut notes = Vec::new();
+    let (n, list) = named(Status::Boundary);
+    if n > 0 {
+        let finite = if method == Method::Wle {
+            "eap or map"
+        } else {
+            "eap, map or wle"
+        };
+        notes.push(format!(
+            "{n} of {} estimates sit at a bound of --bounds {bounds}, where the likelihood still \
+             rises (all-correct or all-wrong patterns): {list}; {finite} give finite ones",
+            abilities.len()
+        ));
+    }
+    let (n, list) = named(Status::NoResponses);
+    if n > 0 {
+        notes.push(format!(
+            "{n} examinees have no usable response (their row is the prior's mean and sd for \
+             eap and map, the middle of the bounds with an infinite se for ml and wle): {list}"
+        ));
+    }
+    notes
 }
 
 fn score(
@@ -204,6 +260,41 @@ mod tests {
         let mut argv = vec!["score", "--demo"];
         argv.extend_from_slice(extra);
         Cli::try_parse_from(argv).unwrap().args
+    }
+
+    #[test]
+    fn notes_name_boundary_and_empty_estimates_and_say_how_many_more() {
+        let at = |theta: f64, status: Status| Ability {
+            theta,
+            se: 1.0,
+            n_items: 3,
+            status,
+        };
+        let ids: Vec<String> = (0..8).map(|i| format!("m{i}")).collect();
+        let mut abilities = vec![at(6.0, Status::Boundary); 7];
+        abilities.push(at(0.0, Status::NoResponses));
+        let notes = status_notes(&ids, &abilities, "-6,6", Method::Ml);
+        assert_eq!(notes.len(), 2, "{notes:?}");
+        assert!(
+            notes[0].starts_with("7 of 8 estimates sit at a bound of --bounds -6,6")
+                && notes[0].contains(": m0, m1, m2, m3, m4, and 2 more; eap, map or wle"),
+            "{}",
+            notes[0]
+        );
+        assert!(
+            notes[1].starts_with("1 examinees have no usable response")
+                && notes[1].ends_with(": m7"),
+            "{}",
+            notes[1]
+        );
+        let wle = status_notes(&ids[..1], &abilities[..1], "-4,4", Method::Wle);
+        assert!(
+            wle[0].contains("; eap or map give finite ones"),
+            "{}",
+            wle[0]
+        );
+        let interior = vec![at(0.3, Status::Converged); 2];
+        assert!(status_notes(&ids[..2], &interior, "-6,6", Method::Ml).is_empty());
     }
 
     #[test]
