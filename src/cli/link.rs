@@ -112,13 +112,14 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .unwrap_or_default();
     eprintln!(
         "linked {} items of {} onto the scale of {} by {method} on {} common items: \
-         theta_old = {:.4} theta_new + {:.4}{criterion}",
+         theta_old = {:.4} theta_new {} {:.4}{criterion}",
         new.len(),
         args.new.display(),
         args.old.display(),
         common.len(),
         t.a,
-        t.b,
+        if t.b < 0.0 { '-' } else { '+' },
+        t.b.abs(),
     );
     eprintln!("wrote {}", args.out.display());
     Ok(())
