@@ -45,9 +45,13 @@ fn mix(seed: u64, text: &str, n: u64) -> u64 {
 }
 
 impl Template {
-    /// Draws `n` variants from a fixed seed and builds each: the first
-    /// failure is returned with the slot values that caused it.
-    pub(super) fn check_sample(&self, n: usize) -> Result<()> {
+    /// Draws `n` variants from a fixed seed and builds each: loading checks
+    /// [`LOAD_SAMPLE`](super::LOAD_SAMPLE) of them, `fangsheng bank validate`
+    /// looks further.
+    ///
+    /// # Errors
+    /// As [`Template::parse`], for the first bad draw, with its slot values.
+    pub fn check_draws(&self, n: usize) -> Result<()> {
         let mut rng = ChaCha8Rng::seed_from_u64(0x7e3a_11d0);
         let size = self.space_size();
         let mut found = false;
@@ -73,15 +77,6 @@ impl Template {
             ));
         }
         Ok(())
-    }
-
-    /// Checks `n` draws (for `fangsheng bank validate`, which looks further
-    /// than loading does).
-    ///
-    /// # Errors
-    /// As [`Template::parse`], for the first bad draw, with its slot values.
-    pub fn check_draws(&self, n: usize) -> Result<()> {
-        self.check_sample(n)
     }
 
     /// Number of slot assignments (the product of the slots' sizes,

@@ -260,7 +260,7 @@ impl Template {
             source: spec.clone(),
         };
         template.check_names()?;
-        template.check_sample(LOAD_SAMPLE)?;
+        template.check_draws(LOAD_SAMPLE)?;
         Ok(template)
     }
 
