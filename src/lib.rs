@@ -2,9 +2,13 @@
 //!
 //! Data flows one way through the crate:
 //! responses ([`data`]) -> calibration ([`calibrate`]) -> item parameters
-//! ([`bank`]) -> ability estimates ([`estimate`]). Item response functions
-//! live in [`model`]; every fallible function returns [`Error`], which names
-//! the file, line and item a problem was found at.
+//! ([`bank`]) -> adaptive exams ([`cat`], against a backend: [`exam`]) ->
+//! ability estimates and predicted bank scores ([`estimate`]) -> tables
+//! for analysts ([`export`], [`report`]). [`loo`] measures how well a
+//! bank's short exams predict a new model's score, leaving each calibration
+//! model out in turn. Item response functions live in [`model`]; every
+//! fallible function returns [`Error`], which names the file, line and item
+//! a problem was found at.
 //!
 //! ```
 //! use fangsheng::model::{Irf, Logistic};
@@ -32,6 +36,7 @@ pub mod grade;
 pub mod ids;
 pub mod io;
 pub mod link;
+pub mod loo;
 pub mod model;
 pub mod online;
 pub mod prompt;

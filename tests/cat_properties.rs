@@ -9,8 +9,8 @@ use std::sync::Arc;
 
 use fangsheng::ErrorKind;
 use fangsheng::cat::{
-    CatBank, Content, Design, Exposure, Plan, SelectRule, Session, StopReason, Tags,
-    calibrate_exposure, simulate, simulated_examinee,
+    BankScore, CatBank, Content, Design, Exposure, NextItem, Outcome, Plan, SelectRule, Session,
+    StopReason, Tags, calibrate_exposure, run, simulated_examinee,
 };
 use fangsheng::estimate::Method;
 use fangsheng::ids::ItemId;
@@ -20,6 +20,21 @@ use proptest::prelude::*;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
+
+/// One exam of `design` with its operational items answered by `answer`
+/// (pretest items skipped) and the bank score predicted from the posterior.
+fn simulate(
+    design: &Arc<Design>,
+    seed: u64,
+    level: f64,
+    mut answer: impl FnMut(usize) -> Option<usize>,
+) -> fangsheng::Result<Outcome> {
+    let exam = run(design, seed, |next| match next {
+        NextItem::Operational(j) => answer(j),
+        NextItem::Pretest(_) => None,
+    })?;
+    Ok(exam.outcome(level, BankScore::Model))
+}
 
 const CATEGORIES: [&str; 3] = ["alpha", "beta", "gamma"];
 

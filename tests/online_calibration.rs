@@ -12,12 +12,11 @@ use std::process::Output;
 use std::sync::Arc;
 
 use fangsheng::bank::{ItemBank, ItemParams, Metadata, ParamSet};
-use fangsheng::cat::{BankScore, CatBank, Design, Plan, Session, normal_thetas};
+use fangsheng::cat::{BankScore, CatBank, Design, Plan, Session, normal_thetas, simulate_all};
 use fangsheng::exam::{Exam, Journal, run as run_exam};
 use fangsheng::model::{Irf, Logistic, ModelKind, ResponseModel};
 use fangsheng::online::{
     Examinee, Method, NextItem, OnlineConfig, Pretest, PretestData, PretestSelect, calibrate_new,
-    simulate_pretest,
 };
 use fangsheng::prompt::PromptSpec;
 use fangsheng::respond::Simulated;
@@ -64,29 +63,36 @@ fn new_items_are_recovered_after_200_simulated_exams() {
     let design = Arc::new(Design::new(bank, pool_plan(&truth, 10, 30)).unwrap());
     let thetas = normal_thetas(200, 3);
     let irfs: Vec<Irf> = truth.iter().map(|p| p.irf.clone()).collect();
-    let exams =
-        simulate_pretest(&design, &thetas, &irfs, 3, 0.95, BankScore::Blend, &|_| {}).unwrap();
+    let exams = simulate_all(
+        &design,
+        &thetas,
+        Some(&irfs),
+        3,
+        0.95,
+        BankScore::Blend,
+        &|_| {},
+    )
+    .unwrap();
     let data = PretestData {
         items: truth.iter().map(|p| p.id.clone()).collect(),
         examinees: exams
             .iter()
             .map(|e| Examinee {
-                id: e.result.index.to_string(),
-                operational: e
-                    .result
+                id: e.index.to_string(),
+                operational: e.outcome.steps.iter().map(|s| (s.item, s.score)).collect(),
+                pretest: e
                     .outcome
-                    .steps
+                    .pretest
                     .iter()
-                    .map(|s| (s.item, s.score))
+                    .map(|p| (p.item, p.score))
                     .collect(),
-                pretest: e.pretest.clone(),
-                theta: Some(e.result.outcome.ability.theta),
+                theta: Some(e.outcome.ability.theta),
             })
             .collect(),
         ..PretestData::default()
     };
-    assert!(exams.iter().all(|e| e.result.outcome.steps.len() == 30));
-    assert!(exams.iter().all(|e| e.pretest.len() == 10));
+    assert!(exams.iter().all(|e| e.outcome.steps.len() == 30));
+    assert!(exams.iter().all(|e| e.outcome.pretest.len() == 10));
     for method in [Method::Mem, Method::Fixed] {
         let config = OnlineConfig {
             method,

@@ -3,10 +3,27 @@
 
 use std::sync::Arc;
 
-use fangsheng::cat::{CatBank, Design, Plan, Prior, simulate, simulated_examinee};
+use fangsheng::cat::{
+    BankScore, CatBank, Design, NextItem, Outcome, Plan, Prior, run, simulated_examinee,
+};
 use fangsheng::model::{Irf, Logistic};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+
+/// One exam of `design` with its operational items answered by `answer`
+/// (pretest items skipped) and the bank score predicted from the posterior.
+fn simulate(
+    design: &Arc<Design>,
+    seed: u64,
+    level: f64,
+    mut answer: impl FnMut(usize) -> Option<usize>,
+) -> fangsheng::Result<Outcome> {
+    let exam = run(design, seed, |next| match next {
+        NextItem::Operational(j) => answer(j),
+        NextItem::Pretest(_) => None,
+    })?;
+    Ok(exam.outcome(level, BankScore::Model))
+}
 
 /// 400 2PL items, `a ~ U(0.8, 2)`, `b ~ U(-2.5, 2.5)`: a bank calibrated on
 /// a population near `N(0, 1)`, so `theta = 3.5` is beyond its hardest items.

@@ -204,6 +204,12 @@ impl CatBank {
         &self.twins
     }
 
+    /// Whether some items have identical parameters (twins, between which
+    /// [`Ties`](super::Ties) decides).
+    pub fn has_twins(&self) -> bool {
+        self.twins.any()
+    }
+
     /// Response functions, in bank order.
     pub fn irfs(&self) -> &[Irf] {
         &self.irfs

@@ -14,6 +14,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::bank::CatBank;
 use crate::error::{Error, Result};
 
 /// Target proportions over the values of one item tag.
@@ -29,6 +30,18 @@ pub struct Content {
 }
 
 impl Content {
+    /// Balancing over the values of `tag` with the bank's own shares as
+    /// targets ([`bank_shares`]): exams that mirror the bank's mix.
+    ///
+    /// # Errors
+    /// As [`bank_shares`].
+    pub fn mirroring(bank: &CatBank, tag: &str) -> Result<Self> {
+        Ok(Content {
+            tag: tag.to_owned(),
+            targets: bank_shares(bank, tag)?,
+        })
+    }
+
     pub(crate) fn validate(&self) -> Result<()> {
         if self.targets.is_empty() {
             return Err(Error::config(format!(
@@ -96,4 +109,28 @@ mod tests {
         assert_eq!(due_group(&[0.9, 0.1], &[0, 0], |g| g == 1), Some(1));
         assert_eq!(due_group(&[0.9, 0.1], &[0, 0], |_| false), None);
     }
+}
+
+/// The share of the bank's tagged items having each value of tag `tag`
+/// (content targets that mirror the bank).
+///
+/// # Errors
+/// No item has the tag ([`ErrorKind::Config`](crate::ErrorKind::Config)).
+pub fn bank_shares(bank: &CatBank, tag: &str) -> Result<BTreeMap<String, f64>> {
+    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    for j in 0..bank.len() {
+        if let Some(v) = bank.tags(j).get(tag) {
+            *counts.entry(v.to_owned()).or_default() += 1;
+        }
+    }
+    let total: usize = counts.values().sum();
+    if total == 0 {
+        return Err(Error::config(format!(
+            "content: unknown tag '{tag}' (no item of the bank has it)"
+        )));
+    }
+    Ok(counts
+        .into_iter()
+        .map(|(v, c)| (v, c as f64 / total as f64))
+        .collect())
 }

@@ -219,3 +219,31 @@ fn stratify(bank: &CatBank, excluded: &[bool], strata: usize) -> (Vec<u16>, Vec<
     }
     (stratum, ranges)
 }
+
+/// Simulated examinees and rounds used to set Sympson-Hetter or
+/// eligibility parameters when a bank has none ([`Design::prepare`]).
+pub const EXPOSURE_SIMULEES: usize = 300;
+/// See [`EXPOSURE_SIMULEES`].
+pub const EXPOSURE_ROUNDS: usize = 8;
+
+impl Design {
+    /// The design of `plan` on `bank`, ready to run: for Sympson-Hetter or
+    /// eligibility control on a bank without exposure parameters, they are
+    /// first set by simulation
+    /// ([`calibrate_exposure`](super::calibrate_exposure) with
+    /// [`EXPOSURE_SIMULEES`] `N(0, 1)` examinees and [`EXPOSURE_ROUNDS`]
+    /// rounds, seeded by `seed`).
+    ///
+    /// # Errors
+    /// As [`Design::new`] and [`calibrate_exposure`](super::calibrate_exposure).
+    pub fn prepare(bank: &Arc<CatBank>, plan: &Plan, seed: u64) -> Result<Arc<Design>> {
+        let bank = if plan.exposure.uses_params() && bank.exposure_param(0).is_none() {
+            let thetas = super::normal_thetas(EXPOSURE_SIMULEES, seed);
+            let fit = super::calibrate_exposure(bank, plan, &thetas, EXPOSURE_ROUNDS, seed)?;
+            Arc::new((**bank).clone().with_exposure_params(&fit.params)?)
+        } else {
+            Arc::clone(bank)
+        };
+        Ok(Arc::new(Design::new(bank, plan.clone())?))
+    }
+}

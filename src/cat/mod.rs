@@ -20,8 +20,9 @@
 //!
 //! A [`CatBank`] holds the calibrated items with their tags; a [`Plan`]
 //! (TOML) says how exams run; a [`Design`] is a plan checked against a
-//! bank, shared by many [`Session`]s. [`simulate`] runs a whole exam for
-//! one examinee from an answer callback; [`calibrate_exposure`] sets
+//! bank, shared by many [`Session`]s. [`run`] runs a whole exam for one
+//! examinee from an answer callback: it is the one adaptive loop, which
+//! every exam goes through ([`run_session`] with a [`Respondent`]); [`calibrate_exposure`] sets
 //! Sympson-Hetter or eligibility parameters by simulation.
 //!
 //! # Speed
@@ -33,28 +34,22 @@
 //! informative items. Predicted scores read a tabulated bank curve.
 
 mod bank;
+mod batch;
 mod content;
 mod curve;
 mod design;
 mod estimation;
-mod eval_fixed;
-mod eval_groups;
-mod eval_loo;
-mod eval_metrics;
-mod eval_subscore;
-mod eval_two_part;
-mod eval_variant;
-mod evaluation;
 mod exposure;
 mod index;
+mod metrics;
 mod plan;
 mod posterior;
 mod predict;
 mod replay;
+mod run;
 mod score_link;
 mod select;
 mod session;
-mod simulate;
 mod state;
 mod stop;
 mod tags;
@@ -62,28 +57,24 @@ mod twins;
 
 pub use crate::online::{NextItem, Pretest, PretestSelect};
 pub use bank::CatBank;
-pub use content::Content;
-pub use design::Design;
-pub use eval_groups::{BANK_TAG, LooGroupDetail, LooGroupRow, POOLED, group_rows};
-pub use eval_loo::{InnerChoice, LooAsked, LooConfig, LooDetail, LooReport, LooRow, leave_one_out};
-pub use eval_metrics::{Summary, errors, exposure as exposure_stats, spearman};
-pub use eval_subscore::{SubGroup, SubscoreModel};
-pub use eval_variant::{
-    EXPOSURE_ROUNDS, EXPOSURE_SIMULEES, Variant, bank_shares, parse_exposure, prepare_design,
+pub use batch::{
+    ExamResult, examinee_seed, normal_thetas, replay_all, simulate_all, simulated_examinee,
 };
-pub use evaluation::{
-    BankScore, ExamResult, bank_score, exam, examinee_seed, normal_thetas, replay_all, simulate_all,
-};
+pub use content::{Content, bank_shares};
+pub use design::{Design, EXPOSURE_ROUNDS, EXPOSURE_SIMULEES};
 pub use exposure::{Exposure, ExposureFit, ExposureParams, calibrate_exposure};
+pub use metrics::{
+    Summary, error_split, errors, exposure as exposure_stats, interval_coverage, spearman,
+};
 pub(crate) use plan::fill_saved_ties;
 pub use plan::{Grid, Plan, Prior, Start};
 pub use posterior::GridPosterior;
-pub use predict::{GroupScore, Prediction};
+pub use predict::{BankScore, GroupScore, Prediction, bank_score};
 pub use replay::Replay;
+pub use run::{Answer, Outcome, PretestStep, Respondent, Run, Step, run, run_session};
 pub use score_link::{GroupLink, LengthLink, SCORE_LINK_FORMAT, ScoreLink, ScoreLinkFile};
 pub use select::SelectRule;
 pub use session::Session;
-pub use simulate::{Outcome, Step, simulate, simulated_examinee};
 pub use state::{SESSION_FORMAT, SessionState};
 pub use stop::{Classify, StopReason};
 pub use tags::Tags;

@@ -7,6 +7,16 @@
 //! maps the posterior quantiles of theta through `f`, which is increasing
 //! (as [`crate::estimate::predicted_score`] does; here `f` is read from a
 //! table built once per bank, see the bank's curves).
+//!
+//! # Blended bank score
+//! [`BankScore::Model`] is the session's prediction: the posterior mean of
+//! the bank's expected proportion `f(theta)`. [`BankScore::Blend`] uses that
+//! the administered items are part of the bank and their answers are known:
+//!
+//! `p = (sum_{j in A} x_j / m_j + sum_{j not in A} E[E[X_j | theta] / m_j | x]) / N`
+//!
+//! with `A` the administered items, `m_j = K_j - 1` and `N` the bank size;
+//! its interval is the model's shifted by the same amount.
 
 use serde::{Deserialize, Serialize};
 
@@ -15,7 +25,7 @@ use super::posterior::GridPosterior;
 use super::session::Session;
 use crate::error::{Error, Result};
 use crate::estimate::PredictedScore;
-use crate::model::Irf;
+use crate::model::{Irf, ResponseModel};
 
 /// The predicted score on one group of items.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -37,6 +47,61 @@ pub struct Prediction {
     pub category: Vec<GroupScore>,
     /// Per dimension (empty when no item has one).
     pub dimension: Vec<GroupScore>,
+}
+
+/// How an exam's predicted score on the whole bank is formed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum BankScore {
+    /// The model's expected proportion under the posterior, for every item.
+    Model,
+    /// Observed answers on administered items, the model's expectation on
+    /// the rest (the default).
+    #[default]
+    Blend,
+}
+
+impl std::str::FromStr for BankScore {
+    type Err = Error;
+
+    /// Parses `model` or `blend`.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Config`](crate::ErrorKind::Config) naming the valid values.
+    fn from_str(s: &str) -> Result<Self> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "model" => Ok(BankScore::Model),
+            "blend" => Ok(BankScore::Blend),
+            other => Err(Error::config(format!(
+                "unknown bank score '{other}' (expected model or blend)"
+            ))),
+        }
+    }
+}
+
+/// The predicted bank score of `session` under rule `score`.
+pub fn bank_score(session: &Session, level: f64, score: BankScore) -> PredictedScore {
+    let model = session.predicted_score(level);
+    if score == BankScore::Model || session.responses().is_empty() {
+        return model;
+    }
+    let irfs = session.bank().irfs();
+    let post = session.posterior();
+    let residual: f64 = session
+        .responses()
+        .iter()
+        .map(|&(j, x)| {
+            let irf = &irfs[j];
+            let m = (irf.n_categories() - 1) as f64;
+            (x as f64 - post.expect(|t| irf.expected_score(t))) / m
+        })
+        .sum();
+    let shift = residual / irfs.len() as f64;
+    PredictedScore {
+        mean: (model.mean + shift).clamp(0.0, 1.0),
+        lo: (model.lo + shift).clamp(0.0, 1.0),
+        hi: (model.hi + shift).clamp(0.0, 1.0),
+    }
 }
 
 pub(crate) fn predict(

@@ -1,9 +1,12 @@
 //! Content tags of items: what content balancing and per-group predicted
 //! scores group items by.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
+
+use crate::bank::{Item, ItemBank};
+use crate::ids::ItemId;
 
 /// The tags of one item: its subject `category`, its `dimension` (for LLM
 /// banks: general, industry, application, safety) and any other named tags.
@@ -32,6 +35,23 @@ pub struct Tags {
 }
 
 impl Tags {
+    /// The tags of a bank item: its category and dimension.
+    pub fn of_item(item: &Item) -> Self {
+        Tags {
+            category: item.category.clone(),
+            dimension: item.dimension.clone(),
+            other: BTreeMap::new(),
+        }
+    }
+
+    /// The tags of every item of `bank`, by id.
+    pub fn of_bank(bank: &ItemBank) -> HashMap<ItemId, Tags> {
+        bank.items()
+            .iter()
+            .map(|i| (i.id.clone(), Tags::of_item(i)))
+            .collect()
+    }
+
     /// Tags with only a category.
     pub fn category(value: impl Into<String>) -> Self {
         Tags {

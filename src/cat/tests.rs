@@ -352,11 +352,81 @@ fn skipped_items_are_replaced_by_the_next_best() {
         )
         .unwrap(),
     );
-    let out = simulate(&d, 3, 0.95, |j| (j % 3 != 0).then_some(1)).unwrap();
+    let out = run(&d, 3, |next| match next {
+        NextItem::Operational(j) => (j % 3 != 0).then_some(1),
+        NextItem::Pretest(_) => None,
+    })
+    .unwrap()
+    .outcome(0.95, BankScore::Model);
     assert_eq!(out.steps.len(), 10);
     assert!(out.skipped > 0);
     assert!(out.steps.iter().all(|s| s.item % 3 != 0));
     assert_eq!(out.stop_reason, StopReason::MaxItems);
+}
+
+/// A respondent that records what the loop told it, and ends the exam
+/// after `limit` answers.
+struct Counting {
+    limit: usize,
+    seen: Vec<(usize, f64)>,
+}
+
+impl Respondent for Counting {
+    type Error = crate::Error;
+
+    fn answer(&mut self, _: &Session, next: NextItem) -> crate::Result<Option<Answer>> {
+        if self.seen.len() >= self.limit {
+            return Ok(None);
+        }
+        Ok(Some(match next {
+            NextItem::Operational(j) => Answer::Score(j % 2),
+            NextItem::Pretest(_) => Answer::Skip,
+        }))
+    }
+
+    fn recorded(&mut self, session: &Session, next: NextItem, _: Answer) -> crate::Result<()> {
+        if let NextItem::Operational(j) = next {
+            self.seen.push((j, session.estimate().theta));
+        }
+        Ok(())
+    }
+}
+
+#[test]
+fn the_loop_reports_each_recorded_step_and_lets_the_source_end_the_exam() {
+    let d = Arc::new(
+        Design::new(
+            Arc::new(bank(40)),
+            Plan {
+                max_items: 10,
+                ..Plan::default()
+            },
+        )
+        .unwrap(),
+    );
+    let mut source = Counting {
+        limit: 4,
+        seen: Vec::new(),
+    };
+    let exam = run_session(Session::start(Arc::clone(&d), 9), &mut source).unwrap();
+    assert!(exam.ended);
+    assert_eq!(exam.steps.len(), 4);
+    // The callback saw each step after it was recorded: the same items and
+    // the estimates the steps carry.
+    let steps: Vec<(usize, f64)> = exam.steps.iter().map(|s| (s.item, s.theta)).collect();
+    assert_eq!(source.seen, steps);
+    assert_eq!(exam.session.n_administered(), 4);
+    assert_eq!(exam.stop_reason(), StopReason::Exhausted);
+    // The same answers through `run` go on to the plan's stop.
+    let full = run(&d, 9, |next| match next {
+        NextItem::Operational(j) => Some(j % 2),
+        NextItem::Pretest(_) => None,
+    })
+    .unwrap();
+    assert!(!full.ended);
+    assert_eq!(full.steps.len(), 10);
+    assert_eq!(full.steps[..4], exam.steps[..]);
+    assert_eq!(full.stop_reason(), StopReason::MaxItems);
 }
 
 /// `patterns` distinct 2PL items, each repeated `copies` times (twins),

@@ -8,6 +8,7 @@ mod diagnose;
 mod exam;
 mod export;
 mod input;
+mod leave_one_out;
 mod link;
 mod output;
 mod plan_flags;
@@ -42,8 +43,10 @@ enum Command {
     Exam(exam::Args),
     /// Import, check and summarise item banks (items.jsonl and their calibration).
     Bank(bank::Args),
-    /// Run adaptive exams on recorded runs (replay) or simulated examinees; leave-one-out evaluation.
+    /// Run adaptive exams on recorded runs (replay) or simulated examinees.
     Simulate(Box<simulate::Args>),
+    /// Measure how well short exams predict models outside the calibration (leave one model out).
+    Evaluate(Box<leave_one_out::Args>),
     /// Place two separate calibrations on one scale (Stocking-Lord or mean-sigma).
     Link(link::Args),
     /// Calibrate new (pretest) items from exam journals, abilities held fixed.
@@ -65,6 +68,7 @@ pub fn run() -> anyhow::Result<()> {
         Command::Exam(args) => exam::run(args),
         Command::Bank(args) => bank::run(args),
         Command::Simulate(args) => simulate::run(*args),
+        Command::Evaluate(args) => leave_one_out::run(*args),
         Command::Link(args) => link::run(args),
         Command::CalibrateNew(args) => calibrate_new::run(args),
         Command::Diagnose(args) => diagnose::run(args),

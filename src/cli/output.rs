@@ -21,23 +21,6 @@ pub fn emit(path: Option<&Path>, write: impl FnOnce(&mut dyn Write) -> Result<()
     }
 }
 
-/// Writes a CSV table: `header`, then `rows` (each as many fields);
-/// `what` names the output in an I/O error.
-pub fn write_csv_rows(
-    w: &mut dyn Write,
-    what: &str,
-    header: &[&str],
-    rows: impl IntoIterator<Item = Vec<String>>,
-) -> Result<()> {
-    let csv_err = |e: csv::Error| Error::format(format!("writing CSV: {e}"));
-    let mut out = csv::Writer::from_writer(w);
-    out.write_record(header).map_err(csv_err)?;
-    for row in rows {
-        out.write_record(&row).map_err(csv_err)?;
-    }
-    out.flush().map_err(|e| Error::io(what, e))
-}
-
 /// One examinee's ability, as `score` and `calibrate --abilities` write it.
 #[derive(Debug, Serialize)]
 pub struct AbilityRow<'a> {

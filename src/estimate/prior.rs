@@ -143,7 +143,7 @@ impl AbilityPrior {
     /// `-(df + 1) / 2 ln(1 + z^2 / df)` inside the support and `-inf`
     /// outside it (t), with `z = (theta - location) / scale`.
     #[inline]
-    pub(crate) fn ln_kernel(&self, theta: f64) -> f64 {
+    pub fn ln_kernel(&self, theta: f64) -> f64 {
         let z = (theta - self.mean) / self.sd;
         if self.is_normal() {
             return -0.5 * z * z;

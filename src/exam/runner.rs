@@ -1,14 +1,16 @@
 //! Running one exam: the adaptive loop with a backend, a journal, and
 //! resumption from the journal.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 
 use super::journal::{Contents, Header, JOURNAL_FORMAT, Journal, Step};
 use super::result::{AppliedGroupLink, AppliedLink, Calibration, ExamResult, RESULT_FORMAT};
 use crate::bank::{Item, ItemBank, ItemType, ParamSet, UsedVariants};
-use crate::cat::{CatBank, GroupLink, Plan, ScoreLink, Session, Tags};
+use crate::cat::{
+    Answer, CatBank, GroupLink, NextItem, Plan, Respondent, ScoreLink, Session, Tags, run_session,
+};
 use crate::error::{Error, ErrorKind, Result};
 use crate::export::utc_now;
 use crate::grade::{AnswerKey, Grader, Outcome};
@@ -106,14 +108,7 @@ impl Exam {
         for p in params.items() {
             match bank.get(p.id.as_str()) {
                 Some(item) => {
-                    tags.insert(
-                        p.id.clone(),
-                        Tags {
-                            category: item.category.clone(),
-                            dimension: item.dimension.clone(),
-                            other: BTreeMap::new(),
-                        },
-                    );
+                    tags.insert(p.id.clone(), Tags::of_item(item));
                 }
                 None => missing.push(p.id.as_str().to_owned()),
             }
@@ -317,54 +312,170 @@ fn journalled_variant(exam: &Exam, item: &Item, step: &Step) -> Result<Option<It
     Ok(Some(variant_item))
 }
 
-/// Replays the journalled steps into `session`, checking that each is the
-/// item the session chooses.
-fn replay(
-    exam: &Exam,
-    session: &mut Session,
-    contents: &Contents,
-    path: &Path,
-    progress: &mut dyn FnMut(Progress<'_>),
-) -> Result<()> {
-    for (n, step) in contents.steps.iter().enumerate() {
+/// The answers of one exam: first the journal's steps on resume (each
+/// checked to be the item the session chooses), then the backend's,
+/// graded and journalled as they come.
+struct Asker<'a, 'p> {
+    exam: &'a Exam,
+    backend: &'a dyn Backend,
+    path: &'a Path,
+    /// The journal's steps still to replay, with their numbers.
+    journalled: std::iter::Enumerate<std::vec::IntoIter<Step>>,
+    /// The journal read on resume, until it is reopened for the first new
+    /// step (so a journal this exam refuses is left as it was).
+    to_reopen: Option<Contents>,
+    journal: Option<Journal>,
+    /// The step being answered, and whether it came from the journal.
+    pending: Option<(Step, bool)>,
+    steps: Vec<Step>,
+    progress: &'p mut dyn FnMut(Progress<'_>),
+}
+
+impl Asker<'_, '_> {
+    /// The journal, reopened for appending on resume.
+    fn journal(&mut self) -> Result<&mut Journal> {
+        if let Some(contents) = self.to_reopen.take() {
+            self.journal = Some(Journal::resume(self.path, &contents)?);
+        }
+        self.journal
+            .as_mut()
+            .ok_or_else(|| Error::config("the journal is not open").in_file(self.path))
+    }
+
+    /// The journalled step `n` (0-based), checked against the item the
+    /// session chose, as the answer to replay.
+    fn replayed(
+        &mut self,
+        session: &Session,
+        next: NextItem,
+        n: usize,
+        step: Step,
+    ) -> Result<Answer> {
         let refuse = |why: String| {
-            Error::config(format!("cannot resume: step {}: {why}", n + 1)).in_file(path)
+            Error::config(format!("cannot resume: step {}: {why}", n + 1)).in_file(self.path)
         };
-        let Some(next) = session.next_any() else {
-            return Err(refuse(format!(
-                "the exam had already stopped, yet item '{}' was asked",
-                step.item_id
-            )));
-        };
-        let chosen = session.item_id(next).as_str().to_owned();
-        let chosen = chosen.as_str();
+        let chosen = session.item_id(next).as_str();
         if chosen != step.item_id || next.is_pretest() != step.pretest {
             return Err(refuse(format!(
                 "the journal asked item '{}' where this exam chooses '{chosen}'",
                 step.item_id
             )));
         }
+        let exam = self.exam;
         let item = exam
             .bank
             .get(chosen)
             .ok_or_else(|| refuse(format!("item '{chosen}' has no content")))?;
-        let variant = journalled_variant(exam, item, step).map_err(|e| refuse(e.to_string()))?;
+        let variant = journalled_variant(exam, item, &step).map_err(|e| refuse(e.to_string()))?;
         let item = variant.as_ref().unwrap_or(item);
         if render(item, &exam.prompt).hash() != step.prompt_hash {
             return Err(refuse(format!(
                 "the prompt of item '{chosen}' differs from the journalled one"
             )));
         }
-        match step.score {
-            Some(score) => session.record_next(next, usize::from(score))?,
-            None => session.skip_next(next)?,
-        }
-        progress(Progress::Step {
-            step,
-            replayed: true,
-        });
+        let answer = match step.score {
+            Some(score) => Answer::Score(usize::from(score)),
+            None => Answer::Skip,
+        };
+        self.pending = Some((step, true));
+        Ok(answer)
     }
-    Ok(())
+
+    /// Asks the backend for `next` and grades the reply.
+    fn asked(&mut self, session: &Session, next: NextItem) -> Result<Answer> {
+        self.journal()?;
+        let exam = self.exam;
+        let id = session.item_id(next).as_str();
+        let item = exam.bank.get(id).ok_or_else(|| {
+            Error::new(ErrorKind::Item, "calibrated but not in the bank").for_item(id)
+        })?;
+        let drawn = draw_variant(exam, item, self.progress)?;
+        let item = drawn.as_ref().map_or(item, |d| &d.item);
+        let prompt = render(item, &exam.prompt);
+        let mut step = Step {
+            step: self.steps.len() + 1,
+            item_id: id.to_owned(),
+            prompt_hash: prompt.hash().to_owned(),
+            output: None,
+            extracted: None,
+            score: None,
+            outcome: None,
+            skipped: None,
+            theta: 0.0,
+            se: None,
+            latency: 0.0,
+            elapsed: 0.0,
+            usage: None,
+            attempts: 0,
+            pretest: next.is_pretest(),
+            variant: drawn.as_ref().map(|d| d.variant.clone()),
+        };
+        let answer = match self.backend.ask(&prompt, item) {
+            Ok(reply) => {
+                let grade = Grader::new(answer_key(item)?)
+                    .map_err(|e| e.for_item(id))?
+                    .grade(&reply.text);
+                step.output = Some(reply.text);
+                step.extracted = grade.extracted;
+                step.score = Some(grade.score);
+                step.outcome = Some(grade.outcome);
+                step.latency = reply.latency.as_secs_f64();
+                step.elapsed = reply.elapsed.as_secs_f64();
+                step.usage = reply.usage;
+                step.attempts = reply.attempts;
+                Answer::Score(usize::from(grade.score))
+            }
+            Err(e) if e.kind() == BackendErrorKind::NotRecorded => {
+                step.skipped = Some(e.message().to_owned());
+                step.attempts = e.attempts();
+                Answer::Skip
+            }
+            Err(e) => {
+                return Err(Error::new(
+                    ErrorKind::Io,
+                    format!(
+                        "{} failed on item '{id}' after {} attempt(s): {e}; the journal keeps the {} step(s) done, continue with --resume",
+                        self.backend.describe(),
+                        e.attempts(),
+                        self.steps.len()
+                    ),
+                )
+                .in_file(self.path));
+            }
+        };
+        self.pending = Some((step, false));
+        Ok(answer)
+    }
+}
+
+impl Respondent for Asker<'_, '_> {
+    type Error = Error;
+
+    fn answer(&mut self, session: &Session, next: NextItem) -> Result<Option<Answer>> {
+        match self.journalled.next() {
+            Some((n, step)) => self.replayed(session, next, n, step),
+            None => self.asked(session, next),
+        }
+        .map(Some)
+    }
+
+    fn recorded(&mut self, session: &Session, _: NextItem, _: Answer) -> Result<()> {
+        let Some((mut step, replayed)) = self.pending.take() else {
+            return Ok(());
+        };
+        if !replayed {
+            let ability = session.estimate();
+            step.theta = ability.theta;
+            step.se = finite(ability.se);
+            self.journal()?.append(&step)?;
+        }
+        (self.progress)(Progress::Step {
+            step: &step,
+            replayed,
+        });
+        self.steps.push(step);
+        Ok(())
+    }
 }
 
 /// Runs `exam` with `backend`, journalling to `journal`; with `resume`,
@@ -393,9 +504,8 @@ pub fn run(
     progress: &mut dyn FnMut(Progress<'_>),
 ) -> Result<ExamResult> {
     let header = exam.header(backend);
-    let mut session = Session::new(Arc::clone(&exam.cat), exam.plan.clone(), exam.seed)?;
-    let mut steps: Vec<Step> = Vec::new();
-    let mut journal = if resume && journal_path.exists() {
+    let session = Session::new(Arc::clone(&exam.cat), exam.plan.clone(), exam.seed)?;
+    let (journalled, to_reopen, journal) = if resume && journal_path.exists() {
         let contents = Journal::read(journal_path)?;
         if let Some(w) = &contents.warning {
             progress(Progress::Note(w));
@@ -409,88 +519,46 @@ pub fn run(
                 contents.header.backend, header.backend
             )));
         }
-        replay(exam, &mut session, &contents, journal_path, progress)?;
-        steps = contents.steps.clone();
-        Journal::resume(journal_path, &contents)?
+        (contents.steps.clone(), Some(contents), None)
     } else {
-        Journal::create(journal_path, &header)?
+        (
+            Vec::new(),
+            None,
+            Some(Journal::create(journal_path, &header)?),
+        )
     };
-
-    while let Some(next) = session.next_any() {
-        let id = session.item_id(next).as_str().to_owned();
-        let id = id.as_str();
-        let item = exam.bank.get(id).ok_or_else(|| {
-            Error::new(ErrorKind::Item, "calibrated but not in the bank").for_item(id)
-        })?;
-        let drawn = draw_variant(exam, item, progress)?;
-        let item = drawn.as_ref().map_or(item, |d| &d.item);
-        let prompt = render(item, &exam.prompt);
-        let mut step = Step {
-            step: steps.len() + 1,
-            item_id: id.to_owned(),
-            prompt_hash: prompt.hash().to_owned(),
-            output: None,
-            extracted: None,
-            score: None,
-            outcome: None,
-            skipped: None,
-            theta: 0.0,
-            se: None,
-            latency: 0.0,
-            elapsed: 0.0,
-            usage: None,
-            attempts: 0,
-            pretest: next.is_pretest(),
-            variant: drawn.as_ref().map(|d| d.variant.clone()),
-        };
-        match backend.ask(&prompt, item) {
-            Ok(reply) => {
-                let grade = Grader::new(answer_key(item)?)
-                    .map_err(|e| e.for_item(id))?
-                    .grade(&reply.text);
-                session.record_next(next, usize::from(grade.score))?;
-                step.output = Some(reply.text);
-                step.extracted = grade.extracted;
-                step.score = Some(grade.score);
-                step.outcome = Some(grade.outcome);
-                step.latency = reply.latency.as_secs_f64();
-                step.elapsed = reply.elapsed.as_secs_f64();
-                step.usage = reply.usage;
-                step.attempts = reply.attempts;
-            }
-            Err(e) if e.kind() == BackendErrorKind::NotRecorded => {
-                session.skip_next(next)?;
-                step.skipped = Some(e.message().to_owned());
-                step.attempts = e.attempts();
-            }
-            Err(e) => {
-                return Err(Error::new(
-                    ErrorKind::Io,
-                    format!(
-                        "{} failed on item '{id}' after {} attempt(s): {e}; the journal keeps the {} step(s) done, continue with --resume",
-                        backend.describe(),
-                        e.attempts(),
-                        steps.len()
-                    ),
-                )
-                .in_file(journal_path));
-            }
-        }
-        let ability = session.estimate();
-        step.theta = ability.theta;
-        step.se = finite(ability.se);
-        journal.append(&step)?;
-        progress(Progress::Step {
-            step: &step,
-            replayed: false,
-        });
-        steps.push(step);
+    let mut asker = Asker {
+        exam,
+        backend,
+        path: journal_path,
+        journalled: journalled.into_iter().enumerate(),
+        to_reopen,
+        journal,
+        pending: None,
+        steps: Vec::new(),
+        progress,
+    };
+    let finished = run_session(session, &mut asker)?;
+    if let Some((n, step)) = asker.journalled.next() {
+        return Err(Error::config(format!(
+            "cannot resume: step {}: the exam had already stopped, yet item '{}' was asked",
+            n + 1,
+            step.item_id
+        ))
+        .in_file(journal_path));
     }
+    let started = asker.journal()?.started().map(str::to_owned);
     let times = Times {
-        started: journal.started().map(str::to_owned),
+        started,
         finished: Some(utc_now()?),
     };
-    Ok(result(exam, backend, &session, &steps, times))
+    Ok(result(
+        exam,
+        backend,
+        &finished.session,
+        &asker.steps,
+        times,
+    ))
 }
 
 /// When an exam started and finished.

@@ -1,6 +1,6 @@
 //! Online calibration of new (pretest) items: seeding them into adaptive
-//! exams ([`Pretest`], administered by [`crate::cat::Session::next_any`]),
-//! simulating such exams ([`simulate_pretest`]), and estimating the new
+//! exams ([`Pretest`], administered by [`crate::cat::Session::next_any`];
+//! simulated by [`crate::cat::simulate_all`]), and estimating the new
 //! items' parameters afterwards from journals or a long CSV
 //! ([`calibrate_new`], by MEM or with abilities fixed), with the
 //! operational items' parameters held fixed so the new items land on the
@@ -23,9 +23,7 @@ mod calibrate;
 mod data;
 mod mstep;
 mod pretest;
-mod simulate;
 
 pub use calibrate::{Method, NewItem, OnlineCalibration, OnlineConfig, calibrate_new};
 pub use data::{Examinee, PretestData, journal_paths, sha256_hex};
 pub use pretest::{NextItem, Pretest, PretestSelect};
-pub use simulate::{PretestExam, simulate_pretest};

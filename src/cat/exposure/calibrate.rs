@@ -7,11 +7,12 @@ use serde::{Deserialize, Serialize};
 
 use super::{Exposure, ExposureParams};
 use crate::cat::bank::CatBank;
+use crate::cat::batch::simulated_examinee;
 use crate::cat::design::Design;
 use crate::cat::plan::Plan;
-use crate::cat::session::Session;
-use crate::cat::simulate::simulated_examinee;
+use crate::cat::run::run;
 use crate::error::{Error, Result};
+use crate::online::NextItem;
 
 /// The result of [`calibrate_exposure`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -104,12 +105,12 @@ pub fn calibrate_exposure(
             .enumerate()
             .map(|(i, &theta)| {
                 let s = mix(seed, it, i);
-                let mut session = Session::start(Arc::clone(&design), s);
                 let mut answer = simulated_examinee(design.bank().irfs(), theta, s ^ 0x5EED);
-                while let Some(j) = session.next_index() {
-                    let score = answer(j).unwrap_or(0);
-                    session.record_index(j, score)?;
-                }
+                let exam = run(&design, s, |next| match next {
+                    NextItem::Operational(j) => answer(j),
+                    NextItem::Pretest(_) => None,
+                })?;
+                let session = &exam.session;
                 let mut sel = session.selections().to_vec();
                 sel.sort_unstable();
                 sel.dedup();

@@ -65,6 +65,40 @@ pub enum Exposure {
     },
 }
 
+impl std::str::FromStr for Exposure {
+    type Err = Error;
+
+    /// Parses `none`, `randomesque:K`, `a-stratified:S`, `sympson-hetter:R`
+    /// or `eligibility:R`.
+    ///
+    /// # Errors
+    /// Any other text ([`ErrorKind::Config`](crate::ErrorKind::Config),
+    /// naming the valid forms).
+    fn from_str(text: &str) -> Result<Self> {
+        let (how, x) = text.split_once(':').unwrap_or((text, ""));
+        let x = x.trim();
+        let parsed = match how.trim() {
+            "none" => Some(Exposure::None),
+            "randomesque" => x.parse().ok().map(|k| Exposure::Randomesque { k }),
+            "a-stratified" => x
+                .parse()
+                .ok()
+                .map(|strata| Exposure::AStratified { strata }),
+            "sympson-hetter" => x
+                .parse()
+                .ok()
+                .map(|r_max| Exposure::SympsonHetter { r_max }),
+            "eligibility" => x.parse().ok().map(|r_max| Exposure::Eligibility { r_max }),
+            _ => None,
+        };
+        parsed.ok_or_else(|| {
+            Error::config(format!(
+                "exposure '{text}': expected none, randomesque:K, a-stratified:S, sympson-hetter:R or eligibility:R"
+            ))
+        })
+    }
+}
+
 impl Exposure {
     pub(crate) fn validate(&self, max_items: usize) -> Result<()> {
         match *self {

@@ -5,11 +5,11 @@ use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use fangsheng::bank::ParamSet;
-use fangsheng::cat::{Design, Plan, examinee_seed};
+use fangsheng::cat::{Design, ExamResult, Plan, examinee_seed};
 use fangsheng::exam::{Header, JOURNAL_FORMAT, Journal, Step};
 use fangsheng::grade::Outcome;
 use fangsheng::model::Irf;
-use fangsheng::online::{PretestExam, sha256_hex};
+use fangsheng::online::sha256_hex;
 use fangsheng::{Error, Result};
 
 use super::Args;
@@ -58,7 +58,7 @@ pub fn write(
     args: &Args,
     design: &Arc<Design>,
     params_path: &Path,
-    exams: &[PretestExam],
+    exams: &[ExamResult],
 ) -> anyhow::Result<()> {
     let pool = design
         .plan()
@@ -71,12 +71,12 @@ pub fn write(
         let csv_err = |e: csv::Error| Error::format(format!("writing CSV: {e}"));
         fangsheng::io::write_atomic(path, |w| {
             let mut out = csv::Writer::from_writer(w);
-            out.write_record(["examinee", "item", "score", "theta", "pretest"])
+            out.write_record(["model", "item", "score", "theta", "pretest"])
                 .map_err(csv_err)?;
             for e in exams {
-                let theta = format!("{:.6}", e.result.outcome.ability.theta);
-                let who = name(e.result.index);
-                for s in &e.result.outcome.steps {
+                let theta = format!("{:.6}", e.outcome.ability.theta);
+                let who = name(e.index);
+                for s in &e.outcome.steps {
                     out.write_record([
                         &who,
                         ids[s.item].as_str(),
@@ -86,9 +86,15 @@ pub fn write(
                     ])
                     .map_err(csv_err)?;
                 }
-                for &(p, x) in &e.pretest {
-                    out.write_record([&who, pool[p].as_str(), &x.to_string(), &theta, "1"])
-                        .map_err(csv_err)?;
+                for p in &e.outcome.pretest {
+                    out.write_record([
+                        &who,
+                        pool[p.item].as_str(),
+                        &p.score.to_string(),
+                        &theta,
+                        "1",
+                    ])
+                    .map_err(csv_err)?;
                 }
             }
             out.flush().map_err(|e| Error::io(path, e))
@@ -100,7 +106,7 @@ pub fn write(
         let loaded = ParamSet::load(params_path)?.params;
         let meta = loaded.metadata();
         for e in exams {
-            let i = e.result.index;
+            let i = e.index;
             let header = Header {
                 format: JOURNAL_FORMAT.to_owned(),
                 bank: meta.bank.clone().unwrap_or_else(|| "simulated".to_owned()),
@@ -110,10 +116,7 @@ pub fn write(
                 plan: serde_json::to_value(design.plan()).unwrap_or_default(),
                 prompt: serde_json::Value::Null,
                 seed: examinee_seed(args.seed, i),
-                backend: format!(
-                    "simulated theta={}",
-                    e.result.true_theta.unwrap_or(f64::NAN)
-                ),
+                backend: format!("simulated theta={}", e.true_theta.unwrap_or(f64::NAN)),
             };
             journal_steps(e, ids, pool, design.plan().start.theta).and_then(|steps| {
                 Journal::write_whole(&dir.join(format!("{}.jsonl", name(i))), &header, &steps)
@@ -125,21 +128,22 @@ pub fn write(
 
 /// The exam's steps in the order asked, pretest steps marked.
 fn journal_steps(
-    e: &PretestExam,
+    e: &ExamResult,
     ids: &[fangsheng::ItemId],
     pool: &[fangsheng::ItemId],
     start: f64,
 ) -> Result<Vec<Step>> {
-    let ops = &e.result.outcome.steps;
-    let total = ops.len() + e.pretest.len();
+    let ops = &e.outcome.steps;
+    let pre = &e.outcome.pretest;
+    let total = ops.len() + pre.len();
     let (mut o, mut p) = (0, 0);
     let (mut theta, mut se) = (start, None);
     let mut out = Vec::with_capacity(total);
     for n in 0..total {
-        let pretest = e.positions.get(p) == Some(&n);
+        let pretest = pre.get(p).is_some_and(|s| s.position == n);
         let (item, score) = if pretest {
             p += 1;
-            (pool[e.pretest[p - 1].0].as_str(), e.pretest[p - 1].1)
+            (pool[pre[p - 1].item].as_str(), pre[p - 1].score)
         } else {
             let s = &ops[o];
             o += 1;

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::evaluation::ExamResult;
+use super::batch::ExamResult;
 use crate::estimate::PredictedScore;
 
 /// Summary of a run of exams.

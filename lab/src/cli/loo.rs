@@ -1,5 +1,5 @@
-//! `fangsheng simulate --leave-one-out`: the evaluation run from the flags,
-//! and the score link it can write.
+//! `fangsheng-lab loo`: the experiment run from the flags, and the score
+//! link it can write.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -8,40 +8,49 @@ use std::sync::Arc;
 use anyhow::{Context, bail};
 use fangsheng::Result;
 use fangsheng::calibrate::{CalibrationConfig, PriorConfig};
-use fangsheng::cat::{
-    BANK_TAG, BankScore, GroupLink, InnerChoice, LengthLink, LooConfig, LooDetail, LooReport, Plan,
-    ScoreLink, ScoreLinkFile, Tags, Variant, leave_one_out,
-};
+use fangsheng::cat::{BankScore, GroupLink, Plan, ScoreLinkFile};
 use fangsheng::data::read_responses_with_no_answer;
-use fangsheng::ids::ItemId;
 use fangsheng::io::check_writable;
-use fangsheng::model::ModelKind;
-
-use crate::cli::output::emit;
-use crate::cli::progress::ProgressLine;
-
-use super::Args;
-use super::loo_output::{
-    group_markdown, markdown, write_asked, write_details, write_group_details, write_group_rows,
-    write_loo,
+use fangsheng::loo::{
+    fit_links, group_markdown, markdown, write_details, write_group_details, write_group_rows,
+    write_rows,
 };
+use fangsheng::model::ModelKind;
+use fangsheng_lab::loo::{LabConfig, LabReport, leave_one_out};
+use fangsheng_lab::variant::Variant;
 
-pub(super) fn run_loo(
-    args: &Args,
-    plan: Plan,
-    score: BankScore,
-    tags: HashMap<ItemId, Tags>,
-) -> anyhow::Result<()> {
+use super::output::emit;
+use super::progress::ProgressLine;
+use super::{Args, report, tags};
+
+/// The plan: the plan file (or the defaults) with the flags applied.
+fn plan(args: &Args) -> anyhow::Result<Plan> {
+    let mut plan = match &args.plan {
+        Some(p) => Plan::load(p)?,
+        None => Plan::default(),
+    };
+    args.plan_flags.apply(&mut plan)?;
+    if let Some(e) = &args.exposure {
+        plan.exposure = e.parse().context("--exposure")?;
+    }
+    match (&args.plan, plan.validate()) {
+        (Some(p), Err(e)) if e.path().is_none() => Err(e.in_file(p).into()),
+        (_, r) => Ok(r.map(|()| plan)?),
+    }
+}
+
+pub(super) fn run(args: &Args) -> anyhow::Result<()> {
+    let plan = plan(args)?;
+    let score: BankScore = args.score.parse()?;
+    let tags = match &args.tags {
+        Some(p) => tags::read_tags(p, &args.id_field, &args.tag_field, &args.dimension_field)?,
+        None => HashMap::new(),
+    };
     let source = args
         .input
         .responses
         .clone()
-        .context("--leave-one-out needs --responses FILE")?;
-    if args.params.is_some() || args.thetas.is_some() {
-        bail!(
-            "--leave-one-out calibrates its own parameters from --responses: drop --params and --thetas"
-        );
-    }
+        .context("--responses FILE is required")?;
     let settings = args.models.len() * args.slope_prior_sd.len().max(1);
     if args.write_score_link.is_some() && settings != 1 {
         bail!(
@@ -89,7 +98,7 @@ pub(super) fn run_loo(
         let h = h.clamp(1, n);
         (0..h).map(|i| i * n / h).collect()
     });
-    let config = LooConfig {
+    let config = LabConfig {
         calibration: CalibrationConfig {
             priors: if args.prior == "none" {
                 PriorConfig::none()
@@ -114,9 +123,10 @@ pub(super) fn run_loo(
         group_tags: args.group_scores.clone(),
         no_answer,
         record_asked: args.asked.is_some(),
+        on_calibration: None,
         rescore_slope_prior: args
             .rescore_slope_prior_sd
-            .map(|sd| crate::cli::positive_sd("rescore-slope-prior-sd", sd))
+            .map(|sd| super::positive_sd("rescore-slope-prior-sd", sd))
             .transpose()?,
         slope_priors: args
             .slope_prior_sd
@@ -126,7 +136,7 @@ pub(super) fn run_loo(
                 x => x
                     .parse::<f64>()
                     .with_context(|| format!("--slope-prior-sd: '{x}' is not a number or default"))
-                    .and_then(|sd| crate::cli::positive_sd("slope-prior-sd", sd))
+                    .and_then(|sd| super::positive_sd("slope-prior-sd", sd))
                     .map(Some),
             })
             .collect::<anyhow::Result<_>>()?,
@@ -140,7 +150,7 @@ pub(super) fn run_loo(
     )?;
     progress.finish();
     let seconds = progress.elapsed().as_secs_f64();
-    emit(args.out.as_deref(), |w| write_loo(w, &report, args.json))?;
+    emit(args.out.as_deref(), |w| write_rows(w, &report, args.json))?;
     if let Some(path) = &args.details {
         emit(Some(path), |w| write_details(w, &report))?;
     }
@@ -151,7 +161,7 @@ pub(super) fn run_loo(
         emit(Some(path), |w| write_group_details(w, &report))?;
     }
     if let Some(path) = &args.asked {
-        emit(Some(path), |w| write_asked(w, &report))?;
+        emit(Some(path), |w| report::write_asked(w, &report))?;
     }
     eprintln!(
         "leave-one-out on {} ({} examinees held out, {} items, {} seeds from {}) in {seconds:.1}s; calibration {}",
@@ -168,7 +178,7 @@ pub(super) fn run_loo(
             .join(", ")
     );
     eprint!("{}", markdown(&report));
-    eprint!("{}", inner_summary(&report.inner_choices));
+    eprint!("{}", report::inner_summary(&report.inner_choices));
     eprint!("{}", group_markdown(&report));
     if let Some(path) = &args.write_score_link {
         write_score_link(path, &report, args, &source)?;
@@ -180,7 +190,7 @@ pub(super) fn run_loo(
 /// content-balanced one with --balance) at each length.
 fn write_score_link(
     path: &Path,
-    report: &LooReport,
+    report: &LabReport,
     args: &Args,
     source: &Path,
 ) -> anyhow::Result<()> {
@@ -194,69 +204,7 @@ fn write_score_link(
         .find(|p| p.0 == method)
         .map(|p| &p.1)
         .with_context(|| format!("no '{method}' row to fit a score link on"))?;
-    // The examinee of each pair, for the link's examinee count.
-    let group_of: HashMap<&str, usize> = report
-        .held_out
-        .iter()
-        .enumerate()
-        .map(|(i, name)| (name.as_str(), i))
-        .collect();
-    let links: Vec<LengthLink> = args
-        .lengths
-        .iter()
-        .map(|&k| {
-            let rows: Vec<&LooDetail> = report
-                .details
-                .iter()
-                .filter(|d| d.method == method && d.items == k)
-                .collect();
-            // A plan without random choices repeats each examinee's exam
-            // for every seed: one pair per examinee then. Otherwise every
-            // seed's exam is a pair (equal weight per examinee).
-            let mut first: HashMap<&str, u64> = HashMap::new();
-            let seed_free = rows.iter().all(|d| {
-                *first
-                    .entry(d.examinee.as_str())
-                    .or_insert(d.predicted.to_bits())
-                    == d.predicted.to_bits()
-            });
-            let first_seed = rows.first().map(|d| d.seed);
-            let kept: Vec<&LooDetail> = rows
-                .into_iter()
-                .filter(|d| !seed_free || Some(d.seed) == first_seed)
-                .collect();
-            let pairs: Vec<(f64, f64)> = kept.iter().map(|d| (d.predicted, d.observed)).collect();
-            let groups: Vec<usize> = kept.iter().map(|d| group_of[d.examinee.as_str()]).collect();
-            // The same exams' group scores, one line per tag value.
-            // (tag, value) -> the group's pairs and their examinees.
-            type Pairs = (Vec<(f64, f64)>, Vec<usize>);
-            let mut by_group: BTreeMap<(&str, &str), Pairs> = BTreeMap::new();
-            for d in report.group_details.iter().filter(|d| {
-                d.method == method
-                    && d.items == k
-                    && d.tag != BANK_TAG
-                    && (!seed_free || Some(d.seed) == first_seed)
-            }) {
-                let cell = by_group
-                    .entry((d.tag.as_str(), d.value.as_str()))
-                    .or_default();
-                cell.0.push((d.predicted, d.observed));
-                cell.1.push(group_of[d.examinee.as_str()]);
-            }
-            LengthLink {
-                items: k,
-                link: ScoreLink::fit_grouped(&pairs, &groups),
-                groups: by_group
-                    .into_iter()
-                    .map(|((tag, value), (pairs, groups))| GroupLink {
-                        tag: tag.to_owned(),
-                        value: value.to_owned(),
-                        link: ScoreLink::fit_grouped(&pairs, &groups),
-                    })
-                    .collect(),
-            }
-        })
-        .collect();
+    let links = fit_links(report, &method, &args.lengths);
     let described = format!(
         "leave-one-out exams of {} examinees of {} ({}, {} seeds from {}, row '{method}')",
         report.held_out.len(),
@@ -307,40 +255,4 @@ fn group_tags(groups: &[GroupLink]) -> String {
         .map(|(t, n)| format!("{t}: {n}"))
         .collect::<Vec<_>>()
         .join(", ")
-}
-
-/// How often each inner validation mode picked each plan, and each plan's
-/// inner MAE (accuracy points, mean over folds), by calibration and length.
-fn inner_summary(choices: &[InnerChoice]) -> String {
-    // (mode, calibration, k) -> plan -> (folds picked, sum of inner MAEs, folds)
-    type Tally = BTreeMap<(String, String, usize), Vec<(String, usize, f64, usize)>>;
-    let mut tally: Tally = BTreeMap::new();
-    for c in choices {
-        let plans = tally
-            .entry((c.mode.clone(), c.calibration.clone(), c.items))
-            .or_insert_with(|| {
-                c.inner_mae
-                    .iter()
-                    .map(|p| (p.0.clone(), 0, 0.0, 0))
-                    .collect()
-            });
-        for (plan, (_, mae)) in plans.iter_mut().zip(&c.inner_mae) {
-            plan.1 += usize::from(plan.0 == c.variant);
-            plan.2 += mae;
-            plan.3 += 1;
-        }
-    }
-    let mut s = String::new();
-    for ((mode, cal, k), plans) in tally {
-        s.push_str(&format!(
-            "inner choice {mode}, {cal}, {k} items (plan: folds picked, inner MAE mean over folds):\n"
-        ));
-        for (plan, picked, sum, n) in plans {
-            s.push_str(&format!(
-                "  {plan}: {picked}, {:.2}\n",
-                100.0 * sum / n.max(1) as f64
-            ));
-        }
-    }
-    s
 }

@@ -5,16 +5,17 @@ use std::time::Instant;
 
 use rayon::prelude::*;
 
-use crate::cat::eval_fixed::random_exam;
-use crate::cat::eval_variant::Variant;
-use crate::cat::score_link::ScoreLink;
-use crate::error::Result;
-use crate::model::ModelKind;
+use crate::fixed::random_exam;
+use crate::variant::Variant;
+use fangsheng::cat::ScoreLink;
+use fangsheng::error::Result;
+use fangsheng::model::ModelKind;
 
-use super::exams::{Prepared, held_out_runs, prepare, run_exam, uses_randomness};
+use fangsheng::loo::{LooRow, SeedRun, row_of, uses_randomness};
+
+use super::exams::{Prepared, held_out_runs, prepare, run_exam};
 use super::fold::{Data, Fold, fold};
-use super::summary::{SeedRun, row_of};
-use super::{InnerChoice, LooConfig, LooRow, base_plan};
+use super::{InnerChoice, LabConfig, base_plan};
 
 /// One calibration examinee's exams in an inner fold of the refit choice.
 pub(super) struct InnerRun {
@@ -34,7 +35,7 @@ pub(super) struct InnerRun {
 /// total) after each outer fold.
 pub(super) fn refit_runs(
     data: Data<'_>,
-    config: &LooConfig,
+    config: &LabConfig,
     setting: (ModelKind, Option<f64>),
     held: &[usize],
     variants: &[Variant],
@@ -62,7 +63,7 @@ pub(super) fn refit_runs(
 /// examinees' exams: `j`'s row).
 pub(super) fn inner_run(
     data: Data<'_>,
-    config: &LooConfig,
+    config: &LabConfig,
     (model, slope_prior): (ModelKind, Option<f64>),
     m: usize,
     j: usize,
@@ -99,7 +100,7 @@ pub(super) fn inner_run(
                 .chain(config.inner_link.then(|| {
                     seeds
                         .iter()
-                        .map(|&s| Ok(random_exam(&f, &base, config.score, s)?.irt.mean))
+                        .map(|&s| Ok(random_exam(&f, &base, config.score, s)?.0.irt.mean))
                         .collect::<Result<Vec<f64>>>()
                 }))
                 .collect::<Result<Vec<_>>>()

@@ -1,14 +1,24 @@
-//! The leave-one-out report as a Markdown table, CSV and JSON.
+//! A leave-one-out report as Markdown tables (for a terminal), CSV and
+//! JSON. Missing numbers (a method without intervals, say) are empty CSV
+//! cells.
 
 use std::io::Write;
 
-use fangsheng::cat::{BANK_TAG, LooGroupRow, LooReport, POOLED};
-use fangsheng::{Error, Result};
+use super::{BANK_TAG, LooGroupRow, LooReport, POOLED};
+use crate::error::{Error, Result};
+use crate::io::write_csv_rows;
 
-use crate::cli::output::write_csv_rows;
+/// `x` with `decimals` digits, empty when it is not finite.
+fn num(x: f64, decimals: usize) -> String {
+    if x.is_finite() {
+        format!("{x:.decimals$}")
+    } else {
+        String::new()
+    }
+}
 
-/// The table in Markdown, errors in accuracy points (x100).
-pub(super) fn markdown(report: &LooReport) -> String {
+/// The rows as a Markdown table, errors in accuracy points (x100).
+pub fn markdown(report: &LooReport) -> String {
     let mut s = String::from(
         "| calibration | method | k | MAE | MAE sd | persistent | spread | max err | worst | Spearman | coverage | width | max exposure | overlap | seconds |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
     );
@@ -35,7 +45,12 @@ pub(super) fn markdown(report: &LooReport) -> String {
     s
 }
 
-pub(super) fn write_loo(w: &mut dyn Write, report: &LooReport, json: bool) -> Result<()> {
+/// The rows as CSV (`calibration,method,items,mae,...`), or the whole
+/// report as JSON.
+///
+/// # Errors
+/// A failed write.
+pub fn write_rows(w: &mut dyn Write, report: &LooReport, json: bool) -> Result<()> {
     let io = |e: std::io::Error| Error::io("<output>", e);
     if json {
         serde_json::to_writer_pretty(&mut *w, report)
@@ -68,25 +83,29 @@ pub(super) fn write_loo(w: &mut dyn Write, report: &LooReport, json: bool) -> Re
                 r.calibration.clone(),
                 r.method.clone(),
                 r.items.to_string(),
-                format!("{:.6}", r.mae),
-                format!("{:.6}", r.mae_sd),
-                format!("{:.6}", r.persistent),
-                format!("{:.6}", r.spread),
-                format!("{:.6}", r.max_error),
-                format!("{:.6}", r.worst),
-                format!("{:.6}", r.spearman),
-                format!("{:.6}", r.coverage),
-                format!("{:.6}", r.width),
-                format!("{:.3}", r.mean_length),
-                format!("{:.6}", r.max_exposure),
-                format!("{:.6}", r.mean_overlap),
-                format!("{:.3}", r.seconds),
+                num(r.mae, 6),
+                num(r.mae_sd, 6),
+                num(r.persistent, 6),
+                num(r.spread, 6),
+                num(r.max_error, 6),
+                num(r.worst, 6),
+                num(r.spearman, 6),
+                num(r.coverage, 6),
+                num(r.width, 6),
+                num(r.mean_length, 3),
+                num(r.max_exposure, 6),
+                num(r.mean_overlap, 6),
+                num(r.seconds, 3),
             ]
         }),
     )
 }
 
-pub(super) fn write_details(w: &mut dyn Write, report: &LooReport) -> Result<()> {
+/// Every prediction behind the rows as CSV.
+///
+/// # Errors
+/// A failed write.
+pub fn write_details(w: &mut dyn Write, report: &LooReport) -> Result<()> {
     write_csv_rows(
         w,
         "<details>",
@@ -95,11 +114,11 @@ pub(super) fn write_details(w: &mut dyn Write, report: &LooReport) -> Result<()>
             "method",
             "items",
             "seed",
-            "examinee",
-            "predicted",
-            "observed",
+            "model",
+            "predicted_score",
             "predicted_lo",
             "predicted_hi",
+            "observed_score",
         ],
         report.details.iter().map(|d| {
             vec![
@@ -108,10 +127,10 @@ pub(super) fn write_details(w: &mut dyn Write, report: &LooReport) -> Result<()>
                 d.items.to_string(),
                 d.seed.to_string(),
                 d.examinee.clone(),
-                format!("{:.6}", d.predicted),
-                format!("{:.6}", d.observed),
-                format!("{:.6}", d.predicted_lo),
-                format!("{:.6}", d.predicted_hi),
+                num(d.predicted, 6),
+                num(d.predicted_lo, 6),
+                num(d.predicted_hi, 6),
+                num(d.observed, 6),
             ]
         }),
     )
@@ -119,7 +138,7 @@ pub(super) fn write_details(w: &mut dyn Write, report: &LooReport) -> Result<()>
 
 /// The pooled per-group rows and the bank-score check, errors in accuracy
 /// points (x100); empty without group scores.
-pub(super) fn group_markdown(report: &LooReport) -> String {
+pub fn group_markdown(report: &LooReport) -> String {
     let pooled: Vec<&LooGroupRow> = report
         .group_rows
         .iter()
@@ -129,7 +148,7 @@ pub(super) fn group_markdown(report: &LooReport) -> String {
         return String::new();
     }
     let mut s = String::from(
-        "per-group scores (cross-validated line: fitted on the other held-out examinees)\n| calibration | method | k | tag | cells | MAE | coverage | width | linked MAE | linked coverage | linked width |\n|---|---|---|---|---|---|---|---|---|---|---|\n",
+        "per-group scores (cross-validated line: fitted on the other held-out models)\n| calibration | method | k | tag | cells | MAE | coverage | width | linked MAE | linked coverage | linked width |\n|---|---|---|---|---|---|---|---|---|---|---|\n",
     );
     for r in pooled {
         s.push_str(&format!(
@@ -150,7 +169,11 @@ pub(super) fn group_markdown(report: &LooReport) -> String {
     s
 }
 
-pub(super) fn write_group_rows(w: &mut dyn Write, report: &LooReport) -> Result<()> {
+/// The per-group summary as CSV.
+///
+/// # Errors
+/// A failed write.
+pub fn write_group_rows(w: &mut dyn Write, report: &LooReport) -> Result<()> {
     write_csv_rows(
         w,
         "<group summary>",
@@ -177,19 +200,23 @@ pub(super) fn write_group_rows(w: &mut dyn Write, report: &LooReport) -> Result<
                 r.tag.clone(),
                 r.value.clone(),
                 r.cells.to_string(),
-                format!("{:.3}", r.mean_asked),
-                format!("{:.6}", r.mae),
-                format!("{:.6}", r.coverage),
-                format!("{:.6}", r.width),
-                format!("{:.6}", r.linked_mae),
-                format!("{:.6}", r.linked_coverage),
-                format!("{:.6}", r.linked_width),
+                num(r.mean_asked, 3),
+                num(r.mae, 6),
+                num(r.coverage, 6),
+                num(r.width, 6),
+                num(r.linked_mae, 6),
+                num(r.linked_coverage, 6),
+                num(r.linked_width, 6),
             ]
         }),
     )
 }
 
-pub(super) fn write_group_details(w: &mut dyn Write, report: &LooReport) -> Result<()> {
+/// Every per-group prediction as CSV.
+///
+/// # Errors
+/// A failed write.
+pub fn write_group_details(w: &mut dyn Write, report: &LooReport) -> Result<()> {
     write_csv_rows(
         w,
         "<group details>",
@@ -198,14 +225,14 @@ pub(super) fn write_group_details(w: &mut dyn Write, report: &LooReport) -> Resu
             "method",
             "items",
             "seed",
-            "examinee",
+            "model",
             "tag",
             "value",
             "asked",
-            "predicted",
-            "observed",
+            "predicted_score",
             "predicted_lo",
             "predicted_hi",
+            "observed_score",
         ],
         report.group_details.iter().map(|d| {
             vec![
@@ -217,43 +244,11 @@ pub(super) fn write_group_details(w: &mut dyn Write, report: &LooReport) -> Resu
                 d.tag.clone(),
                 d.value.clone(),
                 d.asked.to_string(),
-                format!("{:.6}", d.predicted),
-                format!("{:.6}", d.observed),
-                format!("{:.6}", d.predicted_lo),
-                format!("{:.6}", d.predicted_hi),
+                num(d.predicted, 6),
+                num(d.predicted_lo, 6),
+                num(d.predicted_hi, 6),
+                num(d.observed, 6),
             ]
-        }),
-    )
-}
-
-/// Every item of every exam behind the rows, one CSV row per item asked.
-pub(super) fn write_asked(w: &mut dyn Write, report: &LooReport) -> Result<()> {
-    write_csv_rows(
-        w,
-        "<asked>",
-        &[
-            "calibration",
-            "method",
-            "items",
-            "seed",
-            "examinee",
-            "position",
-            "item",
-            "score",
-        ],
-        report.asked.iter().flat_map(|a| {
-            a.asked.iter().enumerate().map(move |(i, (item, score))| {
-                vec![
-                    a.calibration.clone(),
-                    a.method.clone(),
-                    a.items.to_string(),
-                    a.seed.to_string(),
-                    a.examinee.clone(),
-                    (i + 1).to_string(),
-                    item.to_string(),
-                    score.map(|x| x.to_string()).unwrap_or_default(),
-                ]
-            })
         }),
     )
 }

@@ -15,24 +15,22 @@
 //! In an exam, items are selected by `theta` as usual. An asked item
 //! without an answer counts toward the length, tells `phi` "no answer"
 //! and `theta` nothing (the session skips it); an answered item tells
-//! `phi` "answered" and `theta` its score. The protocol is pre-registered
-//! in `benches/LOO.md` (session 10).
+//! `phi` "answered" and `theta` its score. `lab/RESULTS.md` has what it
+//! measured.
 
 use std::sync::Arc;
 
 use statrs::distribution::{ContinuousCDF, Normal};
 
-use super::bank::CatBank;
-use super::design::Design;
-use super::evaluation::BankScore;
-use super::posterior::GridPosterior;
-use super::replay::Replay;
-use super::session::Session;
-use crate::bank::ParamSet;
-use crate::data::ResponseMatrix;
-use crate::error::{Error, Result};
-use crate::estimate::{AbilityPrior, Estimator, Method, PredictedScore};
-use crate::model::{Irf, ResponseModel};
+use fangsheng::bank::ParamSet;
+use fangsheng::cat::{
+    Answer, BankScore, CatBank, Design, GridPosterior, NextItem, Replay, Respondent, Session,
+    run_session,
+};
+use fangsheng::data::ResponseMatrix;
+use fangsheng::error::{Error, Result};
+use fangsheng::estimate::{AbilityPrior, Estimator, Method, PredictedScore};
+use fangsheng::model::{Irf, ResponseModel};
 
 /// Posterior nodes lighter than this (weights sum to 1) are left out of
 /// the per-item expectations: their share of any proportion is below it.
@@ -40,17 +38,67 @@ const LIGHT: f64 = 1e-13;
 
 /// One asked item of a two-part exam.
 #[derive(Debug, Clone, Copy)]
-pub(super) struct Asked {
+pub(crate) struct Asked {
     /// Index in the no-answer bank (the fold's item order).
-    pub(super) item: usize,
+    pub(crate) item: usize,
     /// The answer's proportion of the maximum score; `None` when no answer
     /// was extracted.
-    pub(super) score: Option<f64>,
+    pub(crate) score: Option<f64>,
+}
+
+/// The answers of a two-part exam: an asked item without an answer counts
+/// toward the length and tells `theta` nothing (it is skipped in the
+/// session), so the exam ends when `limit` items were asked either way.
+struct TwoPartExam<'a> {
+    model: &'a TwoPart,
+    answered: &'a Replay,
+    irfs: &'a [Irf],
+    limit: usize,
+    asked: Vec<Asked>,
+    items: Vec<usize>,
+}
+
+impl Respondent for TwoPartExam<'_> {
+    type Error = Error;
+
+    fn answer(&mut self, _: &Session, next: NextItem) -> Result<Option<Answer>> {
+        if self.asked.len() >= self.limit {
+            return Ok(None);
+        }
+        let NextItem::Operational(j) = next else {
+            return Ok(Some(Answer::Skip));
+        };
+        let i = self.model.to_flags[j] as usize;
+        Ok(Some(
+            match (self.answered.answer(0, j), self.model.flags.answer(0, i)) {
+                (Some(x), _) => {
+                    let max = (self.irfs[j].n_categories() - 1) as f64;
+                    self.asked.push(Asked {
+                        item: i,
+                        score: Some(x as f64 / max),
+                    });
+                    self.items.push(j);
+                    Answer::Score(x)
+                }
+                (None, Some(1)) => {
+                    // Asked, and it costs a query, but nothing about theta.
+                    self.asked.push(Asked {
+                        item: i,
+                        score: None,
+                    });
+                    self.items.push(j);
+                    Answer::Skip
+                }
+                // Not recorded: the replay's documented skip.
+                _ => Answer::Skip,
+            },
+        ))
+    }
 }
 
 /// A fold's two-part model and its examinee's recorded outcomes.
 #[derive(Debug)]
-pub(super) struct TwoPart {
+pub(crate) struct TwoPart {
     /// The no-answer indicators' calibration, every item of the fold;
     /// `None` when nobody in the fold ever gave no answer (then
     /// `P(no answer) = 0`, and the model is the one-part model).
@@ -64,7 +112,7 @@ pub(super) struct TwoPart {
     to_flags: Vec<u32>,
     /// The examinee's whole recorded run (no answer = 0) on the no-answer
     /// bank's items.
-    pub(super) full: Replay,
+    pub(crate) full: Replay,
     /// Its no-answer indicators on the same items.
     flags: Replay,
 }
@@ -75,7 +123,7 @@ impl TwoPart {
     /// fold has no "no answer" to calibrate: its items are `bank`'s), `run`
     /// and `no_answer` the fold's examinee's recorded responses and
     /// indicators (one examinee each).
-    pub(super) fn new(
+    pub(crate) fn new(
         bank: &Arc<CatBank>,
         flags: Option<&ParamSet>,
         run: &ResponseMatrix,
@@ -114,12 +162,12 @@ impl TwoPart {
     }
 
     /// The examinee's observed full-run score (no answer = wrong).
-    pub(super) fn observed(&self) -> f64 {
+    pub(crate) fn observed(&self) -> f64 {
         self.full.observed(0)
     }
 
     /// Index in the answered bank of no-answer-bank item `i`.
-    pub(super) fn answered_index(&self, i: usize) -> Option<usize> {
+    pub(crate) fn answered_index(&self, i: usize) -> Option<usize> {
         self.to_answered[i].map(|j| j as usize)
     }
 
@@ -127,54 +175,36 @@ impl TwoPart {
     /// answered bank), its answers replayed from `answered` (the
     /// examinee's answered responses): the prediction and the items asked
     /// (answered-bank indices), no-answer items included.
-    pub(super) fn exam(
+    pub(crate) fn exam(
         &self,
         design: &Arc<Design>,
         seed: u64,
         answered: &Replay,
         score: BankScore,
     ) -> Result<(PredictedScore, Vec<usize>)> {
-        let mut session = Session::start(Arc::clone(design), seed);
-        let limit = design.plan().max_items;
-        let irfs = design.bank().irfs();
-        let mut asked = Vec::with_capacity(limit);
-        let mut items = Vec::with_capacity(limit);
-        while asked.len() < limit {
-            let Some(j) = session.next_index() else {
-                break;
-            };
-            let i = self.to_flags[j] as usize;
-            match (answered.answer(0, j), self.flags.answer(0, i)) {
-                (Some(x), _) => {
-                    session.record_index(j, x)?;
-                    let max = (irfs[j].n_categories() - 1) as f64;
-                    asked.push(Asked {
-                        item: i,
-                        score: Some(x as f64 / max),
-                    });
-                    items.push(j);
-                }
-                (None, Some(1)) => {
-                    // Asked, and it costs a query, but nothing about theta.
-                    session.skip_index(j)?;
-                    asked.push(Asked {
-                        item: i,
-                        score: None,
-                    });
-                    items.push(j);
-                }
-                // Not recorded: the replay's documented skip.
-                _ => session.skip_index(j)?,
-            }
-        }
-        let predicted = self.predict(irfs, session.posterior(), &asked, score, 0.95)?;
-        Ok((predicted, items))
+        let mut asker = TwoPartExam {
+            model: self,
+            answered,
+            irfs: design.bank().irfs(),
+            limit: design.plan().max_items,
+            asked: Vec::new(),
+            items: Vec::new(),
+        };
+        let exam = run_session(Session::start(Arc::clone(design), seed), &mut asker)?;
+        let predicted = self.predict(
+            asker.irfs,
+            exam.session.posterior(),
+            &asker.asked,
+            score,
+            0.95,
+        )?;
+        Ok((predicted, asker.items))
     }
 
     /// The prediction from the items `picked` of the examinee's whole run
     /// (no-answer-bank index, recorded score), `theta` scored by `score_theta`
     /// from the answered ones (answered-bank index, score).
-    pub(super) fn score_run(
+    pub(crate) fn score_run(
         &self,
         picked: &[(u32, u8)],
         irfs: &[Irf],
@@ -308,12 +338,13 @@ fn heavy(post: &GridPosterior) -> (Vec<f64>, Vec<f64>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cat::eval_loo::tests::config;
-    use crate::cat::evaluation::bank_score;
-    use crate::cat::{LooReport, Plan, leave_one_out};
-    use crate::data::Cell;
-    use crate::ids::ItemId;
-    use crate::model::Logistic;
+    use crate::loo::tests::config;
+    use crate::loo::{LabReport, leave_one_out};
+    use fangsheng::cat::Plan;
+    use fangsheng::cat::bank_score;
+    use fangsheng::data::Cell;
+    use fangsheng::ids::ItemId;
+    use fangsheng::model::Logistic;
     use rand::{Rng, SeedableRng};
     use rand_chacha::ChaCha8Rng;
 
@@ -460,8 +491,8 @@ mod tests {
         )
     }
 
-    fn run(m: &ResponseMatrix, no_answer: Option<&ResponseMatrix>) -> LooReport {
-        let config = LooConfig {
+    fn run(m: &ResponseMatrix, no_answer: Option<&ResponseMatrix>) -> LabReport {
+        let config = LabConfig {
             held_out: None,
             lengths: vec![20],
             seeds: 2,
@@ -471,21 +502,21 @@ mod tests {
         leave_one_out(m, &config, &mut |_| {}).unwrap()
     }
 
-    use crate::cat::LooConfig;
+    use crate::loo::LabConfig;
 
     #[test]
     fn leave_one_out_with_the_two_part_model() {
         let (m, flags) = two_part_data();
         let one = run(&m, None);
         let two = run(&m, Some(&flags));
-        let row = |r: &LooReport, method: &str| {
+        let row = |r: &LabReport, method: &str| {
             r.rows.iter().find(|x| x.method == method).unwrap().clone()
         };
         // Every asked item counts toward the length, answered or not.
         assert_eq!(row(&two, "adaptive").mean_length, 20.0);
         // The same observed scores, and the same random draws for plain
         // accuracy.
-        let details = |r: &LooReport, method: &str| -> Vec<(String, u64, f64, f64)> {
+        let details = |r: &LabReport, method: &str| -> Vec<(String, u64, f64, f64)> {
             r.details
                 .iter()
                 .filter(|d| d.method == method)
@@ -514,7 +545,7 @@ mod tests {
     #[test]
     fn options_the_model_does_not_replay_are_refused() {
         let (m, flags) = two_part_data();
-        let grouped = LooConfig {
+        let grouped = LabConfig {
             group_tags: vec!["category".into()],
             no_answer: Some(Arc::new(flags.clone())),
             ..config(Default::default(), &[])
@@ -525,7 +556,7 @@ mod tests {
             "{e}"
         );
         let other = flags.filter_examinees(|e, _| e > 0);
-        let mismatched = LooConfig {
+        let mismatched = LabConfig {
             no_answer: Some(Arc::new(other)),
             ..config(Default::default(), &[])
         };
@@ -537,9 +568,9 @@ mod tests {
 #[cfg(test)]
 mod degenerate {
     use super::*;
-    use crate::cat::eval_loo::tests::{config, data_named};
-    use crate::cat::{LooConfig, leave_one_out};
-    use crate::data::Cell;
+    use crate::loo::tests::{config, data_named};
+    use crate::loo::{LabConfig, leave_one_out};
+    use fangsheng::data::Cell;
 
     #[test]
     fn runs_where_every_response_has_an_answer_match_the_one_part_model() {
@@ -552,7 +583,7 @@ mod degenerate {
         )
         .unwrap();
         let one = leave_one_out(&m, &config(tags.clone(), &[]), &mut |_| {}).unwrap();
-        let two = LooConfig {
+        let two = LabConfig {
             no_answer: Some(Arc::new(none)),
             ..config(tags, &[])
         };

@@ -40,12 +40,12 @@
 
 use std::collections::BTreeMap;
 
-use super::bank::CatBank;
-use super::plan::Prior;
-use super::replay::Replay;
-use crate::error::{Error, Result};
-use crate::estimate::{Estimator, Method};
-use crate::model::{Irf, ResponseModel};
+use fangsheng::cat::CatBank;
+use fangsheng::cat::Prior;
+use fangsheng::cat::Replay;
+use fangsheng::error::{Error, Result};
+use fangsheng::estimate::{Estimator, Method};
+use fangsheng::model::{Irf, ResponseModel};
 
 /// Grid of the per-group posteriors: `[-GRID_HALF_WIDTH, GRID_HALF_WIDTH]`
 /// around 0 in steps of [`GRID_STEP`] (wider than any calibrated ability of
@@ -96,7 +96,7 @@ impl SubscoreModel {
     ///
     /// # Errors
     /// No item of the bank has the tag
-    /// ([`ErrorKind::Config`](crate::ErrorKind::Config)).
+    /// ([`ErrorKind::Config`](fangsheng::ErrorKind::Config)).
     pub fn unfitted(bank: &CatBank, tag: &str) -> Result<Self> {
         let mut index: BTreeMap<String, usize> = BTreeMap::new();
         for j in 0..bank.len() {
@@ -407,9 +407,9 @@ fn convolve(w: &[f64], mean: f64, sd: f64) -> Vec<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cat::{BankScore, Design, Plan, Session, Tags, bank_score};
-    use crate::data::{Cell, ResponseMatrix};
-    use crate::model::Logistic;
+    use fangsheng::cat::{BankScore, Design, Plan, Session, Tags, bank_score};
+    use fangsheng::data::{Cell, ResponseMatrix};
+    use fangsheng::model::Logistic;
     use rand::{Rng, SeedableRng};
     use rand_chacha::ChaCha8Rng;
     use std::collections::HashMap;
@@ -534,6 +534,6 @@ mod tests {
     #[test]
     fn unknown_tag_is_a_config_error() {
         let err = SubscoreModel::unfitted(&bank(), "dimension").unwrap_err();
-        assert_eq!(err.kind(), crate::ErrorKind::Config);
+        assert_eq!(err.kind(), fangsheng::ErrorKind::Config);
     }
 }

@@ -1,18 +1,14 @@
-//! Per-seed predictions of one method and their summary row and details.
+//! One method's predictions over seeds and folds: their summary row and
+//! the details behind it.
 
-use crate::cat::eval_metrics::{error_split, errors, exposure, interval_coverage, spearman};
+use super::exams::SeedRun;
+use super::{LooDetail, LooRow};
+use crate::cat::{error_split, errors, exposure_stats, interval_coverage, spearman};
 use crate::estimate::PredictedScore;
 
-use super::{LooDetail, LooRow};
-
-/// Per-seed predictions over folds, and the items each exam used.
-pub(in crate::cat) struct SeedRun {
-    pub(in crate::cat) seed: u64,
-    pub(in crate::cat) predicted: Vec<PredictedScore>,
-    pub(in crate::cat) exams: Vec<Vec<usize>>,
-}
-
-pub(super) fn details_of(
+/// Every prediction of `runs` as a detail of `row`; `names` and `observed`
+/// are the held-out examinees' names and observed scores, by fold.
+pub fn details_of(
     row: &LooRow,
     runs: &[SeedRun],
     names: &[String],
@@ -38,7 +34,10 @@ pub(super) fn details_of(
         .collect()
 }
 
-pub(super) fn row_of(
+/// The summary row of method `method` of calibration `calibration` at
+/// length `items` from its `runs`: `observed` by fold, `n_items` in the
+/// bank (for exposure rates), `seconds` of wall time.
+pub fn row_of(
     calibration: &str,
     method: String,
     items: usize,
@@ -62,7 +61,7 @@ pub(super) fn row_of(
         maes.push(mae);
         maxes.push(max);
         rhos.push(spearman(m, observed));
-        let (e, o) = exposure(&r.exams, n_items);
+        let (e, o) = exposure_stats(&r.exams, n_items);
         exps.push(e);
         overlaps.push(o);
         lengths.extend(r.exams.iter().map(|e| e.len() as f64));

@@ -17,25 +17,12 @@
 //! | `quadrature` | `N` fixed points on `[-6, 6]`, or `adaptive` |
 //! | `shortlist` | candidates the `kl` and `min-variance` rules score |
 //! | `score` | `model` or `blend` ([`BankScore`]) |
-//! | `subscore` | a tag name: predict the bank score per value of the tag with empirical-Bayes shrunk abilities ([`SubscoreModel`](super::SubscoreModel); evaluations that know the calibration runs) |
+//! | `subscore` | a tag name: predict the bank score per value of the tag with empirical-Bayes shrunk abilities ([`SubscoreModel`](crate::subscore::SubscoreModel); evaluations that know the calibration runs) |
 
-use std::collections::BTreeMap;
 use std::fmt;
-use std::sync::Arc;
 
-use super::bank::CatBank;
-use super::content::Content;
-use super::design::Design;
-use super::evaluation::{BankScore, normal_thetas};
-use super::exposure::{Exposure, calibrate_exposure};
-use super::plan::{Grid, Plan, Prior, Start};
-use crate::error::{Error, Result};
-
-/// Simulated examinees and rounds used to set Sympson-Hetter or
-/// eligibility parameters when a bank has none.
-pub const EXPOSURE_SIMULEES: usize = 300;
-/// See [`EXPOSURE_SIMULEES`].
-pub const EXPOSURE_ROUNDS: usize = 8;
+use fangsheng::cat::{BankScore, CatBank, Content, Grid, Plan, Prior, Start, bank_shares};
+use fangsheng::error::{Error, Result};
 
 /// A named set of changes to a plan.
 #[derive(Debug, Clone, PartialEq)]
@@ -84,7 +71,7 @@ impl Variant {
     ///
     /// # Errors
     /// A change that is not `key=value` or an unknown key
-    /// ([`ErrorKind::Config`](crate::ErrorKind::Config)).
+    /// ([`ErrorKind::Config`](fangsheng::ErrorKind::Config)).
     pub fn parse(spec: &str) -> Result<Self> {
         let spec = spec.trim();
         if spec.is_empty() || spec == "base" {
@@ -190,7 +177,8 @@ impl Variant {
                     if v != "empirical" {
                         return Err(bad("expected empirical"));
                     }
-                    let p = population.ok_or_else(|| bad("no calibration population is known here"))?;
+                    let p =
+                        population.ok_or_else(|| bad("no calibration population is known here"))?;
                     // The population gives location and scale; a t's df stays.
                     plan.prior = Prior {
                         df: plan.prior.df.or(p.df),
@@ -223,7 +211,9 @@ impl Variant {
                     bank_shares(bank, v)?;
                 }
                 "start" => {
-                    let (how, x) = v.split_once(':').ok_or_else(|| bad("expected random:N or theta:X"))?;
+                    let (how, x) = v
+                        .split_once(':')
+                        .ok_or_else(|| bad("expected random:N or theta:X"))?;
                     plan.start = match how {
                         "random" => Start {
                             random_items: num(x)? as usize,
@@ -236,7 +226,7 @@ impl Variant {
                         _ => return Err(bad("expected random:N or theta:X")),
                     }
                 }
-                "exposure" => plan.exposure = parse_exposure(v).ok_or_else(|| bad("expected none, randomesque:K, a-stratified:S, sympson-hetter:R or eligibility:R"))?,
+                "exposure" => plan.exposure = v.parse().map_err(|e: Error| bad(e.message()))?,
                 _ => unreachable!("keys are checked when parsed"),
             }
         }
@@ -246,75 +236,12 @@ impl Variant {
     }
 }
 
-/// Parses `none`, `randomesque:K`, `a-stratified:S`, `sympson-hetter:R`
-/// or `eligibility:R`.
-pub fn parse_exposure(text: &str) -> Option<Exposure> {
-    let (how, x) = text.split_once(':').unwrap_or((text, ""));
-    let x = x.trim();
-    Some(match how.trim() {
-        "none" => Exposure::None,
-        "randomesque" => Exposure::Randomesque { k: x.parse().ok()? },
-        "a-stratified" => Exposure::AStratified {
-            strata: x.parse().ok()?,
-        },
-        "sympson-hetter" => Exposure::SympsonHetter {
-            r_max: x.parse().ok()?,
-        },
-        "eligibility" => Exposure::Eligibility {
-            r_max: x.parse().ok()?,
-        },
-        _ => return None,
-    })
-}
-
-/// The share of the bank's tagged items having each value of tag `tag`
-/// (content targets that mirror the bank).
-///
-/// # Errors
-/// No item has the tag ([`ErrorKind::Config`](crate::ErrorKind::Config)).
-pub fn bank_shares(bank: &CatBank, tag: &str) -> Result<BTreeMap<String, f64>> {
-    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
-    for j in 0..bank.len() {
-        if let Some(v) = bank.tags(j).get(tag) {
-            *counts.entry(v.to_owned()).or_default() += 1;
-        }
-    }
-    let total: usize = counts.values().sum();
-    if total == 0 {
-        return Err(Error::config(format!(
-            "content: unknown tag '{tag}' (no item of the bank has it)"
-        )));
-    }
-    Ok(counts
-        .into_iter()
-        .map(|(v, c)| (v, c as f64 / total as f64))
-        .collect())
-}
-
-/// The design of `plan` on `bank`; for Sympson-Hetter or eligibility
-/// control on a bank without exposure parameters, they are first set by
-/// simulation ([`calibrate_exposure`] with [`EXPOSURE_SIMULEES`] `N(0, 1)`
-/// examinees and [`EXPOSURE_ROUNDS`] rounds, seeded by `seed`).
-///
-/// # Errors
-/// As [`Design::new`] and [`calibrate_exposure`].
-pub fn prepare_design(bank: &Arc<CatBank>, plan: &Plan, seed: u64) -> Result<Arc<Design>> {
-    let bank = if plan.exposure.uses_params() && bank.exposure_param(0).is_none() {
-        let thetas = normal_thetas(EXPOSURE_SIMULEES, seed);
-        let fit = calibrate_exposure(bank, plan, &thetas, EXPOSURE_ROUNDS, seed)?;
-        Arc::new((**bank).clone().with_exposure_params(&fit.params)?)
-    } else {
-        Arc::clone(bank)
-    };
-    Ok(Arc::new(Design::new(bank, plan.clone())?))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cat::{SelectRule, Tags};
-    use crate::estimate::Method;
-    use crate::model::{Irf, Logistic};
+    use fangsheng::cat::{Exposure, SelectRule, Tags};
+    use fangsheng::estimate::Method;
+    use fangsheng::model::{Irf, Logistic};
     use std::collections::HashMap;
 
     fn bank() -> CatBank {
@@ -426,7 +353,7 @@ mod tests {
                 .unwrap()
                 .apply(&Plan::default(), BankScore::Blend, &b)
                 .unwrap_err();
-            assert_eq!(err.kind(), crate::ErrorKind::Config, "{spec}");
+            assert_eq!(err.kind(), fangsheng::ErrorKind::Config, "{spec}");
         }
     }
 

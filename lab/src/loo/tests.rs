@@ -1,39 +1,12 @@
 use std::sync::Mutex;
 
-use super::exams::uses_randomness;
 use super::*;
-use crate::cat::{CatBank, Design, Ties};
-use crate::data::Cell;
-use crate::model::{Irf, Logistic, ResponseModel};
+use fangsheng::cat::{CatBank, Design, Ties};
+use fangsheng::data::Cell;
+use fangsheng::loo::{LooDetail, uses_randomness};
+use fangsheng::model::{Irf, Logistic, ResponseModel};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-
-#[test]
-fn random_ties_make_a_plan_seeded_only_on_a_bank_with_twins() {
-    let bank = |bs: &[f64]| {
-        let ids = (0..bs.len())
-            .map(|j| ItemId::from(format!("i{j}")))
-            .collect();
-        let irfs = bs
-            .iter()
-            .map(|&b| Logistic::two_pl(1.0, b).unwrap().into())
-            .collect();
-        Arc::new(CatBank::from_parts(ids, irfs).unwrap())
-    };
-    let design = |bank: Arc<CatBank>, ties| {
-        let plan = Plan {
-            max_items: 2,
-            ties,
-            ..Plan::default()
-        };
-        Design::new(bank, plan).unwrap()
-    };
-    let twins = bank(&[0.0, 1.0, 0.0]);
-    let distinct = bank(&[0.0, 1.0, 2.0]);
-    assert!(uses_randomness(&design(twins.clone(), Ties::Random)));
-    assert!(!uses_randomness(&design(twins, Ties::First)));
-    assert!(!uses_randomness(&design(distinct, Ties::Random)));
-}
 
 /// The examinee sets passed to calibration by every test of this module
 /// (tests tell theirs apart by examinee names).
@@ -63,8 +36,8 @@ fn data() -> (ResponseMatrix, HashMap<ItemId, Tags>) {
 
 /// A one-length, one-seed run of the 2PL with the default slope prior,
 /// holding out examinees 0 and 4, offering `variants`.
-pub(in crate::cat) fn config(tags: HashMap<ItemId, Tags>, variants: &[&str]) -> LooConfig {
-    LooConfig {
+pub(crate) fn config(tags: HashMap<ItemId, Tags>, variants: &[&str]) -> LabConfig {
+    LabConfig {
         calibration: CalibrationConfig::default(),
         models: vec![ModelKind::TwoPl],
         lengths: vec![10],
@@ -87,11 +60,12 @@ pub(in crate::cat) fn config(tags: HashMap<ItemId, Tags>, variants: &[&str]) -> 
         group_tags: Vec::new(),
         no_answer: None,
         record_asked: false,
+        on_calibration: Some(Arc::new(record_calibration)),
     }
 }
 
 /// [`data`] with examinees named `prefix`0 to `prefix`7.
-pub(in crate::cat) fn data_named(prefix: &str) -> (ResponseMatrix, HashMap<ItemId, Tags>) {
+pub(crate) fn data_named(prefix: &str) -> (ResponseMatrix, HashMap<ItemId, Tags>) {
     let mut rng = ChaCha8Rng::seed_from_u64(3);
     let items: Vec<Irf> = (0..60)
         .map(|j| {
@@ -136,7 +110,7 @@ pub(in crate::cat) fn data_named(prefix: &str) -> (ResponseMatrix, HashMap<ItemI
 #[test]
 fn each_slope_prior_and_subscore_variant_gets_its_rows() {
     let (m, tags) = data();
-    let config = LooConfig {
+    let config = LabConfig {
         slope_priors: vec![None, Some(0.25)],
         inner_choice: true,
         ..config(
@@ -204,7 +178,7 @@ fn each_slope_prior_and_subscore_variant_gets_its_rows() {
 #[test]
 fn rescored_rows_score_the_same_exams_with_the_second_calibration() {
     let (m, tags) = data_named("re");
-    let pred = |report: &LooReport, method: &str| -> Vec<f64> {
+    let pred = |report: &LabReport, method: &str| -> Vec<f64> {
         report
             .details
             .iter()
@@ -212,7 +186,7 @@ fn rescored_rows_score_the_same_exams_with_the_second_calibration() {
             .map(|d| d.predicted)
             .collect()
     };
-    let same = LooConfig {
+    let same = LabConfig {
         slope_priors: vec![Some(0.5)],
         rescore_slope_prior: Some(0.5),
         ..config(
@@ -234,7 +208,7 @@ fn rescored_rows_score_the_same_exams_with_the_second_calibration() {
             assert!((a - b).abs() < 1e-9, "{plan}: {a} vs {b}");
         }
     }
-    let other = LooConfig {
+    let other = LabConfig {
         rescore_slope_prior: Some(0.25),
         ..config(tags, &["content=category"])
     };
@@ -254,7 +228,7 @@ fn rescored_rows_score_the_same_exams_with_the_second_calibration() {
 #[test]
 fn empirical_prior_variant_scores_the_population_on_demand() {
     let (m, tags) = data_named("pop");
-    let config = LooConfig {
+    let config = LabConfig {
         held_out: Some(vec![0, 7]),
         ..config(tags, &["content=category", "prior=empirical"])
     };
@@ -278,7 +252,7 @@ fn empirical_prior_variant_scores_the_population_on_demand() {
 #[test]
 fn recorded_exams_hold_the_items_and_answers_behind_each_prediction() {
     let (m, tags) = data();
-    let config = LooConfig {
+    let config = LabConfig {
         seeds: 2,
         record_asked: true,
         ..config(tags, &["content=category"])
@@ -286,7 +260,7 @@ fn recorded_exams_hold_the_items_and_answers_behind_each_prediction() {
     let report = leave_one_out(&m, &config, &mut |_| {}).unwrap();
     let plain = leave_one_out(
         &m,
-        &LooConfig {
+        &LabConfig {
             record_asked: false,
             ..config.clone()
         },
@@ -332,5 +306,53 @@ fn recorded_exams_hold_the_items_and_answers_behind_each_prediction() {
                 d.predicted
             );
         }
+    }
+}
+
+/// A `subscore=TAG` plan's group scores come from its per-group model:
+/// shrunk predictions without an interval, which add up (weighted by group
+/// size) to the plan's bank score.
+#[test]
+fn subscore_group_scores_are_the_models_own_and_add_up_to_its_bank_score() {
+    let (m, tags) = data_named("sub");
+    let config = LabConfig {
+        seeds: 2,
+        score: BankScore::Model,
+        group_tags: vec!["category".into()],
+        ..config(tags, &["content=category+subscore=category"])
+    };
+    let report = leave_one_out(&m, &config, &mut |_| {}).unwrap();
+    let method = "adaptive content=category+subscore=category";
+    // The fixture tags every third of its 60 items `a`, the rest `b`.
+    let share = |v: &str| if v == "a" { 20.0 / 60.0 } else { 40.0 / 60.0 };
+    let details: Vec<&LooDetail> = report
+        .details
+        .iter()
+        .filter(|d| d.method == method)
+        .collect();
+    assert_eq!(details.len(), 4, "2 held out x 2 seeds");
+    for d in details {
+        let cells: Vec<_> = report
+            .group_details
+            .iter()
+            .filter(|g| {
+                g.tag == "category"
+                    && g.method == method
+                    && g.seed == d.seed
+                    && g.examinee == d.examinee
+            })
+            .collect();
+        assert_eq!(cells.len(), 2);
+        assert!(
+            cells
+                .iter()
+                .all(|g| g.predicted_lo.is_nan() && g.predicted_hi.is_nan())
+        );
+        let predicted: f64 = cells.iter().map(|g| share(&g.value) * g.predicted).sum();
+        assert!(
+            (predicted - d.predicted).abs() < 1e-9,
+            "{predicted} vs {}",
+            d.predicted
+        );
     }
 }

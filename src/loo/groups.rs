@@ -6,8 +6,8 @@
 //! `exam` reports these per-group scores beside the bank score; their
 //! intervals come from the one-ability posterior, which cannot see a
 //! model being stronger in one subject than its overall ability says.
-//! The cross-validated line says what a per-group line written by
-//! `--write-score-link` would do for a model it was not fitted on: for
+//! The cross-validated line says what a per-group line of a score-link
+//! file would do for a model it was not fitted on: for
 //! held-out examinee `m`, the line of group `c` is fitted on the other
 //! held-out examinees' pairs (their exams' predicted group score and
 //! observed group score, pooled over seeds) and maps `m`'s prediction,
@@ -19,14 +19,11 @@ use std::sync::Arc;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::design::Design;
-use super::eval_fixed::{scoring_design, wilson};
-use super::eval_loo::{Fold, LooDetail, Prepared, SeedRun};
-use super::eval_metrics::interval_coverage;
-use super::eval_subscore::SubscoreModel;
-use super::plan::Plan;
-use super::score_link::ScoreLink;
-use super::session::Session;
+use super::LooDetail;
+use super::baselines::{scoring_design, wilson};
+use super::exams::SeedRun;
+use super::fold::Fold;
+use crate::cat::{Design, Plan, ScoreLink, Session, interval_coverage};
 use crate::error::{Error, Result};
 use crate::estimate::PredictedScore;
 use crate::model::ResponseModel;
@@ -50,6 +47,7 @@ pub struct LooGroupDetail {
     /// Seed.
     pub seed: u64,
     /// The held-out examinee.
+    #[serde(rename = "model")]
     pub examinee: String,
     /// The tag.
     pub tag: String,
@@ -58,6 +56,7 @@ pub struct LooGroupDetail {
     /// Items of the exam in the group.
     pub asked: usize,
     /// Predicted group score.
+    #[serde(rename = "predicted_score")]
     pub predicted: f64,
     /// Lower end of its 95% interval (NaN for a method without one).
     pub predicted_lo: f64,
@@ -65,6 +64,7 @@ pub struct LooGroupDetail {
     pub predicted_hi: f64,
     /// The examinee's observed score on the group's items of its whole
     /// run (NaN when it answered none).
+    #[serde(rename = "observed_score")]
     pub observed: f64,
 }
 
@@ -103,7 +103,7 @@ pub struct LooGroupRow {
 }
 
 /// A bank-score prediction as a cell of the pseudo-tag [`BANK_TAG`].
-pub(super) fn bank_cell(d: &LooDetail) -> LooGroupDetail {
+pub fn bank_cell(d: &LooDetail) -> LooGroupDetail {
     LooGroupDetail {
         calibration: d.calibration.clone(),
         method: d.method.clone(),
@@ -125,19 +125,23 @@ pub(super) fn bank_cell(d: &LooDetail) -> LooGroupDetail {
 /// proportion of the maximum on each over its whole recorded run (NaN for a
 /// value it answered nothing in). It does not depend on the exam, so it is
 /// computed once per fold, not once per exam.
-pub(super) struct GroupTruth {
-    values: Vec<String>,
-    observed: Vec<f64>,
+#[derive(Debug, Clone, PartialEq)]
+pub struct GroupTruth {
+    /// The tag's values, sorted.
+    pub values: Vec<String>,
+    /// The observed proportion on each value's items.
+    pub observed: Vec<f64>,
 }
 
 /// The [`GroupTruth`] of every fold for `tag`.
 ///
 /// # Errors
 /// A tag no item of the bank has.
-pub(super) fn group_truths(folds: &[Fold], tag: &str) -> Result<Vec<GroupTruth>> {
+pub fn group_truths<F: AsRef<Fold> + Sync>(folds: &[F], tag: &str) -> Result<Vec<GroupTruth>> {
     folds
         .par_iter()
         .map(|f| {
+            let f = f.as_ref();
             let groups = f.bank.tag_groups(tag).ok_or_else(|| {
                 Error::config(format!("unknown tag '{tag}' (no item of the bank has it)"))
             })?;
@@ -180,26 +184,23 @@ fn asked_by_group(f: &Fold, exam: &[usize], tag: &str, truth: &GroupTruth) -> Ve
 }
 
 /// Each held-out examinee's predicted score on every value of `tag`, for
-/// the exams of `runs` (one prepared plan per fold, `truths` from
-/// [`group_truths`]): the exam's answers are recorded in a new session of
-/// the fold's design and the posterior gives [`Session::predicted_by`]; a
-/// plan with a per-group model of the same tag (`subscore=TAG`) gives that
-/// model's shrunk predictions (no interval).
+/// the exams of `runs` (`truths` from [`group_truths`]): `predict(fold
+/// index, exam)` gives the exam's predicted score on each value of the
+/// fold's truth, in its order (for example [`posterior_groups`]).
 ///
 /// # Errors
-/// An asked item without a recorded answer.
-pub(super) fn group_details(
-    folds: &[Fold],
+/// The first error of `predict`.
+pub fn group_details<F: AsRef<Fold> + Sync>(
+    folds: &[F],
     truths: &[GroupTruth],
-    prepared: &[Prepared],
     runs: &[SeedRun],
     (calibration, method, items): (&str, &str, usize),
     tag: &str,
+    predict: impl Fn(usize, &[usize]) -> Result<Vec<PredictedScore>> + Sync,
 ) -> Result<Vec<LooGroupDetail>> {
     over_exams(folds, runs, |fi, f, exam, seed| {
-        let (design, _, sub) = &prepared[fi];
         let truth = &truths[fi];
-        let predicted = exam_groups(f, design, sub.as_deref(), exam, tag, truth)?;
+        let predicted = predict(fi, exam)?;
         let asked = asked_by_group(f, exam, tag, truth);
         let at = ExamCells::new(f, (calibration, items), seed, tag);
         Ok((0..truth.values.len())
@@ -213,8 +214,8 @@ pub(super) fn group_details(
 
 /// `cells` of each fold's exam (by fold index) in every run, in run then
 /// fold order.
-fn over_exams(
-    folds: &[Fold],
+fn over_exams<F: AsRef<Fold> + Sync>(
+    folds: &[F],
     runs: &[SeedRun],
     cells: impl Fn(usize, &Fold, &[usize], u64) -> Result<Vec<LooGroupDetail>> + Sync,
 ) -> Result<Vec<LooGroupDetail>> {
@@ -224,7 +225,7 @@ fn over_exams(
             .par_iter()
             .enumerate()
             .zip(&r.exams)
-            .map(|((fi, f), exam)| cells(fi, f, exam, r.seed))
+            .map(|((fi, f), exam)| cells(fi, f.as_ref(), exam, r.seed))
             .collect::<Result<_>>()?;
         out.extend(per_fold.into_iter().flatten());
     }
@@ -239,8 +240,8 @@ fn over_exams(
 ///
 /// # Errors
 /// As [`group_details`].
-pub(super) fn random_group_details(
-    folds: &[Fold],
+pub fn random_group_details<F: AsRef<Fold> + Sync>(
+    folds: &[F],
     truths: &[GroupTruth],
     plan: &Plan,
     runs: &[SeedRun],
@@ -250,7 +251,7 @@ pub(super) fn random_group_details(
     over_exams(folds, runs, |fi, f, exam, seed| {
         let truth = &truths[fi];
         let design = scoring_design(f, plan, exam.len())?;
-        let irt = exam_groups(f, &design, None, exam, tag, truth)?;
+        let irt = posterior_groups(f, &design, exam, tag, truth)?;
         let asked = asked_by_group(f, exam, tag, truth);
         let irfs = f.bank.irfs();
         let at = ExamCells::new(f, (calibration, items), seed, tag);
@@ -317,56 +318,41 @@ impl<'a> ExamCells<'a> {
     }
 }
 
-/// The exam's predicted score on each group of `truth`, in its order: from
-/// `sub`, a per-group model of the same tag, when given; otherwise from
-/// the posterior of a session of `design` that recorded the exam's answers.
-fn exam_groups(
+/// The exam's predicted score on each group of `truth`, in its order, from
+/// the posterior of a session of `design` that recorded the exam's answers
+/// (NaN for a value the bank has no item of).
+///
+/// # Errors
+/// An asked item without a recorded answer.
+pub fn posterior_groups(
     f: &Fold,
     design: &Arc<Design>,
-    sub: Option<&SubscoreModel>,
     exam: &[usize],
     tag: &str,
     truth: &GroupTruth,
 ) -> Result<Vec<PredictedScore>> {
     let ids = f.bank.ids();
-    let answers: Vec<(usize, usize)> = exam
+    let answers: Vec<(&str, usize)> = exam
         .iter()
         .map(|&j| {
-            f.replay.answer(0, j).map(|x| (j, x)).ok_or_else(|| {
-                Error::config(format!(
-                    "group scores: item {} was asked but has no answer",
-                    ids[j]
-                ))
-            })
+            f.replay
+                .answer(0, j)
+                .map(|x| (ids[j].as_str(), x))
+                .ok_or_else(|| {
+                    Error::config(format!(
+                        "group scores: item {} was asked but has no answer",
+                        ids[j]
+                    ))
+                })
         })
         .collect::<Result<_>>()?;
-    let scores: BTreeMap<String, PredictedScore> = match sub.filter(|m| m.tag() == tag) {
-        // Items without the tag form a group of their own in the model,
-        // which no value of `truth` names.
-        Some(model) => model
-            .predict_groups(&f.bank, design.plan().prior, &answers)
-            .into_iter()
-            .map(|(v, s)| {
-                let p = PredictedScore {
-                    mean: s,
-                    lo: f64::NAN,
-                    hi: f64::NAN,
-                };
-                (v, p)
-            })
-            .collect(),
-        None => {
-            let mut session = Session::start(Arc::clone(design), 0);
-            let named: Vec<(&str, usize)> =
-                answers.iter().map(|&(j, x)| (ids[j].as_str(), x)).collect();
-            session.record_all(&named)?;
-            session
-                .predicted_by(tag, 0.95)?
-                .into_iter()
-                .map(|g| (g.value, g.score))
-                .collect()
-        }
-    };
+    let mut session = Session::start(Arc::clone(design), 0);
+    session.record_all(&answers)?;
+    let scores: BTreeMap<String, PredictedScore> = session
+        .predicted_by(tag, 0.95)?
+        .into_iter()
+        .map(|g| (g.value, g.score))
+        .collect();
     let missing = PredictedScore {
         mean: f64::NAN,
         lo: f64::NAN,
@@ -422,16 +408,16 @@ pub fn group_rows(details: &[LooGroupDetail]) -> Vec<LooGroupRow> {
 
 /// One cell: the prediction, its cross-validated linked form, the truth and
 /// the items asked in the group.
-struct Scored {
-    predicted: PredictedScore,
-    linked: PredictedScore,
+pub(super) struct Scored {
+    pub(super) predicted: PredictedScore,
+    pub(super) linked: PredictedScore,
     observed: f64,
     asked: usize,
 }
 
 /// Every cell of one group with the prediction mapped by the line fitted on
 /// the other examinees' cells.
-fn cross_validated(ds: &[&LooGroupDetail]) -> Vec<Scored> {
+pub(super) fn cross_validated(ds: &[&LooGroupDetail]) -> Vec<Scored> {
     let mut names: Vec<&str> = ds.iter().map(|d| d.examinee.as_str()).collect();
     names.sort_unstable();
     names.dedup();
@@ -492,188 +478,5 @@ fn summary(
         linked_mae: mean(&|c| (c.linked.mean - c.observed).abs()),
         linked_coverage,
         linked_width,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::cat::eval_loo::tests::{config, data_named};
-    use crate::cat::{BankScore, LooConfig, leave_one_out};
-
-    fn cell(examinee: &str, seed: u64, predicted: f64, observed: f64) -> LooGroupDetail {
-        LooGroupDetail {
-            calibration: "2pl".into(),
-            method: "adaptive".into(),
-            items: 10,
-            seed,
-            examinee: examinee.into(),
-            tag: "category".into(),
-            value: "a".into(),
-            asked: 3,
-            predicted,
-            predicted_lo: predicted - 0.01,
-            predicted_hi: predicted + 0.01,
-            observed,
-        }
-    }
-
-    #[test]
-    fn each_examinee_is_mapped_by_the_line_of_the_others() {
-        // Four examinees on observed = 0.1 + 0.8 p exactly (two seeds each),
-        // a fifth 0.2 above it: the fifth's line is exact and misses it by
-        // 0.2 with a zero-width interval; the others' lines are pulled up by
-        // the fifth and miss.
-        let line = |p: f64| 0.1 + 0.8 * p;
-        let mut ds = Vec::new();
-        for (i, name) in ["a", "b", "c", "d"].iter().enumerate() {
-            for seed in 0..2 {
-                let p = 0.2 + 0.1 * i as f64 + 0.01 * seed as f64;
-                ds.push(cell(name, seed, p, line(p)));
-            }
-        }
-        for seed in 0..2 {
-            let p = 0.45 + 0.01 * seed as f64;
-            ds.push(cell("e", seed, p, line(p) + 0.2));
-        }
-        let refs: Vec<&LooGroupDetail> = ds.iter().collect();
-        let scored = cross_validated(&refs);
-        for (d, s) in ds.iter().zip(&scored) {
-            let miss = (s.linked.mean - d.observed).abs();
-            if d.examinee == "e" {
-                assert!((miss - 0.2).abs() < 1e-12, "{miss}");
-                assert!((s.linked.hi - s.linked.lo).abs() < 1e-12);
-            } else {
-                assert!(miss > 1e-3, "{} is linked by a line without e", d.examinee);
-            }
-            assert_eq!(s.predicted.mean, d.predicted);
-        }
-        let rows = group_rows(&ds);
-        assert_eq!(rows.len(), 1, "one value: no pooled row");
-        let r = &rows[0];
-        assert_eq!(r.cells, 10);
-        let unlinked: f64 = ds.iter().map(|d| (d.predicted - d.observed).abs()).sum();
-        assert!((r.mae - unlinked / 10.0).abs() < 1e-12);
-        let linked: f64 = scored
-            .iter()
-            .zip(&ds)
-            .map(|(s, d)| (s.linked.mean - d.observed).abs())
-            .sum();
-        assert!((r.linked_mae - linked / 10.0).abs() < 1e-12);
-        // The unlinked intervals (+-0.01) hold the observed scores only near
-        // the line's fixed point p = 0.5: examinee d's two cells.
-        assert!((r.coverage - 0.2).abs() < 1e-12, "{}", r.coverage);
-        assert!((r.width - 0.02).abs() < 1e-12);
-    }
-
-    #[test]
-    fn group_scores_add_up_to_the_bank_score_of_the_same_exams() {
-        let (m, tags) = data_named("g");
-        let config = LooConfig {
-            seeds: 2,
-            score: BankScore::Model,
-            group_tags: vec!["category".into()],
-            ..config(
-                tags,
-                &["content=category", "content=category+subscore=category"],
-            )
-        };
-        let report = leave_one_out(&m, &config, &mut |_| {}).unwrap();
-        // The fixture tags every third of its 60 items `a`, the rest `b`.
-        let share = |v: &str| if v == "a" { 20.0 / 60.0 } else { 40.0 / 60.0 };
-        let methods = [
-            "adaptive",
-            "adaptive content=category",
-            "adaptive content=category+subscore=category",
-            "random-irt",
-            "random-accuracy",
-        ];
-        for method in methods {
-            let row = report.rows.iter().find(|r| r.method == method).unwrap();
-            let mut asked = 0;
-            for d in report.details.iter().filter(|d| d.method == method) {
-                let cells: Vec<&LooGroupDetail> = report
-                    .group_details
-                    .iter()
-                    .filter(|g| {
-                        g.tag == "category"
-                            && g.method == method
-                            && g.seed == d.seed
-                            && g.examinee == d.examinee
-                    })
-                    .collect();
-                let values: Vec<&str> = cells.iter().map(|g| g.value.as_str()).collect();
-                assert_eq!(values, ["a", "b"], "{method}");
-                // Every fixture examinee answered every item, so the group
-                // scores weighted by group size give the whole-run score ...
-                let observed: f64 = cells.iter().map(|g| share(&g.value) * g.observed).sum();
-                assert!((observed - d.observed).abs() < 1e-12, "{method}");
-                // ... and, the bank curve being the size-weighted mean of
-                // the group curves, the predictions give the bank's: the
-                // session rebuilt from the exam's answers has its posterior.
-                // Plain accuracy is the groups' accuracies weighted by the
-                // items drawn from each.
-                let (predicted, without_interval) = if method == "random-accuracy" {
-                    let drawn = cells.iter().filter(|g| g.asked > 0);
-                    let correct: f64 = drawn.map(|g| g.asked as f64 * g.predicted).sum();
-                    (correct / 10.0, false)
-                } else {
-                    let p = cells.iter().map(|g| share(&g.value) * g.predicted).sum();
-                    (p, method.contains("subscore"))
-                };
-                assert!(
-                    (predicted - d.predicted).abs() < 1e-9,
-                    "{method}: {predicted} vs {}",
-                    d.predicted
-                );
-                assert!(
-                    cells
-                        .iter()
-                        .filter(|g| g.asked > 0)
-                        .all(|g| g.predicted_lo.is_nan() == without_interval)
-                );
-                asked += cells.iter().map(|g| g.asked).sum::<usize>();
-            }
-            let exams = report.details.iter().filter(|d| d.method == method).count();
-            assert!((asked as f64 / exams as f64 - row.mean_length).abs() < 1e-12);
-            // The bank-score rows of the group summary are the row's own.
-            let bank = report
-                .group_rows
-                .iter()
-                .find(|r| r.method == method && r.tag == BANK_TAG)
-                .unwrap();
-            assert!((bank.mae - row.mae).abs() < 1e-12, "{method}");
-            assert_eq!(bank.coverage.is_nan(), row.coverage.is_nan());
-            if !row.coverage.is_nan() {
-                assert!((bank.coverage - row.coverage).abs() < 1e-12);
-            }
-            let by_value: Vec<&LooGroupRow> = report
-                .group_rows
-                .iter()
-                .filter(|r| r.method == method && r.tag == "category")
-                .collect();
-            let values: Vec<&str> = by_value.iter().map(|r| r.value.as_str()).collect();
-            assert_eq!(values, ["a", "b", POOLED]);
-            assert_eq!(by_value[2].cells, by_value[0].cells + by_value[1].cells);
-            assert_eq!(by_value[0].cells, 2 * 2, "2 held out x 2 seeds per value");
-        }
-        // Rows without group scores have none.
-        assert!(
-            report
-                .group_details
-                .iter()
-                .all(|g| methods.contains(&g.method.as_str()))
-        );
-    }
-
-    #[test]
-    fn an_unknown_tag_is_refused() {
-        let (m, tags) = data_named("u");
-        let config = LooConfig {
-            group_tags: vec!["flavour".into()],
-            ..config(tags, &[])
-        };
-        let e = leave_one_out(&m, &config, &mut |_| {}).unwrap_err();
-        assert!(e.to_string().contains("flavour"), "{e}");
     }
 }

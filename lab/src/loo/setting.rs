@@ -7,32 +7,31 @@ use std::time::Instant;
 
 use rayon::prelude::*;
 
-use crate::cat::eval_fixed::{RandomExam, random_exam, rescored_runs, score_items, score_two_part};
-use crate::cat::eval_groups::{
-    GroupTruth, LooGroupDetail, bank_cell, group_details, random_group_details,
+use fangsheng::cat::{BankScore, Plan, ScoreLink};
+use fangsheng::error::{Error, Result};
+use fangsheng::estimate::PredictedScore;
+use fangsheng::loo::{
+    GroupTruth, LooDetail, LooGroupDetail, LooRow, SeedRun, bank_cell, details_of,
+    random_group_details, row_of, score_items,
 };
-use crate::cat::eval_variant::Variant;
-use crate::cat::evaluation::BankScore;
-use crate::cat::plan::Plan;
-use crate::cat::score_link::ScoreLink;
-use crate::error::{Error, Result};
-use crate::estimate::PredictedScore;
 
 use super::exams::{Prepared, held_out_runs, prepare};
 use super::fold::Fold;
 use super::inner::{
     InnerRun, argmin, chosen_row, inner_mae, inner_pairs, linked_runs, picks_of, refit_mae,
 };
-use super::summary::{SeedRun, details_of, row_of};
-use super::{InnerChoice, LooAsked, LooConfig, LooDetail, LooRow};
+use super::{InnerChoice, LabConfig, LooAsked};
+use crate::fixed::{random_exam, rescored_runs, score_two_part};
+use crate::groups::group_details;
+use crate::variant::Variant;
 
 /// One calibration setting's folds and what every row of it shares.
 pub(super) struct Setting<'a> {
     /// The calibration's name in the rows (model and slope prior).
     pub(super) name: &'a str,
-    pub(super) config: &'a LooConfig,
+    pub(super) config: &'a LabConfig,
     pub(super) folds: &'a [Fold],
-    /// With [`LooConfig::rescore_slope_prior`]: the same folds calibrated
+    /// With [`LabConfig::rescore_slope_prior`]: the same folds calibrated
     /// with that slope prior.
     pub(super) rescore: Option<&'a [Fold]>,
     /// The held-out examinees' observed full-run scores, by fold.
@@ -43,7 +42,7 @@ pub(super) struct Setting<'a> {
     /// The held-out examinees' names, by fold.
     pub(super) names: &'a [String],
     pub(super) seeds: &'a [u64],
-    /// The base plan first, then [`LooConfig::variants`].
+    /// The base plan first, then [`LabConfig::variants`].
     pub(super) variants: &'a [Variant],
     /// The refit inner exams of every fold (inner refit or inner link).
     pub(super) refit: Option<&'a [Vec<InnerRun>]>,
@@ -67,7 +66,7 @@ pub(super) struct Tried {
     /// choice is made).
     designs: Vec<Vec<Prepared>>,
     /// Per variant, the held-out runs mapped by the folds' inner links
-    /// (with [`LooConfig::inner_link`]).
+    /// (with [`LabConfig::inner_link`]).
     linked: Vec<Vec<SeedRun>>,
 }
 
@@ -152,7 +151,10 @@ impl Setting<'_> {
                         run.len(),
                     ))
                 }
-                None => score_items(f, plan, BankScore::Model, f.replay.run(0)),
+                None => {
+                    let run = f.replay.run(0);
+                    Ok((score_items(f, plan, BankScore::Model, run)?, run.len()))
+                }
             })
             .collect::<Result<_>>()?;
         let run = SeedRun {
@@ -348,7 +350,7 @@ impl Setting<'_> {
 
     /// The baselines at length `k`: the same `k` random recorded items per
     /// seed, as plain accuracy, scored with the calibration, and (with
-    /// [`LooConfig::inner_link`]) that score linked.
+    /// [`LabConfig::inner_link`]) that score linked.
     pub(super) fn baselines(
         &self,
         (ki, k): (usize, usize),
@@ -361,12 +363,13 @@ impl Setting<'_> {
         let mut acc_runs = Vec::new();
         let mut irt_runs = Vec::new();
         for &s in self.seeds {
-            let outs: Vec<RandomExam> = self
+            let (outs, exams): (Vec<_>, Vec<Vec<usize>>) = self
                 .folds
                 .par_iter()
                 .map(|f| random_exam(f, base, config.score, s))
-                .collect::<Result<_>>()?;
-            let exams: Vec<Vec<usize>> = outs.iter().map(|o| o.items.clone()).collect();
+                .collect::<Result<Vec<_>>>()?
+                .into_iter()
+                .unzip();
             acc_runs.push(SeedRun {
                 seed: s,
                 predicted: outs.iter().map(|o| o.accuracy).collect(),

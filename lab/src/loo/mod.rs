@@ -12,24 +12,28 @@
 //!   random from the examinee's recorded run;
 //! * `random-irt`: the same `k` items scored with the calibration
 //!   (the plan's estimator and prior, the same [`BankScore`] rule);
-//! * `adaptive inner-choice` (with [`LooConfig::inner_choice`]): per fold,
+//! * `adaptive inner-choice` (with [`LabConfig::inner_choice`]): per fold,
 //!   the variant whose exams best predict the fold's own calibration
 //!   examinees (a nested validation that never sees the held-out one,
 //!   but scores the plans in-sample: on the examinees the bank was
 //!   calibrated on);
-//! * `adaptive inner-choice-refit` (with [`LooConfig::inner_refit`]): the
+//! * `adaptive inner-choice-refit` (with [`LabConfig::inner_refit`]): the
 //!   same choice made out-of-sample: each calibration examinee is examined
 //!   on a bank calibrated without it and without the held-out one;
 //! * `adaptive <variant> linked`, `adaptive inner-choice-refit linked`
-//!   and `random-irt linked` (with [`LooConfig::inner_link`]): the same
-//!   predictions mapped by a [`ScoreLink`](crate::cat::ScoreLink) fitted on the refit inner exams
+//!   and `random-irt linked` (with [`LabConfig::inner_link`]): the same
+//!   predictions mapped by a [`ScoreLink`](fangsheng::cat::ScoreLink) fitted on the refit inner exams
 //!   of the same kind, with the link's prediction interval;
 //! * `irt-full-run` (once per calibration model): the whole recorded run
 //!   scored with the calibration, the floor any exam of the bank can reach.
 //!
-//! With [`LooConfig::group_tags`], every adaptive exam's predicted score on
+//! With [`LabConfig::group_tags`], every adaptive exam's predicted score on
 //! each value of a tag (e.g. each category) is also set against the
-//! examinee's observed score on those items ([`LooReport::group_rows`]).
+//! examinee's observed score on those items (the report's `group_rows`).
+//!
+//! The rows are the engine's ([`fangsheng::loo`]): the same folds,
+//! summaries, baselines and group cells, with the plan variants and inner
+//! validations on top.
 //!
 //! Per seed, MAE, largest error and Spearman's correlation are taken over
 //! the held-out examinees; the row reports their mean over seeds (and the
@@ -45,40 +49,37 @@ mod inner;
 #[cfg(test)]
 mod refit_tests;
 mod setting;
-mod summary;
 #[cfg(test)]
-pub(super) mod tests;
+pub(crate) mod tests;
 
 use std::collections::HashMap;
+use std::ops::Deref;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
+use fangsheng::calibrate::CalibrationConfig;
+use fangsheng::cat::{BankScore, Plan, Tags};
+use fangsheng::data::{ResponseMatrix, answered_only};
+use fangsheng::error::{Error, Result};
+use fangsheng::ids::ItemId;
+use fangsheng::loo::{LooReport, group_rows, group_truths};
+use fangsheng::model::ModelKind;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::eval_groups::{LooGroupDetail, LooGroupRow, group_rows, group_truths};
-use super::eval_variant::Variant;
-use super::evaluation::BankScore;
-use super::plan::Plan;
-use super::tags::Tags;
-use crate::calibrate::CalibrationConfig;
-use crate::data::{ResponseMatrix, answered_only};
-use crate::error::{Error, Result};
-use crate::ids::ItemId;
-use crate::model::ModelKind;
+use crate::variant::Variant;
 
-pub(super) use exams::Prepared;
-pub(super) use fold::Fold;
-pub(super) use summary::SeedRun;
+pub(crate) use exams::Prepared;
+pub(crate) use fold::Fold;
 
 use fold::{Data, fold};
 use inner::refit_runs;
 use setting::{Collected, Setting};
 
 /// What a leave-one-out evaluation runs.
-#[derive(Debug, Clone)]
-pub struct LooConfig {
+#[derive(Clone)]
+pub struct LabConfig {
     /// Calibration settings; `model` is replaced by each of `models`.
     pub calibration: CalibrationConfig,
     /// Calibration models to compare (e.g. rasch, 2pl, 3pl).
@@ -125,7 +126,7 @@ pub struct LooConfig {
     pub inner_refit: bool,
     /// Adds, for the base plan and every variant, the row `adaptive
     /// <variant> linked`: in the fold of held-out examinee `m`, a
-    /// [`ScoreLink`](crate::cat::ScoreLink) fitted on the refit inner exams of the fold's
+    /// [`ScoreLink`](fangsheng::cat::ScoreLink) fitted on the refit inner exams of the fold's
     /// calibration examinees (as for `inner_refit`: each on a bank
     /// calibrated without it and `m`, pairs pooled over seeds) maps `m`'s
     /// prediction. Also the row `adaptive inner-choice-refit linked`: per
@@ -146,10 +147,10 @@ pub struct LooConfig {
     /// every variant and the random-item baselines (each held-out exam's
     /// predicted score on every
     /// value of the tag against the examinee's observed score on those
-    /// items): [`LooReport::group_details`] and, summarised with a
-    /// cross-validated per-group line, [`LooReport::group_rows`].
+    /// items): [`LabReport::group_details`] and, summarised with a
+    /// cross-validated per-group line, [`LabReport::group_rows`].
     pub group_tags: Vec<String>,
-    /// The two-part model (`benches/LOO.md`, session 10): the no-answer
+    /// The two-part model ([`crate::two_part`]): the no-answer
     /// indicator of every response (a matrix in the index space of the
     /// responses, 1 where no answer was extracted). Each fold then
     /// calibrates its bank on the answered responses only and a second
@@ -157,84 +158,20 @@ pub struct LooConfig {
     /// is scored with both. `None`: no answer counts as a wrong answer.
     pub no_answer: Option<Arc<ResponseMatrix>>,
     /// Keeps the items every exam behind the rows asked, in order, with
-    /// their recorded scores ([`LooReport::asked`]): what an analyst needs
+    /// their recorded scores ([`LabReport::asked`]): what an analyst needs
     /// to see why one examinee's exams go wrong.
     pub record_asked: bool,
+    /// Called with the training data of every fold calibration that is run
+    /// ([`fangsheng::loo::FoldSpec::on_calibration`]).
+    pub on_calibration: Option<Arc<dyn Fn(&ResponseMatrix) + Send + Sync>>,
 }
 
-/// One method at one length.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct LooRow {
-    /// Calibration model.
-    pub calibration: String,
-    /// `adaptive`, `adaptive <variant>`, `random-accuracy`, `random-irt` or
-    /// `irt-full-run`.
-    pub method: String,
-    /// Exam length `k` (the mean run length for `irt-full-run`).
-    pub items: usize,
-    /// Mean over seeds of the mean absolute error (proportion).
-    pub mae: f64,
-    /// Standard deviation over seeds of the MAE.
-    pub mae_sd: f64,
-    /// Root mean square over examinees of each examinee's mean signed error
-    /// over seeds: the error a seed does not change.
-    pub persistent: f64,
-    /// Root mean square over examinees of the standard deviation over seeds
-    /// of each examinee's prediction; `persistent^2 + spread^2` is the mean
-    /// squared error.
-    pub spread: f64,
-    /// Share of the (examinee, seed) predictions whose 95% interval holds
-    /// the observed score (NaN for a method without intervals).
-    pub coverage: f64,
-    /// Mean width of those intervals (proportion).
-    pub width: f64,
-    /// Mean over seeds of the largest error over examinees.
-    pub max_error: f64,
-    /// Largest error over every seed and examinee.
-    pub worst: f64,
-    /// Mean over seeds of Spearman's correlation over examinees.
-    pub spearman: f64,
-    /// Mean number of items answered.
-    pub mean_length: f64,
-    /// Mean over seeds of the largest item exposure rate across the
-    /// held-out examinees' exams.
-    pub max_exposure: f64,
-    /// Mean over seeds of the mean overlap between two exams.
-    pub mean_overlap: f64,
-    /// Wall time of the row's exams (with exposure-parameter simulation;
-    /// without calibration), seconds.
-    pub seconds: f64,
-}
-
-/// One held-out examinee's prediction by one method, length and seed.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct LooDetail {
-    /// Calibration model.
-    pub calibration: String,
-    /// Method, as in [`LooRow::method`].
-    pub method: String,
-    /// Exam length.
-    pub items: usize,
-    /// Seed.
-    pub seed: u64,
-    /// The held-out examinee.
-    pub examinee: String,
-    /// Predicted bank score.
-    pub predicted: f64,
-    /// Lower end of its 95% interval (NaN for a method without one).
-    pub predicted_lo: f64,
-    /// Upper end of its 95% interval.
-    pub predicted_hi: f64,
-    /// Observed full-run score.
-    pub observed: f64,
-}
-
-/// The items one exam behind a row asked (with [`LooConfig::record_asked`]).
+/// The items one exam behind a row asked (with [`LabConfig::record_asked`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LooAsked {
     /// Calibration model.
     pub calibration: String,
-    /// Method, as in [`LooRow::method`].
+    /// Method, as in [`fangsheng::loo::LooRow::method`].
     pub method: String,
     /// Exam length.
     pub items: usize,
@@ -250,35 +187,29 @@ pub struct LooAsked {
     pub asked: Vec<(ItemId, Option<u8>)>,
 }
 
-/// The result of [`leave_one_out`].
+/// The result of [`leave_one_out`]: the engine's report of every row,
+/// with what only the experiments record.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct LooReport {
-    /// The rows, by calibration model, then length, then method.
-    pub rows: Vec<LooRow>,
-    /// Examinees held out.
-    pub held_out: Vec<String>,
-    /// Items of the response matrix.
-    pub n_items: usize,
-    /// Calibration wall time per model (all folds), seconds.
-    pub calibration_seconds: Vec<(String, f64)>,
-    /// Every prediction behind the rows.
-    pub details: Vec<LooDetail>,
+pub struct LabReport {
+    /// The rows, details, plans and group scores.
+    #[serde(flatten)]
+    pub loo: LooReport,
     /// The variant the inner choice picked for each held-out examinee
-    /// (empty unless [`LooConfig::inner_choice`], [`LooConfig::inner_refit`]
-    /// or [`LooConfig::inner_link`]).
+    /// (empty unless [`LabConfig::inner_choice`], [`LabConfig::inner_refit`]
+    /// or [`LabConfig::inner_link`]).
     pub inner_choices: Vec<InnerChoice>,
-    /// The plan of each `adaptive` row (base plan and variants), as
-    /// prepared for the first fold at the last length.
-    pub plans: Vec<(String, Plan)>,
-    /// Every per-group prediction of [`LooConfig::group_tags`] behind
-    /// `group_rows`, and the bank score of the same exams under the tag
-    /// [`BANK_TAG`](super::BANK_TAG).
-    pub group_details: Vec<LooGroupDetail>,
-    /// Per-group summaries ([`group_rows`] of `group_details`).
-    pub group_rows: Vec<LooGroupRow>,
     /// The items of every exam behind the rows, by row and seed (empty
-    /// unless [`LooConfig::record_asked`]; the floor asks no items).
+    /// unless [`LabConfig::record_asked`]; the floor asks no items).
     pub asked: Vec<LooAsked>,
+}
+
+/// The experiments read the engine's report through theirs.
+impl Deref for LabReport {
+    type Target = LooReport;
+
+    fn deref(&self) -> &LooReport {
+        &self.loo
+    }
 }
 
 /// The plan variant the inner validation of one fold picked.
@@ -292,9 +223,9 @@ pub struct InnerChoice {
     pub examinee: String,
     /// The variant picked (`base` for the base plan).
     pub variant: String,
-    /// `in-sample` ([`LooConfig::inner_choice`]), `refit`
-    /// ([`LooConfig::inner_refit`]) or `refit-linked`
-    /// ([`LooConfig::inner_link`]).
+    /// `in-sample` ([`LabConfig::inner_choice`]), `refit`
+    /// ([`LabConfig::inner_refit`]) or `refit-linked`
+    /// ([`LabConfig::inner_link`]).
     pub mode: String,
 
     /// Every offered plan's inner mean absolute error (proportion) in this
@@ -308,13 +239,13 @@ pub struct InnerChoice {
 ///
 /// # Errors
 /// No lengths, seeds or models, fewer than three examinees, a held-out row
-/// out of range ([`ErrorKind::Config`](crate::ErrorKind::Config)); a
+/// out of range ([`ErrorKind::Config`](fangsheng::ErrorKind::Config)); a
 /// calibration that fails; a plan or variant the bank rejects.
 pub fn leave_one_out(
     responses: &ResponseMatrix,
-    config: &LooConfig,
+    config: &LabConfig,
     progress: &mut dyn FnMut(String),
-) -> Result<LooReport> {
+) -> Result<LabReport> {
     if config.lengths.is_empty() || config.seeds == 0 || config.models.is_empty() {
         return Err(Error::config(
             "leave-one-out needs lengths, seeds and calibration models",
@@ -441,16 +372,18 @@ pub fn leave_one_out(
             setting.baselines((ki, k), &base, &mut out, progress)?;
         }
     }
-    Ok(LooReport {
-        rows: out.rows,
-        held_out: names,
-        n_items: responses.n_items(),
-        calibration_seconds: out.calibration_seconds,
-        details: out.details,
+    Ok(LabReport {
+        loo: LooReport {
+            rows: out.rows,
+            held_out: names,
+            n_items: responses.n_items(),
+            calibration_seconds: out.calibration_seconds,
+            details: out.details,
+            plans: out.plans,
+            group_rows: group_rows(&out.group_cells),
+            group_details: out.group_cells,
+        },
         inner_choices: out.inner_choices,
-        plans: out.plans,
-        group_rows: group_rows(&out.group_cells),
-        group_details: out.group_cells,
         asked: out.asked,
     })
 }
@@ -460,7 +393,7 @@ pub fn leave_one_out(
 fn check_two_part(
     responses: &ResponseMatrix,
     flags: &ResponseMatrix,
-    config: &LooConfig,
+    config: &LabConfig,
 ) -> Result<()> {
     if flags.examinees() != responses.examinees()
         || flags.items() != responses.items()
@@ -488,7 +421,7 @@ fn check_two_part(
 }
 
 /// The base plan at length `k`.
-fn base_plan(config: &LooConfig, k: usize) -> Plan {
+fn base_plan(config: &LabConfig, k: usize) -> Plan {
     Plan {
         max_items: k,
         min_items: config.plan.min_items.min(k),

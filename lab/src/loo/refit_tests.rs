@@ -1,8 +1,9 @@
 use super::tests::{calibrated, data_named};
 use super::*;
+use fangsheng::loo::{LooDetail, LooRow};
 
-fn config(tags: HashMap<ItemId, Tags>, in_sample: bool, refit: bool) -> LooConfig {
-    LooConfig {
+fn config(tags: HashMap<ItemId, Tags>, in_sample: bool, refit: bool) -> LabConfig {
+    LabConfig {
         lengths: vec![8, 16],
         seeds: 2,
         seed: 5,
@@ -43,7 +44,7 @@ fn assert_picks_the_lowest_offered(c: &InnerChoice) {
 fn refit_picks_one_offered_plan_per_fold_without_the_held_out_examinee() {
     let (m, tags) = data_named("nest");
     let dir = tempfile::tempdir().unwrap();
-    let config = LooConfig {
+    let config = LabConfig {
         cache: Some(dir.path().to_path_buf()),
         ..config(tags, false, true)
     };
@@ -144,7 +145,7 @@ fn refit_leaves_the_in_sample_choice_unchanged() {
 #[test]
 fn linked_rows_map_each_folds_predictions_by_one_line() {
     let (m, tags) = data_named("link");
-    let config = LooConfig {
+    let config = LabConfig {
         inner_link: true,
         ..config(tags, false, false)
     };

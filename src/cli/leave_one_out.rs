@@ -1,0 +1,263 @@
+//! `fangsheng evaluate`: how well a bank's short adaptive exams predict
+//! models outside its calibration, by leaving each calibration model out
+//! in turn, beside the random-item baselines; and the score link that
+//! those exams fit.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use clap::Args as ClapArgs;
+use fangsheng::bank::ItemBank;
+use fangsheng::calibrate::CalibrationConfig;
+use fangsheng::cat::{Plan, ScoreLinkFile, Tags};
+use fangsheng::io::check_writable;
+use fangsheng::loo::{
+    ADAPTIVE, LooConfig, LooReport, fit_links, group_markdown, leave_one_out, markdown,
+    write_details, write_group_rows, write_rows,
+};
+use fangsheng::model::ModelKind;
+
+use super::input::ResponseArgs;
+use super::output::emit;
+use super::progress::ProgressLine;
+
+/// Flags of `fangsheng evaluate`.
+#[derive(Debug, ClapArgs)]
+#[command(after_help = "Examples:
+  fangsheng evaluate --responses calibration/demo/runs.csv --bank item-banks/demo --balance category --lengths 10,20 --seeds 3 --out loo.csv
+  fangsheng evaluate --responses calibration/demo/runs.csv --bank item-banks/demo --lengths 20 --seeds 5 --group-out groups.csv --write-score-link demo-link.json
+  fangsheng exam --demo --max-items 20 --score-link demo-link.json
+
+Rows: adaptive (the plan's exams), random-accuracy (plain accuracy of k random recorded items,
+Wilson interval), random-irt (the same items scored with the calibration), irt-full-run (the
+whole run scored: the floor any exam can reach). Errors are in accuracy points.")]
+pub struct Args {
+    #[command(flatten)]
+    input: ResponseArgs,
+
+    /// The item bank (folder with items.jsonl) whose categories and
+    /// dimensions tag the items: needed by --balance; with it, every exam's
+    /// per-category and per-dimension scores are evaluated too.
+    #[arg(long, value_name = "DIR")]
+    bank: Option<PathBuf>,
+
+    /// Plan file (TOML, or JSON by extension) of the exams [default: the
+    /// default plan]; its max_items is replaced by each length.
+    #[arg(long, value_name = "FILE")]
+    plan: Option<PathBuf>,
+
+    /// Balance content over the values of this tag (category or
+    /// dimension), each fold's bank shares as targets (needs --bank).
+    #[arg(long, value_name = "TAG", requires = "bank")]
+    balance: Option<String>,
+
+    /// IRT model of the calibrations: rasch, 1pl, 2pl, 3pl, 4pl or grm.
+    #[arg(long, default_value = "2pl")]
+    model: String,
+
+    /// Exam lengths, comma separated.
+    #[arg(
+        long,
+        value_name = "K,K,...",
+        default_value = "25,50,100",
+        value_delimiter = ','
+    )]
+    lengths: Vec<usize>,
+
+    /// Number of seeds (seed, seed+1, ...) each exam is run with.
+    #[arg(long, default_value_t = 20)]
+    seeds: usize,
+
+    /// First seed.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+
+    /// Examine only N of the models, evenly spaced in file order
+    /// [default: every model].
+    #[arg(long, value_name = "N")]
+    folds: Option<usize>,
+
+    /// Save each fold's calibration in this folder and reuse it.
+    #[arg(long, value_name = "DIR")]
+    cache: Option<PathBuf>,
+
+    /// Output file of the rows (default: standard output), CSV:
+    /// calibration,method,items,mae,mae_sd,persistent,spread,coverage,width,
+    /// max_error,worst,spearman,mean_length,max_exposure,mean_overlap,seconds.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    out: Option<PathBuf>,
+
+    /// Write the whole report as JSON instead of the CSV rows.
+    #[arg(long)]
+    json: bool,
+
+    /// Also write every prediction (calibration,method,items,seed,model,
+    /// predicted_score,predicted_lo,predicted_hi,observed_score) as CSV.
+    #[arg(long, value_name = "FILE")]
+    details: Option<PathBuf>,
+
+    /// With --bank: also write the per-category and per-dimension summary
+    /// (calibration,method,items,tag,value,cells,mean_asked,mae,coverage,
+    /// width,linked_mae,linked_coverage,linked_width) as CSV.
+    #[arg(long, value_name = "FILE", requires = "bank")]
+    group_out: Option<PathBuf>,
+
+    /// Fit a score link on the adaptive exams (observed = a + b x
+    /// predicted, least squares over the held-out models, pooled over
+    /// seeds) at each length, with one line per category and dimension when
+    /// --bank is given, and save it here for --score-link of `exam` and
+    /// `simulate`.
+    #[arg(long, value_name = "FILE")]
+    write_score_link: Option<PathBuf>,
+
+    /// No progress line.
+    #[arg(long, short = 'q')]
+    quiet: bool,
+}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let source = args
+        .input
+        .responses
+        .clone()
+        .context("--responses FILE is required")?;
+    // A leave-one-out run takes minutes: an output it cannot write must
+    // fail now, not when the run is over.
+    let outputs = [
+        &args.out,
+        &args.details,
+        &args.group_out,
+        &args.write_score_link,
+    ];
+    for path in outputs.into_iter().flatten() {
+        check_writable(path)?;
+    }
+    let model: ModelKind = args.model.parse()?;
+    let plan = match &args.plan {
+        Some(p) => Plan::load(p)?,
+        None => Plan::default(),
+    };
+    if plan.content.is_some() && args.balance.is_some() {
+        bail!("--balance and the plan's [content] both balance content: give one");
+    }
+    plan.validate().map_err(|e| match &args.plan {
+        Some(p) if e.path().is_none() => e.in_file(p),
+        _ => e,
+    })?;
+    let tags: HashMap<_, Tags> = match &args.bank {
+        Some(dir) => Tags::of_bank(&ItemBank::load(dir)?),
+        None => HashMap::new(),
+    };
+    let group_tags: Vec<String> = ["category", "dimension"]
+        .into_iter()
+        .filter(|t| tags.values().any(|x| x.get(t).is_some()))
+        .map(str::to_owned)
+        .collect();
+    let responses = args.input.read()?;
+    let n = responses.n_examinees();
+    let held_out = args.folds.map(|h| {
+        let h = h.clamp(1, n);
+        (0..h).map(|i| i * n / h).collect()
+    });
+    let config = LooConfig {
+        lengths: args.lengths.clone(),
+        seeds: args.seeds,
+        seed: args.seed,
+        plan,
+        balance: args.balance.clone(),
+        tags,
+        held_out,
+        cache: args.cache.clone(),
+        group_tags,
+        ..LooConfig::new(CalibrationConfig {
+            model,
+            ..CalibrationConfig::default()
+        })
+    };
+    let mut progress = ProgressLine::new(args.quiet);
+    let report = leave_one_out(&responses, &config, &mut |msg| progress.update(|| msg)).map_err(
+        |e| match e.path() {
+            None => e.in_file(&source),
+            Some(_) => e,
+        },
+    )?;
+    progress.finish();
+    let seconds = progress.elapsed().as_secs_f64();
+    emit(args.out.as_deref(), |w| write_rows(w, &report, args.json))?;
+    if let Some(path) = &args.details {
+        emit(Some(path), |w| write_details(w, &report))?;
+    }
+    if let Some(path) = &args.group_out {
+        emit(Some(path), |w| write_group_rows(w, &report))?;
+    }
+    eprintln!(
+        "leave-one-out on {} ({} models held out, {} items, {} seeds from {}) in {seconds:.1}s; calibration {}",
+        source.display(),
+        report.held_out.len(),
+        report.n_items,
+        args.seeds,
+        args.seed,
+        report
+            .calibration_seconds
+            .iter()
+            .map(|(m, s)| format!("{m} {s:.1}s"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    eprint!("{}", markdown(&report));
+    eprint!("{}", group_markdown(&report));
+    if let Some(path) = &args.write_score_link {
+        write_score_link(path, &report, &config, &source)?;
+    }
+    Ok(())
+}
+
+/// Fits and saves the score link of the adaptive exams at each length.
+fn write_score_link(
+    path: &Path,
+    report: &LooReport,
+    config: &LooConfig,
+    source: &Path,
+) -> anyhow::Result<()> {
+    let plan = report
+        .plans
+        .iter()
+        .find(|p| p.0 == ADAPTIVE)
+        .map(|p| &p.1)
+        .context("no adaptive exams to fit a score link on")?;
+    let links = fit_links(report, ADAPTIVE, &config.lengths);
+    let described = format!(
+        "leave-one-out exams of {} models of {} ({}, {} seeds from {})",
+        report.held_out.len(),
+        source.display(),
+        config.calibration.model,
+        config.seeds,
+        config.seed
+    );
+    ScoreLinkFile::new(described, plan, links.clone()).save(path)?;
+    for l in &links {
+        eprintln!(
+            "score link, {} items: observed = {:.4} + {:.4} x predicted (residual SD {:.2} points, {} pairs of {} models)",
+            l.items,
+            l.link.intercept,
+            l.link.slope,
+            100.0 * l.link.residual_sd,
+            l.link.n,
+            l.link.examinees
+        );
+        if !l.groups.is_empty() {
+            let sds = l.groups.iter().map(|g| g.link.residual_sd);
+            let lo = sds.clone().fold(f64::INFINITY, f64::min);
+            let hi = sds.fold(f64::NEG_INFINITY, f64::max);
+            eprintln!(
+                "  and {} group lines, residual SD {:.2} to {:.2} points",
+                l.groups.len(),
+                100.0 * lo,
+                100.0 * hi
+            );
+        }
+    }
+    eprintln!("score link written to {}", path.display());
+    Ok(())
+}
