@@ -125,7 +125,7 @@ fn exams(c: &mut Criterion) {
     group.bench_function("exams_10k_mmlu_shape", |b| {
         b.iter(|| {
             pool.install(|| {
-                simulate_all(&design, &thetas, 5, 0.95, BankScore::Model, &|_| {}).unwrap()
+                simulate_all(&design, &thetas, None, 5, 0.95, BankScore::Model, &|_| {}).unwrap()
             })
         })
     });

@@ -116,6 +116,26 @@ pub fn write_json_atomic<T: serde::Serialize + ?Sized>(
     })
 }
 
+/// Writes a CSV table: `header`, then `rows` (each as many fields);
+/// `what` names the output in an I/O error.
+///
+/// # Errors
+/// A failed write ([`ErrorKind::Io`](crate::ErrorKind::Io)).
+pub fn write_csv_rows(
+    w: &mut dyn Write,
+    what: &str,
+    header: &[&str],
+    rows: impl IntoIterator<Item = Vec<String>>,
+) -> Result<()> {
+    let csv_err = |e: csv::Error| Error::format(format!("writing CSV: {e}"));
+    let mut out = csv::Writer::from_writer(w);
+    out.write_record(header).map_err(csv_err)?;
+    for row in rows {
+        out.write_record(&row).map_err(csv_err)?;
+    }
+    out.flush().map_err(|e| Error::io(what, e))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -170,24 +190,4 @@ mod tests {
         enc.finish().unwrap();
         assert_eq!(read_to_string(&path).unwrap(), "a,b\n1,2\n");
     }
-}
-
-/// Writes a CSV table: `header`, then `rows` (each as many fields);
-/// `what` names the output in an I/O error.
-///
-/// # Errors
-/// A failed write ([`ErrorKind::Io`](crate::ErrorKind::Io)).
-pub fn write_csv_rows(
-    w: &mut dyn Write,
-    what: &str,
-    header: &[&str],
-    rows: impl IntoIterator<Item = Vec<String>>,
-) -> Result<()> {
-    let csv_err = |e: csv::Error| Error::format(format!("writing CSV: {e}"));
-    let mut out = csv::Writer::from_writer(w);
-    out.write_record(header).map_err(csv_err)?;
-    for row in rows {
-        out.write_record(&row).map_err(csv_err)?;
-    }
-    out.flush().map_err(|e| Error::io(what, e))
 }

@@ -87,30 +87,6 @@ pub(crate) fn due_group(
         .map(|(g, _)| g)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn counts_track_targets_within_one_item() {
-        let targets = [0.5, 0.3, 0.2];
-        let mut counts = [0usize; 3];
-        for n in 0..200 {
-            let g = due_group(&targets, &counts, |_| true).unwrap();
-            counts[g] += 1;
-            for (c, t) in counts.iter().zip(targets) {
-                assert!((*c as f64 - t * (n + 1) as f64).abs() < 1.0, "{counts:?}");
-            }
-        }
-    }
-
-    #[test]
-    fn exhausted_groups_are_passed_over() {
-        assert_eq!(due_group(&[0.9, 0.1], &[0, 0], |g| g == 1), Some(1));
-        assert_eq!(due_group(&[0.9, 0.1], &[0, 0], |_| false), None);
-    }
-}
-
 /// The share of the bank's tagged items having each value of tag `tag`
 /// (content targets that mirror the bank).
 ///
@@ -133,4 +109,28 @@ pub fn bank_shares(bank: &CatBank, tag: &str) -> Result<BTreeMap<String, f64>> {
         .into_iter()
         .map(|(v, c)| (v, c as f64 / total as f64))
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_track_targets_within_one_item() {
+        let targets = [0.5, 0.3, 0.2];
+        let mut counts = [0usize; 3];
+        for n in 0..200 {
+            let g = due_group(&targets, &counts, |_| true).unwrap();
+            counts[g] += 1;
+            for (c, t) in counts.iter().zip(targets) {
+                assert!((*c as f64 - t * (n + 1) as f64).abs() < 1.0, "{counts:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn exhausted_groups_are_passed_over() {
+        assert_eq!(due_group(&[0.9, 0.1], &[0, 0], |g| g == 1), Some(1));
+        assert_eq!(due_group(&[0.9, 0.1], &[0, 0], |_| false), None);
+    }
 }

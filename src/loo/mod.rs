@@ -70,6 +70,9 @@ pub use output::{
 };
 pub use summary::{details_of, row_of};
 
+/// A callback given the training data of each fold calibration run.
+pub type CalibrationHook = Arc<dyn Fn(&ResponseMatrix) + Send + Sync>;
+
 /// What a leave-one-out evaluation runs.
 #[derive(Clone)]
 pub struct LooConfig {
@@ -99,7 +102,7 @@ pub struct LooConfig {
     pub group_tags: Vec<String>,
     /// Called with the training data of every fold calibration that is run
     /// ([`FoldSpec::on_calibration`]).
-    pub on_calibration: Option<Arc<dyn Fn(&ResponseMatrix) + Send + Sync>>,
+    pub on_calibration: Option<CalibrationHook>,
 }
 
 impl std::fmt::Debug for LooConfig {

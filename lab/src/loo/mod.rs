@@ -63,7 +63,7 @@ use fangsheng::cat::{BankScore, Plan, Tags};
 use fangsheng::data::{ResponseMatrix, answered_only};
 use fangsheng::error::{Error, Result};
 use fangsheng::ids::ItemId;
-use fangsheng::loo::{LooReport, group_rows, group_truths};
+use fangsheng::loo::{CalibrationHook, LooReport, group_rows, group_truths};
 use fangsheng::model::ModelKind;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -163,7 +163,7 @@ pub struct LabConfig {
     pub record_asked: bool,
     /// Called with the training data of every fold calibration that is run
     /// ([`fangsheng::loo::FoldSpec::on_calibration`]).
-    pub on_calibration: Option<Arc<dyn Fn(&ResponseMatrix) + Send + Sync>>,
+    pub on_calibration: Option<CalibrationHook>,
 }
 
 /// The items one exam behind a row asked (with [`LabConfig::record_asked`]).

@@ -1,9 +1,8 @@
 use std::sync::Mutex;
 
 use super::*;
-use fangsheng::cat::{CatBank, Design, Ties};
 use fangsheng::data::Cell;
-use fangsheng::loo::{LooDetail, uses_randomness};
+use fangsheng::loo::LooDetail;
 use fangsheng::model::{Irf, Logistic, ResponseModel};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
