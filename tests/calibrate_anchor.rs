@@ -1,7 +1,7 @@
 //! Recalibration on a stable scale, in simulation: anchored (fixed item
 //! parameter) calibration and Stocking-Lord linking against known truth.
 //!
-//! The set-up follows issue 6: a 2PL bank of 200 items calibrated on 300
+//! The set-up: a 2PL bank of 200 items calibrated on 300
 //! examinees as V1; then 30% new examinees (90) and 20% new items (40) are
 //! added, the new examinees answering old and new items and the old
 //! examinees' data kept, and the whole is recalibrated with V1 as anchor.
@@ -165,7 +165,7 @@ fn correlation(x: &[f64], y: &[f64]) -> f64 {
 
 #[test]
 fn old_abilities_stay_put_when_new_models_and_items_arrive() {
-    // New cohort from the same population: issue 6's scale-stability figure.
+    // New cohort from the same population: the scale-stability figure.
     let s = study(11, 0.0, 1.0);
     let v2 = &s.v2;
     assert!(v2.calibration.converged);

@@ -55,7 +55,7 @@ fn pool_plan(pool: &[ItemParams], count: usize, max_items: usize) -> Plan {
 #[test]
 fn new_items_are_recovered_after_200_simulated_exams() {
     // 300-item calibrated 2PL bank, 30 operational items per exam, 10 of
-    // 40 pretest items per exam, 200 N(0, 1) examinees (issue 6, part 2).
+    // 40 pretest items per exam, 200 N(0, 1) examinees.
     let bank_items = items("q", 300, 11);
     let truth = items("new", 40, 12);
     let params = ParamSet::new(bank_items, Metadata::default()).unwrap();
@@ -110,7 +110,7 @@ fn new_items_are_recovered_after_200_simulated_exams() {
         let r_a = common::pearson(&col(&est, 0), &col(&tru, 0));
         let r_b = common::pearson(&col(&est, 1), &col(&tru, 1));
         eprintln!("{}: r(b) = {r_b:.3}, r(a) = {r_a:.3}", method.name());
-        // Issue 6: b correlates >= 0.9 with the truth after 200 exams.
+        // The aim: b correlates >= 0.9 with the truth after 200 exams.
         assert!(r_b >= 0.9, "{method:?}: r(b) = {r_b}");
         // About 50 answers per item pin a only loosely (true a spans 0.8 to
         // 2): positive association is all that is asserted.

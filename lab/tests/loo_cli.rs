@@ -310,3 +310,34 @@ fn an_output_it_cannot_write_stops_the_leave_one_out_before_it_runs() {
     assert!(!out.exists());
     assert!(!e.contains("leave-one-out on"), "{e}");
 }
+
+/// Every example of `fangsheng-lab loo --help` runs as written from a
+/// folder that holds the repository's `calibration/` and `item-banks/`.
+#[test]
+fn the_help_examples_run() {
+    let help = String::from_utf8_lossy(&ok(lab(&["loo", "--help"])).stdout).into_owned();
+    let tail = help.split("Examples:").nth(1).expect("an Examples section");
+    // Join continued lines, keep the commands.
+    let joined = tail.replace("\\\n", " ");
+    let examples: Vec<&str> = joined
+        .lines()
+        .map(str::trim)
+        .filter(|l| l.starts_with("fangsheng-lab "))
+        .collect();
+    assert!(examples.len() >= 2, "{help}");
+    let dir = tempfile::tempdir().unwrap();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    for folder in ["calibration", "item-banks"] {
+        std::os::unix::fs::symlink(root.join(folder), dir.path().join(folder)).unwrap();
+    }
+    for example in examples {
+        let words: Vec<&str> = example.split_whitespace().skip(1).collect();
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_fangsheng-lab"))
+            .args(&words)
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{example}: {}", stderr(&o));
+    }
+    assert!(dir.path().join("loo.csv").is_file());
+}

@@ -17,7 +17,7 @@
 //! exam's posterior interval counts only its own measurement error: on
 //! held-out MMLU-Pro models, mapped through the line, it held the observed
 //! accuracy in 47% of 50-item content-balanced exams, the prediction
-//! interval in 94% (`benches/LOO.md`, session 8).
+//! interval in 94% (`docs/validation.md`).
 
 use std::path::Path;
 
@@ -241,7 +241,7 @@ pub struct LengthLink {
     /// strength by subject, which one ability cannot see in a few items:
     /// on held-out MMLU-Pro models the per-category posterior intervals of
     /// 50-item exams held the observed category score in 35% of exams, the
-    /// lines' prediction intervals in 93% (`benches/LOO.md`, session 9).
+    /// lines' prediction intervals in 93% (`docs/validation.md`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub groups: Vec<GroupLink>,
 }

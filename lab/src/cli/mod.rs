@@ -63,7 +63,7 @@ fn positive_sd(flag: &str, sd: f64) -> anyhow::Result<f64> {
   fangsheng-lab loo --responses calibration/demo/runs.csv --tags item-banks/demo/items.jsonl --lengths 20 --seeds 5 \\
       --variants content=category,select=kl --out loo.csv
   fangsheng-lab loo --responses calibration/demo/runs.csv --tags item-banks/demo/items.jsonl --lengths 20 --seeds 2 \\
-      --balance category --inner-choice refit --inner-link --cache /tmp/loo-cache --out loo.csv")]
+      --balance category --inner-choice refit --inner-link --cache loo-cache --out loo.csv")]
 pub struct Args {
     #[command(flatten)]
     input: ResponseArgs,
