@@ -10,11 +10,11 @@ use anyhow::{Context, bail};
 use clap::Args as ClapArgs;
 use fangsheng::bank::ItemBank;
 use fangsheng::calibrate::CalibrationConfig;
-use fangsheng::cat::{Plan, ScoreLinkFile, Tags};
+use fangsheng::cat::{Plan, Tags};
 use fangsheng::io::check_writable;
 use fangsheng::loo::{
-    ADAPTIVE, LooConfig, LooReport, fit_links, group_markdown, leave_one_out, markdown,
-    write_details, write_group_rows, write_rows,
+    ADAPTIVE, LooConfig, LooReport, describe_links, group_markdown, leave_one_out, link_file,
+    markdown, run_line, write_details, write_group_rows, write_rows,
 };
 use fangsheng::model::ModelKind;
 
@@ -192,18 +192,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         emit(Some(path), |w| write_group_rows(w, &report))?;
     }
     eprintln!(
-        "leave-one-out on {} ({} models held out, {} items, {} seeds from {}) in {seconds:.1}s; calibration {}",
-        source.display(),
-        report.held_out.len(),
-        report.n_items,
-        args.seeds,
-        args.seed,
-        report
-            .calibration_seconds
-            .iter()
-            .map(|(m, s)| format!("{m} {s:.1}s"))
-            .collect::<Vec<_>>()
-            .join(", ")
+        "{}",
+        run_line(&report, &source, args.seeds, args.seed, seconds)
     );
     eprint!("{}", markdown(&report));
     eprint!("{}", group_markdown(&report));
@@ -220,13 +210,6 @@ fn write_score_link(
     config: &LooConfig,
     source: &Path,
 ) -> anyhow::Result<()> {
-    let plan = report
-        .plans
-        .iter()
-        .find(|p| p.0 == ADAPTIVE)
-        .map(|p| &p.1)
-        .context("no adaptive exams to fit a score link on")?;
-    let links = fit_links(report, ADAPTIVE, &config.lengths);
     let described = format!(
         "leave-one-out exams of {} models of {} ({}, {} seeds from {})",
         report.held_out.len(),
@@ -235,29 +218,9 @@ fn write_score_link(
         config.seeds,
         config.seed
     );
-    ScoreLinkFile::new(described, plan, links.clone()).save(path)?;
-    for l in &links {
-        eprintln!(
-            "score link, {} items: observed = {:.4} + {:.4} x predicted (residual SD {:.2} points, {} pairs of {} models)",
-            l.items,
-            l.link.intercept,
-            l.link.slope,
-            100.0 * l.link.residual_sd,
-            l.link.n,
-            l.link.examinees
-        );
-        if !l.groups.is_empty() {
-            let sds = l.groups.iter().map(|g| g.link.residual_sd);
-            let lo = sds.clone().fold(f64::INFINITY, f64::min);
-            let hi = sds.fold(f64::NEG_INFINITY, f64::max);
-            eprintln!(
-                "  and {} group lines, residual SD {:.2} to {:.2} points",
-                l.groups.len(),
-                100.0 * lo,
-                100.0 * hi
-            );
-        }
-    }
+    let file = link_file(report, ADAPTIVE, &config.lengths, described)?;
+    file.save(path)?;
+    eprint!("{}", describe_links(&file.links));
     eprintln!("score link written to {}", path.display());
     Ok(())
 }

@@ -3,10 +3,12 @@
 //! the same exams.
 
 use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write;
 
 use super::groups::BANK_TAG;
 use super::{LooDetail, LooReport};
-use crate::cat::{GroupLink, LengthLink, ScoreLink};
+use crate::cat::{GroupLink, LengthLink, ScoreLink, ScoreLinkFile};
+use crate::error::{Error, Result};
 
 /// The score link of `method` at each length of `lengths`: the
 /// least-squares line from the held-out examinees' predicted to observed
@@ -71,4 +73,67 @@ pub fn fit_links(report: &LooReport, method: &str, lengths: &[usize]) -> Vec<Len
             }
         })
         .collect()
+}
+
+/// The score-link file of `method` at `lengths` ([`fit_links`]), for the
+/// plan that method's exams ran; `source` says where the pairs came from.
+///
+/// # Errors
+/// The report has no exams of `method`
+/// ([`ErrorKind::Config`](crate::ErrorKind::Config)).
+pub fn link_file(
+    report: &LooReport,
+    method: &str,
+    lengths: &[usize],
+    source: String,
+) -> Result<ScoreLinkFile> {
+    let plan = report
+        .plans
+        .iter()
+        .find(|p| p.0 == method)
+        .map(|p| &p.1)
+        .ok_or_else(|| Error::config(format!("no '{method}' exams to fit a score link on")))?;
+    Ok(ScoreLinkFile::new(
+        source,
+        plan,
+        fit_links(report, method, lengths),
+    ))
+}
+
+/// One line per length saying what the link is and how well it fits (and
+/// how many group lines it has), for a terminal.
+pub fn describe_links(links: &[LengthLink]) -> String {
+    let mut s = String::new();
+    for l in links {
+        let _ = writeln!(
+            s,
+            "score link, {} items: observed = {:.4} + {:.4} x predicted (residual SD {:.2} points, {} pairs of {} models)",
+            l.items,
+            l.link.intercept,
+            l.link.slope,
+            100.0 * l.link.residual_sd,
+            l.link.n,
+            l.link.examinees
+        );
+        if l.groups.is_empty() {
+            continue;
+        }
+        let sds = l.groups.iter().map(|g| g.link.residual_sd);
+        let lo = sds.clone().fold(f64::INFINITY, f64::min);
+        let hi = sds.fold(f64::NEG_INFINITY, f64::max);
+        let mut count: BTreeMap<&str, usize> = BTreeMap::new();
+        for g in &l.groups {
+            *count.entry(g.tag.as_str()).or_default() += 1;
+        }
+        let tags: Vec<String> = count.iter().map(|(t, n)| format!("{t}: {n}")).collect();
+        let _ = writeln!(
+            s,
+            "  and {} group lines ({}), residual SD {:.2} to {:.2} points",
+            l.groups.len(),
+            tags.join(", "),
+            100.0 * lo,
+            100.0 * hi
+        );
+    }
+    s
 }

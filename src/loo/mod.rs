@@ -64,9 +64,10 @@ pub use groups::{
     BANK_TAG, GroupTruth, LooGroupDetail, LooGroupRow, POOLED, bank_cell, group_details,
     group_rows, group_truths, posterior_groups, random_group_details,
 };
-pub use link::fit_links;
+pub use link::{describe_links, fit_links, link_file};
 pub use output::{
-    group_markdown, markdown, write_details, write_group_details, write_group_rows, write_rows,
+    group_markdown, markdown, run_line, write_details, write_group_details, write_group_rows,
+    write_rows,
 };
 pub use summary::{details_of, row_of};
 

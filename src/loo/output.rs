@@ -3,6 +3,7 @@
 //! cells.
 
 use std::io::Write;
+use std::path::Path;
 
 use super::{BANK_TAG, LooGroupRow, LooReport, POOLED};
 use crate::error::{Error, Result};
@@ -15,6 +16,28 @@ fn num(x: f64, decimals: usize) -> String {
     } else {
         String::new()
     }
+}
+
+/// The line that says what a run did: its data, folds, seeds and times.
+pub fn run_line(
+    report: &LooReport,
+    source: &Path,
+    seeds: usize,
+    seed: u64,
+    seconds: f64,
+) -> String {
+    let calibrations: Vec<String> = report
+        .calibration_seconds
+        .iter()
+        .map(|(m, s)| format!("{m} {s:.1}s"))
+        .collect();
+    format!(
+        "leave-one-out on {} ({} models held out, {} items, {seeds} seeds from {seed}) in {seconds:.1}s; calibration {}",
+        source.display(),
+        report.held_out.len(),
+        report.n_items,
+        calibrations.join(", ")
+    )
 }
 
 /// The rows as a Markdown table, errors in accuracy points (x100).

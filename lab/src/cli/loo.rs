@@ -1,19 +1,19 @@
 //! `fangsheng-lab loo`: the experiment run from the flags, and the score
 //! link it can write.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use fangsheng::Result;
 use fangsheng::calibrate::{CalibrationConfig, PriorConfig};
-use fangsheng::cat::{BankScore, GroupLink, Plan, ScoreLinkFile};
+use fangsheng::cat::{BankScore, Plan};
 use fangsheng::data::read_responses_with_no_answer;
 use fangsheng::io::check_writable;
 use fangsheng::loo::{
-    fit_links, group_markdown, markdown, write_details, write_group_details, write_group_rows,
-    write_rows,
+    describe_links, group_markdown, link_file, markdown, run_line, write_details,
+    write_group_details, write_group_rows, write_rows,
 };
 use fangsheng::model::ModelKind;
 use fangsheng_lab::loo::{LabConfig, LabReport, leave_one_out};
@@ -164,18 +164,8 @@ pub(super) fn run(args: &Args) -> anyhow::Result<()> {
         emit(Some(path), |w| report::write_asked(w, &report))?;
     }
     eprintln!(
-        "leave-one-out on {} ({} examinees held out, {} items, {} seeds from {}) in {seconds:.1}s; calibration {}",
-        source.display(),
-        report.held_out.len(),
-        report.n_items,
-        args.seeds,
-        args.seed,
-        report
-            .calibration_seconds
-            .iter()
-            .map(|(m, s)| format!("{m} {s:.1}s"))
-            .collect::<Vec<_>>()
-            .join(", ")
+        "{}",
+        run_line(&report, &source, args.seeds, args.seed, seconds)
     );
     eprint!("{}", markdown(&report));
     eprint!("{}", report::inner_summary(&report.inner_choices));
@@ -198,15 +188,8 @@ fn write_score_link(
         Some(tag) => format!("adaptive content={tag}"),
         None => "adaptive".to_owned(),
     };
-    let plan = report
-        .plans
-        .iter()
-        .find(|p| p.0 == method)
-        .map(|p| &p.1)
-        .with_context(|| format!("no '{method}' row to fit a score link on"))?;
-    let links = fit_links(report, &method, &args.lengths);
     let described = format!(
-        "leave-one-out exams of {} examinees of {} ({}, {} seeds from {}, row '{method}')",
+        "leave-one-out exams of {} models of {} ({}, {} seeds from {}, row '{method}')",
         report.held_out.len(),
         source.display(),
         report
@@ -216,43 +199,9 @@ fn write_score_link(
         args.seeds,
         args.seed
     );
-    ScoreLinkFile::new(described, plan, links.clone()).save(path)?;
-    for l in &links {
-        eprintln!(
-            "score link, {} items: observed = {:.4} + {:.4} x predicted (residual SD {:.2} points, {} pairs of {} examinees)",
-            l.items,
-            l.link.intercept,
-            l.link.slope,
-            100.0 * l.link.residual_sd,
-            l.link.n,
-            l.link.examinees
-        );
-        let sds: Vec<f64> = l.groups.iter().map(|g| g.link.residual_sd).collect();
-        if !sds.is_empty() {
-            let lo = sds.iter().copied().fold(f64::INFINITY, f64::min);
-            let hi = sds.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-            eprintln!(
-                "  and {} group lines ({}), residual SD {:.2} to {:.2} points",
-                l.groups.len(),
-                group_tags(&l.groups),
-                100.0 * lo,
-                100.0 * hi
-            );
-        }
-    }
+    let file = link_file(report, &method, &args.lengths, described)?;
+    file.save(path)?;
+    eprint!("{}", describe_links(&file.links));
     eprintln!("score link written to {}", path.display());
     Ok(())
-}
-
-/// The tags of `groups` with their number of values, e.g. `category: 14`.
-fn group_tags(groups: &[GroupLink]) -> String {
-    let mut count: BTreeMap<&str, usize> = BTreeMap::new();
-    for g in groups {
-        *count.entry(g.tag.as_str()).or_default() += 1;
-    }
-    count
-        .iter()
-        .map(|(t, n)| format!("{t}: {n}"))
-        .collect::<Vec<_>>()
-        .join(", ")
 }
