@@ -1,19 +1,32 @@
 """Can the calibration models tell which items will misfit on a new model?
-(benches/LOO.md, session 11.)
 
 In the fold of held-out model m, each other model j has an inner
 calibration without m and j (the cache of a run with --inner-link). Its
-standardised squared residual on item i at its own whole-run EAP ability,
+standardised squared residual on item i at its own whole-run ability,
 z2_ij = (x_ij - P_i)^2 / (P_i Q_i), is out of sample; phi_i, their mean over
 the inner models, is item i's overdispersion as the fold sees it; infit_i,
 sum_j (x_ij - P_ij)^2 / sum_j P_ij Q_ij, the same weighted by each inner
 model's information on the item. The script sets both against the held-out
 model's own z2_mi (at its whole-run ability on the fold's calibration) over
-the items its exams asked. Abilities are MAP (N(0, 1) prior, Newton steps).
+the items its exams asked: Spearman correlations pooled over the (model,
+item) pairs, and the mean own z2 in the lower and upper half of phi (and
+of infit) within each fold. Abilities are MAP (N(0, 1) prior, Newton steps).
 
-    python benches/misfit_foresight.py RESPONSES.csv.gz CACHE_DIR ASKED.csv METHOD ITEMS
+The inputs come from one lab run with the inner link (from the repository
+root; the inner calibrations are cached, 462 of them on MMLU-Pro):
 
-Needs numpy (notebooks/requirements.txt).
+    D=${FANGSHENG_SHARED:-../shared}/data
+    target/release/fangsheng-lab loo --responses $D/mmlu-pro/responses.csv.gz \
+        --tags $D/mmlu-pro/items.jsonl.gz --id-field question_id --tag-field category \
+        --lengths 50 --seeds 20 --cache loo-cache --variants content=category \
+        --inner-choice refit --inner-link --out misfit.csv --asked misfit-asked.csv
+    python3 lab/scripts/misfit_foresight.py $D/mmlu-pro/responses.csv.gz loo-cache \
+        misfit-asked.csv "adaptive content=category" 50
+
+    python3 lab/scripts/misfit_foresight.py RESPONSES.csv.gz CACHE_DIR ASKED.csv METHOD ITEMS
+
+About 30 s on MMLU-Pro once the run is done. Needs numpy
+(notebooks/requirements.txt).
 """
 
 import csv

@@ -1,22 +1,40 @@
-"""Leave-one-out error against the number of calibration models (LOO.md, session 12).
+"""Leave-one-out error against the number of calibration models K.
 
 A leave-one-out over a group of K+1 models examines each of them with a
-calibration on the other K. For each K the 22 models are split four times
-at random into groups of K+1; a short last group is filled with models of
-the other groups, which calibrate but are not counted, so every model is
-examined once per partition. Each group is one `fangsheng simulate
---leave-one-out` run; the figures come from the runs' --details files.
+calibration on the other K. For each K the models are split four times at
+random (seed 12) into groups of K+1; a short last group is filled with
+models of the other groups, which calibrate but are not counted, so every
+model is examined once per partition, each time with another random
+calibration set of K models. Each group is one `fangsheng-lab loo` run
+(2PL, default priors, 25 / 50 / 100 items, 20 seeds, variant
+content=category, no score link); the figures come from the runs'
+--details files: MAE over every counted (model, partition, seed) of
+`adaptive content=category`, `adaptive`, `random-irt`, `random-accuracy`
+and the full-run floor, the same split by whether the examined model has
+the best or worst accuracy of its group, and a least-squares fit of
+MAE(K)^2 = alpha + beta / K for content=category at 50 items.
 
-    python3 benches/calibration_curve.py BIN RESPONSES TAGS WORKDIR [K ...]
+    cargo build --release -p fangsheng-lab
+    python3 lab/scripts/calibration_curve.py WORKDIR [K ...] [--responses FILE] [--tags FILE] [--bin FILE]
 
-BIN is a release build of fangsheng, RESPONSES a long CSV (gzip allowed)
-with columns model,item_id,correct[,...], TAGS MMLU-Pro's items.jsonl.gz.
 K defaults to 5 10 15 21 (21: one run over all 22 models); the partitions
-are drawn in the order the K are given, from one generator. Runs already
-finished in WORKDIR (their details file exists) are not repeated, so the
-tables of a finished design are printed again in seconds.
+are drawn in the order the K are given, from one generator, so
+`WORKDIR 20` alone draws the K = 20 partitions. RESPONSES (default
+$FANGSHENG_SHARED/data/mmlu-pro/responses.csv.gz, FANGSHENG_SHARED
+defaulting to ../shared beside the repository) is a long CSV, gzip
+allowed, with columns model,item_id,correct[,...]; TAGS (default
+MMLU-Pro's items.jsonl.gz there) gives the category of each question_id;
+BIN defaults to target/release/fangsheng-lab of this repository. Runs
+already finished in WORKDIR (their details file exists) are not repeated,
+so the tables of a finished design are printed again in seconds. About 15
+minutes per data set for K = 5, 10, 15, 21 on 2 cores, 4 minutes for K = 20.
+
+On a parametric twin (parametric_twin.py), where the 2PL is true:
+
+    python3 lab/scripts/calibration_curve.py /tmp/curve-twin --responses twin.csv
 """
 
+import argparse
 import csv
 import gzip
 import io
@@ -25,7 +43,10 @@ import os
 import random
 import subprocess
 import sys
+from pathlib import Path
 
+ROOT = Path(__file__).resolve().parents[2]
+SHARED = Path(os.environ.get("FANGSHENG_SHARED", ROOT.parent / "shared"))
 PARTITIONS = 4
 SEED = 12
 ROWS = [
@@ -76,7 +97,7 @@ def run_group(binary, header, rows, tags, workdir, label, members):
         w.writerow(header[:3])
         w.writerows(r[:3] for r in rows if r[0] in keep)
     cmd = [
-        binary, "simulate", "--leave-one-out", "--responses", data,
+        binary, "loo", "--responses", data,
         "--tags", tags, "--id-field", "question_id", "--tag-field", "category",
         "--models", "2pl", "--lengths", "25,50,100", "--seeds", "20",
         "--cache", os.path.join(workdir, "cache-" + label),
@@ -126,8 +147,19 @@ def fit(ks, maes):
 
 
 def main():
-    binary, responses, tags, workdir = sys.argv[1:5]
-    ks = [int(k) for k in sys.argv[5:]] or [5, 10, 15, 21]
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("workdir")
+    parser.add_argument("ks", nargs="*", type=int, metavar="K")
+    parser.add_argument(
+        "--responses", default=str(SHARED / "data" / "mmlu-pro" / "responses.csv.gz")
+    )
+    parser.add_argument("--tags", default=str(SHARED / "data" / "mmlu-pro" / "items.jsonl.gz"))
+    parser.add_argument("--bin", default=str(ROOT / "target" / "release" / "fangsheng-lab"))
+    args = parser.parse_args()
+    binary, responses, tags, workdir = args.bin, args.responses, args.tags, args.workdir
+    ks = args.ks or [5, 10, 15, 21]
+    if not os.access(binary, os.X_OK):
+        sys.exit(f"{binary} not found: cargo build --release -p fangsheng-lab")
     os.makedirs(workdir, exist_ok=True)
     header, rows = read_rows(responses)
     models = sorted({r[0] for r in rows})

@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Real-data calibration figures: time, EM cycles, convergence, and held-out
 # prediction of Rasch, 2PL and 3PL on MMLU-Pro (22 models x 12,032 items)
-# and ChemBench (22 models x 2,854 items). See benches/README.md.
+# and ChemBench (22 models x 2,854 items). Results: lab/RESULTS.md.
 #
-# Usage (from the repository root):
-#   benches/real_data.sh
+# Usage (from any directory):
+#   lab/scripts/real_data.sh
+#   SEEDS="1 2 3" MODELS="rasch 2pl 2pl@0.5 2pl@0.3 3pl" lab/scripts/real_data.sh
 # Environment:
-#   FANGSHENG_SHARED  shared folder holding data/ (default ../shared)
-#   FANGSHENG_BIN     binary to time (default target/release/fangsheng, built if missing)
+#   FANGSHENG_SHARED  shared folder holding data/ (default ../shared beside the repository)
+#   FANGSHENG_BIN     engine binary to time (default target/release/fangsheng of this
+#                     repository, built if missing)
 #   SEEDS             held-out split seeds (default "1 2 3 4 5")
 #   FRACTION          held-out share of the observed cells (default 0.1)
 #   MODELS            models to compare (default "rasch 2pl 3pl"); `2pl@0.5` is a
@@ -27,14 +29,15 @@
 # average is printed with the table because it changes them.
 set -euo pipefail
 
-SHARED=${FANGSHENG_SHARED:-../shared}
-BIN=${FANGSHENG_BIN:-target/release/fangsheng}
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+SHARED=${FANGSHENG_SHARED:-$ROOT/../shared}
+BIN=${FANGSHENG_BIN:-$ROOT/target/release/fangsheng}
 SEEDS=${SEEDS:-1 2 3 4 5}
 FRACTION=${FRACTION:-0.1}
 MODELS=${MODELS:-rasch 2pl 3pl}
 
 if [[ ! -x $BIN ]]; then
-    cargo build --release --bin fangsheng
+    (cd "$ROOT" && cargo build --release -p fangsheng --bin fangsheng)
 fi
 for f in "$SHARED/data/mmlu-pro/responses.csv.gz" \
     "$SHARED/data/chembench/responses_wide_items_by_model.csv"; do
@@ -47,7 +50,7 @@ trap 'rm -rf "$tmp"' EXIT
 # name|flags
 datasets=(
     "mmlu-pro|-r $SHARED/data/mmlu-pro/responses.csv.gz"
-    "chembench|-r $SHARED/data/chembench/responses_wide_items_by_model.csv --transpose"
+    "chembench|-r $SHARED/data/chembench/responses_wide_items_by_model.csv --layout transposed"
 )
 
 # Reads one `fangsheng calibrate` stderr log; prints

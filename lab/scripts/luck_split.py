@@ -1,5 +1,5 @@
 """Where a held-out model's exam error comes from: the items it met, or the
-model's fit over the whole bank (benches/LOO.md, session 11).
+model's fit over the whole bank.
 
 For each held-out model of a leave-one-out run (standard model, no
 `--no-answer-col`), with its fold's cached 2PL calibration:
@@ -20,9 +20,20 @@ exam's ability step in units of the SD it would have if the asked answers
 followed the 2PL at theta_F (`sqrt(I) / (I + 1)`, I the asked items'
 information): RMS 1 and 5% beyond +-1.96 when the 2PL fits those answers.
 
-    python benches/luck_split.py RESPONSES.csv.gz CACHE_DIR DETAILS.csv ASKED.csv METHOD ITEMS [LABEL]
+The inputs come from one lab run (from the repository root):
 
-LABEL is the folds' cache label: `2pl` (default) or e.g. `2pl-slope0.5`.
+    D=${FANGSHENG_SHARED:-../shared}/data
+    target/release/fangsheng-lab loo --responses $D/mmlu-pro/responses.csv.gz \
+        --tags $D/mmlu-pro/items.jsonl.gz --id-field question_id --tag-field category \
+        --lengths 50 --seeds 20 --cache loo-cache --variants content=category \
+        --out luck.csv --details luck-details.csv --asked luck-asked.csv
+    python3 lab/scripts/luck_split.py $D/mmlu-pro/responses.csv.gz loo-cache \
+        luck-details.csv luck-asked.csv "adaptive content=category" 50
+
+    python3 lab/scripts/luck_split.py RESPONSES.csv.gz CACHE_DIR DETAILS.csv ASKED.csv METHOD ITEMS [LABEL]
+
+LABEL is the folds' cache label: `2pl` (default), or `2pl-slope0.5` for a
+run with `--slope-prior-sd 0.5`. 25-50 s per row on MMLU-Pro.
 
 Needs numpy (notebooks/requirements.txt).
 """

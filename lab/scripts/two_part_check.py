@@ -1,16 +1,27 @@
 """Independent check of the two-part model's full-run predictions.
 
 Recomputes, with numpy alone, the `irt-full-run` rows of a leave-one-out run
-made with `--no-answer-col pred` (benches/LOO.md, session 10): for each
-held-out model, the EAP posteriors of theta (its answered responses, on the
-fold's `2pl-answered` calibration) and phi (its no-answer indicators, on the
-fold's `2pl-noanswer` calibration), both with N(0, 1) priors on a fine grid,
-then mean_i (1 - E[Q_i(phi)]) E[P_i(theta)] over every item of the fold.
+made with `--no-answer-col pred`: for each held-out model, the EAP
+posteriors of theta (its answered responses, on the fold's `2pl-answered`
+calibration) and phi (its no-answer indicators, on the fold's
+`2pl-noanswer` calibration), both with N(0, 1) priors on a fine grid, then
+mean_i (1 - E[Q_i(phi)]) E[P_i(theta)] over every item of the fold, and
+prints the largest difference from the lab's figures.
 
-    python benches/two_part_check.py RESPONSES.csv.gz CACHE_DIR DETAILS.csv
+From the repository root:
 
-RESPONSES is MMLU-Pro's responses.csv.gz, CACHE_DIR the run's --cache and
-DETAILS its --details file. Needs numpy (notebooks/requirements.txt).
+    D=${FANGSHENG_SHARED:-../shared}/data
+    target/release/fangsheng-lab loo --responses $D/mmlu-pro/responses.csv.gz \
+        --tags $D/mmlu-pro/items.jsonl.gz --id-field question_id --tag-field category \
+        --cache loo-cache --variants content=category --no-answer-col pred \
+        --out two.csv --details two-details.csv
+    python3 lab/scripts/two_part_check.py $D/mmlu-pro/responses.csv.gz loo-cache two-details.csv
+
+    python3 lab/scripts/two_part_check.py RESPONSES.csv.gz CACHE_DIR DETAILS.csv
+
+RESPONSES is MMLU-Pro's responses.csv.gz (it needs the `pred` column),
+CACHE_DIR the run's --cache and DETAILS its --details file. Needs numpy
+(notebooks/requirements.txt).
 """
 
 import csv
