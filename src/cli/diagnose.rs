@@ -345,13 +345,7 @@ fn contamination_csv(report: &ContaminationReport) -> anyhow::Result<String> {
         "q_value",
         "flagged",
     ])?;
-    let num = |x: f64| {
-        if x.is_finite() {
-            format!("{x:.6}")
-        } else {
-            String::new()
-        }
-    };
+    let num = |x: f64| fangsheng::io::csv_float(x, 6);
     for i in &report.items {
         w.write_record([
             "item_dif",

@@ -31,8 +31,15 @@ pub struct Args {
     table: String,
 
     /// Input files: exam results and journals, simulate exams and traces,
-    /// parameter files, abilities CSVs (each recognised by its content).
-    #[arg(long, value_name = "FILE", num_args = 1.., required = true)]
+    /// parameter files, abilities CSVs (each recognised by its content);
+    /// separated by spaces or commas, or the flag repeated.
+    #[arg(
+        long,
+        value_name = "FILE",
+        num_args = 1..,
+        value_delimiter = ',',
+        required = true
+    )]
     from: Vec<PathBuf>,
 
     /// Item bank folder (items.jsonl): categories and dimensions of items.

@@ -21,8 +21,14 @@ abilities (calibrate --abilities, score), a parameter file, or any other JSON
 object (shown as a key/value table, e.g. diagnose summaries). The page has no
 scripts and loads nothing: open it offline in any browser.")]
 pub struct Args {
-    /// Input files (comma separated, or the flag repeated).
-    #[arg(long, value_name = "FILE,...", value_delimiter = ',', required = true)]
+    /// Input files, separated by spaces or commas, or the flag repeated.
+    #[arg(
+        long,
+        value_name = "FILE",
+        num_args = 1..,
+        value_delimiter = ',',
+        required = true
+    )]
     from: Vec<PathBuf>,
 
     /// Item parameter file (fangsheng-params/1 JSON or CSV): test

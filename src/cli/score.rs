@@ -125,7 +125,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .iter()
         .zip(&abilities)
         .map(|(id, a)| AbilityRow {
-            examinee: id.as_str(),
+            model: id.as_str(),
             theta: a.theta,
             se: a.se,
             n_items: a.n_items,
