@@ -389,5 +389,5 @@ fn help_shows_examples() {
     let out = fangsheng(&["score", "--help"]);
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
-    assert!(text.contains("Examples:") && text.contains("fangsheng score --demo"));
+    assert!(text.contains("Examples (") && text.contains("fangsheng score --demo"));
 }

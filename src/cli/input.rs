@@ -11,6 +11,8 @@ use fangsheng::data::{Layout, ReadOptions, ResponseMatrix, read_responses};
 pub struct ResponseArgs {
     /// Response file: long CSV (one row per model x item) or wide CSV (rows
     /// = models, columns = items); gzip is detected automatically.
+    /// [default: none; required except by score --demo and diagnose
+    /// saturation --abilities]
     #[arg(long, short = 'r', value_name = "FILE")]
     pub responses: Option<PathBuf>,
 
