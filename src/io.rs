@@ -1,5 +1,6 @@
-//! File helpers shared by every reader and writer: transparent gzip input and
-//! atomic output (a file is either fully written or left as it was).
+//! File helpers shared by every reader and writer: transparent gzip input,
+//! atomic output (a file is either fully written or left as it was), and the
+//! one spelling of a number in a CSV cell ([`csv_float`]).
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -134,6 +135,27 @@ pub fn write_csv_rows(
         out.write_record(&row).map_err(csv_err)?;
     }
     out.flush().map_err(|e| Error::io(what, e))
+}
+
+/// A number as a CSV cell: `x` with `decimals` digits after the point, or an
+/// empty cell when `x` is not finite. A missing or undefined value (an
+/// infinite standard error, no estimate) is thereby an empty cell, which
+/// every CSV reader (polars, pandas, R, this crate's) takes as missing,
+/// where `NaN` or `inf` would be read as text or as a number.
+///
+/// ```
+/// use fangsheng::io::csv_float;
+/// assert_eq!(csv_float(0.123_456_78, 6), "0.123457");
+/// assert_eq!(csv_float(-2.0, 3), "-2.000");
+/// assert_eq!(csv_float(f64::INFINITY, 6), "");
+/// assert_eq!(csv_float(f64::NAN, 6), "");
+/// ```
+pub fn csv_float(x: f64, decimals: usize) -> String {
+    if x.is_finite() {
+        format!("{x:.decimals$}")
+    } else {
+        String::new()
+    }
 }
 
 #[cfg(test)]

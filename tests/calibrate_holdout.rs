@@ -215,7 +215,7 @@ fn rasch_is_not_worse_on_rasch_data() {
     }
 }
 
-// ---- End to end: `fangsheng calibrate --holdout` and unanswered items ----
+// ---- End to end: `fangsheng calibrate --hold-out` and unanswered items ----
 
 fn fangsheng(args: &[&str]) -> std::process::Output {
     std::process::Command::new(env!("CARGO_BIN_EXE_fangsheng"))
@@ -238,7 +238,7 @@ fn cli_holdout_is_reported_and_deterministic() {
             "calibrate",
             "-r",
             input.to_str().unwrap(),
-            "--holdout",
+            "--hold-out",
             "0.2",
             "--seed",
             "3",
@@ -269,7 +269,7 @@ fn cli_holdout_is_reported_and_deterministic() {
         "calibrate",
         "-r",
         input.to_str().unwrap(),
-        "--holdout",
+        "--hold-out",
         "1",
         "-o",
         dir.path().join("c.json").to_str().unwrap(),

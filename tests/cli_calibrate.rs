@@ -31,7 +31,7 @@ fn lsat7_table_and_expanded_matrix_give_the_same_items_and_mirt_values() {
         "--quad-points",
         "61",
         "--quad-range",
-        "6",
+        "-6,6",
         "-q",
     ];
     for (input, out) in [
@@ -153,7 +153,7 @@ fn graded_science_with_csv_copy_and_abilities() {
     assert!(csv_text.starts_with("id,model,"), "{csv_text}");
     let ab = std::fs::read_to_string(&abil).unwrap();
     assert_eq!(ab.lines().count(), 393);
-    assert!(ab.starts_with("examinee,theta,se,n_items\n"));
+    assert!(ab.starts_with("model,theta,se,n_items\n"));
 }
 
 #[test]
@@ -294,4 +294,48 @@ fn slope_prior_sd_pulls_slopes_toward_one_and_is_recorded() {
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("--slope-prior-sd"), "{}", stderr(&o));
     assert!(!refused.exists());
+}
+
+/// `--quad-range` takes `LO,HI` as `score --quad-range` does: an asymmetric
+/// grid runs and is recorded, a range without the latent mean inside or the
+/// old half-width form is refused by name.
+#[test]
+fn quad_range_takes_two_ends_and_may_be_asymmetric() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = shared("classic/LSAT7.csv");
+    let out = dir.path().join("asym.json");
+    let o = fangsheng(&[
+        "calibrate",
+        "-r",
+        &input,
+        "--quad-points",
+        "121",
+        "--quad-range",
+        "-4,8",
+        "-q",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let meta: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    let q = &meta["metadata"]["provenance"]["quadrature"];
+    assert_eq!(q["points"], 121);
+    let range: Vec<f64> = q["range"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap())
+        .collect();
+    assert_eq!(range, [-4.0, 8.0]);
+    for (range, needle) in [
+        ("1,8", "LO < 0 < HI"),
+        ("6", "takes LO,HI"),
+        ("4,-4", "LO < HI"),
+    ] {
+        assert_fails(
+            &["calibrate", "-r", &input, "--quad-range", range],
+            &["--quad-range", needle],
+        );
+    }
 }

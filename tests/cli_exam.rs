@@ -480,7 +480,10 @@ fn a_journal_from_before_the_ties_setting_resumes_only_with_first_twin_ties() {
     let dir = tempfile::tempdir().unwrap();
     let (owned, jpath, out) = journalled_replay(dir.path());
     let base: Vec<&str> = owned.iter().map(String::as_str).collect();
-    let first: Vec<&str> = base.iter().copied().chain(["--ties", "first"]).collect();
+    // `ties` is a plan-file key (no flag).
+    let plan = dir.path().join("first-ties.toml");
+    std::fs::write(&plan, "max_items = 50\nties = \"first\"\n").unwrap();
+    let first: Vec<&str> = base.iter().copied().chain(["--plan", s(&plan)]).collect();
     let o = run(&first);
     assert!(o.status.success(), "{}", stderr(&o));
     let before = json(&out);

@@ -234,7 +234,7 @@ fn chosen_items_and_missing_parameters() {
     let abil = dir.path().join("abilities.csv");
     std::fs::write(
         &abil,
-        "examinee,theta,se,n_items\nm1,0.5,0.2,40\nm2,-1,0.3,40\n",
+        "model,theta,se,n_items\nm1,0.5,0.2,40\nm2,-1,0.3,40\n",
     )
     .unwrap();
     let out = dir.path().join("r.html");
@@ -295,4 +295,24 @@ fn unknown_files_and_two_parameter_sets_are_named() {
     ]);
     assert!(!o.status.success());
     assert!(stderr(&o).contains("two parameter files"), "{}", stderr(&o));
+}
+
+/// `--from` takes files separated by commas or by spaces, as `export
+/// --from` does: both give the same page.
+#[test]
+fn from_takes_a_list_with_commas_or_spaces() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a.csv"), dir.path().join("b.csv"));
+    std::fs::write(&a, "model,theta,se,n_items\nm1,0.5,0.2,40\n").unwrap();
+    // b is written as abilities files were before the column was renamed.
+    std::fs::write(&b, "examinee,theta,se,n_items\nm2,-1,0.3,40\n").unwrap();
+    let (commas, spaces) = (dir.path().join("c.html"), dir.path().join("s.html"));
+    let joined = format!("{},{}", p(&a), p(&b));
+    let o = fangsheng(&["report", "--from", &joined, "--out", &p(&commas)]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = fangsheng(&["report", "--from", &p(&a), &p(&b), "--out", &p(&spaces)]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let page = std::fs::read_to_string(&spaces).unwrap();
+    assert!(page.contains(">m1</text>") && page.contains(">m2</text>"));
+    assert_eq!(std::fs::read_to_string(&commas).unwrap(), page);
 }

@@ -13,10 +13,10 @@ fn fixture(name: &str) -> String {
         .to_string()
 }
 
-/// Parses `examinee,theta,se,n_items` rows.
+/// Parses `model,theta,se,n_items` rows.
 fn rows(csv_text: &str) -> Vec<(String, f64, f64, usize)> {
     let mut lines = csv_text.lines();
-    assert_eq!(lines.next(), Some("examinee,theta,se,n_items"));
+    assert_eq!(lines.next(), Some("model,theta,se,n_items"));
     lines
         .map(|l| {
             let f: Vec<&str> = l.split(',').collect();
@@ -132,6 +132,60 @@ fn long_and_wide_files_give_the_same_abilities() {
 }
 
 #[test]
+fn columns_and_the_transposed_layout_read_the_same_responses() {
+    let dir = tempfile::tempdir().unwrap();
+    let bank = fixture("bank.csv");
+    let long = fangsheng(&["score", "-p", &bank, "-r", &fixture("long.csv")]);
+    assert!(long.status.success(), "{}", stderr(&long));
+    // Long, with column names nothing detects: name them all, or only the
+    // ones detection misses (`item` is found by itself).
+    let renamed = dir.path().join("renamed.csv");
+    let text = std::fs::read_to_string(fixture("long.csv")).unwrap();
+    let text = text.replacen("model,item,correct", "who,item,points", 1);
+    std::fs::write(&renamed, text).unwrap();
+    let renamed = renamed.to_str().unwrap();
+    for columns in ["who,item,points", "who,,points"] {
+        let o = fangsheng(&["score", "-p", &bank, "-r", renamed, "--columns", columns]);
+        assert!(o.status.success(), "{columns}: {}", stderr(&o));
+        assert_eq!(o.stdout, long.stdout, "{columns}");
+    }
+    let o = fangsheng(&[
+        "score",
+        "-p",
+        &bank,
+        "-r",
+        renamed,
+        "--columns",
+        "who,points",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("takes three names, MODEL,ITEM,SCORE")
+            && stderr(&o).contains("got 2 parts"),
+        "{}",
+        stderr(&o)
+    );
+    // The wide file with items as rows and models as columns.
+    let transposed = dir.path().join("transposed.csv");
+    std::fs::write(
+        &transposed,
+        "item,alpha,beta,gamma\nq1,1,1,0\nq2,1,1,\nq3,0,1,\nq4,0,1,\nq5,NA,1,1\n",
+    )
+    .unwrap();
+    let o = fangsheng(&[
+        "score",
+        "-p",
+        &bank,
+        "-r",
+        transposed.to_str().unwrap(),
+        "--layout",
+        "transposed",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(o.stdout, long.stdout);
+}
+
+#[test]
 fn json_output_and_out_file() {
     let dir = tempfile::tempdir().unwrap();
     let out_path = dir.path().join("nested/abilities.json");
@@ -153,7 +207,7 @@ fn json_output_and_out_file() {
         serde_json::from_str(&std::fs::read_to_string(&out_path).unwrap()).unwrap();
     let arr = v.as_array().unwrap();
     assert_eq!(arr.len(), 3);
-    assert_eq!(arr[0]["examinee"], "alpha");
+    assert_eq!(arr[0]["model"], "alpha");
     assert!(arr[0]["theta"].as_f64().unwrap().is_finite());
     assert_eq!(arr[1]["n_items"], 5);
 }
@@ -181,6 +235,54 @@ fn ml_on_an_all_correct_pattern_sits_at_the_bound() {
             && err.contains("): beta; eap, map or wle give finite ones"),
         "{err}"
     );
+}
+
+/// A number that is not finite (ML's infinite SE for a model with no usable
+/// response) is an empty CSV cell and a JSON null, never `inf` or `NaN`.
+#[test]
+fn a_missing_number_is_an_empty_cell_and_a_json_null() {
+    let dir = tempfile::tempdir().unwrap();
+    let runs = dir.path().join("runs.csv");
+    let text = std::fs::read_to_string(fixture("long.csv")).unwrap();
+    std::fs::write(&runs, text + "zeta,q1,NA,\n").unwrap();
+    let args = |json: bool| {
+        let mut a = vec![
+            "score".to_owned(),
+            "-p".into(),
+            fixture("bank.csv"),
+            "-r".into(),
+            runs.display().to_string(),
+            "--method".into(),
+            "ml".into(),
+        ];
+        if json {
+            a.push("--json".into());
+        }
+        a
+    };
+    let run = |json: bool| {
+        let a = args(json);
+        let o = fangsheng(&a.iter().map(String::as_str).collect::<Vec<_>>());
+        assert!(o.status.success(), "{}", stderr(&o));
+        String::from_utf8(o.stdout).unwrap()
+    };
+    let csv = run(false);
+    let zeta = csv.lines().find(|l| l.starts_with("zeta,")).unwrap();
+    let cells: Vec<&str> = zeta.split(',').collect();
+    assert_eq!(cells.len(), 4, "{zeta}");
+    assert_eq!((cells[2], cells[3]), ("", "0"), "{zeta}");
+    let lower = csv.to_ascii_lowercase();
+    assert!(!lower.contains("nan") && !lower.contains("inf"), "{csv}");
+    let json = run(true);
+    assert!(!json.contains("NaN") && !json.contains("inf"), "{json}");
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let row = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["model"] == "zeta")
+        .unwrap();
+    assert!(row["se"].is_null(), "{row}");
 }
 
 #[test]
@@ -287,5 +389,5 @@ fn help_shows_examples() {
     let out = fangsheng(&["score", "--help"]);
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
-    assert!(text.contains("Examples:") && text.contains("fangsheng score --demo"));
+    assert!(text.contains("Examples (") && text.contains("fangsheng score --demo"));
 }

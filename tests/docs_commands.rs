@@ -39,9 +39,16 @@ fn sh_blocks(text: &str) -> Vec<String> {
 /// Whether a command line builds or tests the project (not run here).
 fn builds_the_project(line: &str) -> bool {
     let l = line.trim_start();
-    ["cargo install", "cargo build", "cargo fmt", "cargo bench", "cargo clippy", "bash .ci/test"]
-        .iter()
-        .any(|p| l.starts_with(p))
+    [
+        "cargo install",
+        "cargo build",
+        "cargo fmt",
+        "cargo bench",
+        "cargo clippy",
+        "bash .ci/test",
+    ]
+    .iter()
+    .any(|p| l.starts_with(p))
 }
 
 /// The script of one document: its blocks, with project builds left out,
@@ -98,7 +105,10 @@ fn run_examples(doc: &str) -> usize {
         "{doc}: an example failed\n--- script ---\n{script}\n--- stderr ---\n{}",
         String::from_utf8_lossy(&o.stderr)
     );
-    script.lines().filter(|l| l.trim_start().starts_with("fangsheng ")).count()
+    script
+        .lines()
+        .filter(|l| l.trim_start().starts_with("fangsheng "))
+        .count()
 }
 
 /// A copy of a folder (examples may write into the clone's folders; the

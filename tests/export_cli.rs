@@ -181,7 +181,7 @@ fn abilities_of_exam_results_round_trip_and_carry_the_result() {
         assert_eq!(float(&t, r, "lo"), result["interval"][0].as_f64().unwrap());
         assert_eq!(float(&t, r, "hi"), result["interval"][1].as_f64().unwrap());
         assert_eq!(
-            float(&t, r, "predicted"),
+            float(&t, r, "predicted_score"),
             result["predicted_score"]["bank"]["mean"].as_f64().unwrap()
         );
         assert_eq!(t.get(r, "seed"), Some(&Value::Int(3)));
@@ -221,7 +221,7 @@ fn scores_are_long_one_row_per_group() {
     assert_eq!(text(&t, 1, "scope"), "category");
     for r in 0..t.n_rows() {
         let (p, lo, hi) = (
-            float(&t, r, "predicted"),
+            float(&t, r, "predicted_score"),
             float(&t, r, "predicted_lo"),
             float(&t, r, "predicted_hi"),
         );
@@ -493,4 +493,27 @@ fn parquet_needs_the_feature_or_round_trips() {
         );
         assert!(!file.exists(), "no partial file");
     }
+}
+
+/// `--from` takes files separated by spaces or by commas, as `report
+/// --from` does: both give the same table.
+#[test]
+fn from_takes_a_list_with_spaces_or_commas() {
+    let out = outputs();
+    let files = out.results();
+    let spaced = ok(fangsheng(&[
+        "export",
+        "abilities",
+        "--from",
+        s(&files[0]),
+        s(&files[1]),
+    ]));
+    let joined = format!("{},{}", s(&files[0]), s(&files[1]));
+    let commas = ok(fangsheng(&["export", "abilities", "--from", &joined]));
+    assert_eq!(spaced.stdout, commas.stdout);
+    assert_eq!(
+        common::stdout(&spaced).lines().count(),
+        3,
+        "a header and two rows"
+    );
 }

@@ -92,8 +92,12 @@ impl CalibrationConfig {
 }
 
 /// A rectangular quadrature grid: `points` equally spaced nodes on
-/// `[-range, range]` of the standardised latent variable, weighted by the
-/// N(0, 1) density and normalised to sum to one (as mirt and BILOG do).
+/// `[lo, hi]` of the standardised latent variable (`[-6, 6]` by default),
+/// weighted by the N(0, 1) density and normalised to sum to one (as mirt and
+/// BILOG do). The range may be asymmetric, e.g. `[-4, 8]` for a population
+/// whose strongest examinees sit far above the rest: the weights are the
+/// N(0, 1) density renormalised over the grid, so the latent scale is
+/// unchanged wherever both ranges hold the density's mass.
 ///
 /// Default: **121 points on [-6, 6]** (spacing 0.1). mirt uses 61 points
 /// (spacing 0.2), which is ample for classic tests where a posterior has an
@@ -107,7 +111,8 @@ impl CalibrationConfig {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct QuadratureConfig {
     points: usize,
-    range: f64,
+    lo: f64,
+    hi: f64,
 }
 
 impl QuadratureConfig {
@@ -117,17 +122,39 @@ impl QuadratureConfig {
     /// Fewer than 5 or more than 10,000 points, or a range that is not a
     /// positive finite number.
     pub fn new(points: usize, range: f64) -> Result<Self> {
-        if !(5..=10_000).contains(&points) {
-            return Err(Error::config(format!(
-                "quadrature needs 5 to 10,000 points, got {points}"
-            )));
-        }
         if !(range.is_finite() && range > 0.0) {
             return Err(Error::config(format!(
                 "quadrature range must be a positive number, got {range}"
             )));
         }
-        Ok(QuadratureConfig { points, range })
+        Self::between(points, -range, range)
+    }
+
+    /// `points` nodes on `[lo, hi]`.
+    ///
+    /// ```
+    /// use fangsheng::calibrate::QuadratureConfig;
+    /// let q = QuadratureConfig::between(121, -4.0, 8.0)?;
+    /// assert_eq!(q.bounds(), (-4.0, 8.0));
+    /// # Ok::<(), fangsheng::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// Fewer than 5 or more than 10,000 points, or ends that are not finite
+    /// with `lo < 0 < hi` (the grid must hold the latent mean).
+    pub fn between(points: usize, lo: f64, hi: f64) -> Result<Self> {
+        if !(5..=10_000).contains(&points) {
+            return Err(Error::config(format!(
+                "quadrature needs 5 to 10,000 points, got {points}"
+            )));
+        }
+        if !(lo.is_finite() && hi.is_finite() && lo < 0.0 && hi > 0.0) {
+            return Err(Error::config(format!(
+                "quadrature range must have finite ends LO < 0 < HI (the latent mean 0 inside), \
+                 got [{lo}, {hi}]"
+            )));
+        }
+        Ok(QuadratureConfig { points, lo, hi })
     }
 
     /// Number of nodes.
@@ -135,9 +162,15 @@ impl QuadratureConfig {
         self.points
     }
 
-    /// Half-width of the grid.
+    /// The ends `(lo, hi)` of the grid.
+    pub fn bounds(&self) -> (f64, f64) {
+        (self.lo, self.hi)
+    }
+
+    /// Half-width of a symmetric grid; for an asymmetric one, the larger
+    /// distance of an end from 0 (use [`bounds`](Self::bounds) for both ends).
     pub fn range(&self) -> f64 {
-        self.range
+        self.hi.max(-self.lo)
     }
 }
 
@@ -145,7 +178,8 @@ impl Default for QuadratureConfig {
     fn default() -> Self {
         QuadratureConfig {
             points: 121,
-            range: 6.0,
+            lo: -6.0,
+            hi: 6.0,
         }
     }
 }

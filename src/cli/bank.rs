@@ -11,13 +11,14 @@ use serde::Serialize;
 
 /// Flags of `fangsheng bank`.
 #[derive(Debug, ClapArgs)]
-#[command(after_help = "Examples:
+#[command(
+    after_help = "Examples (from the repository root; outputs go to the current folder):
   fangsheng bank info --bank item-banks/demo --params calibration/demo/v1.json
   fangsheng bank validate --bank item-banks/demo --params calibration/demo/v1.json
-  fangsheng bank diff calibration/demo/v1.json calibration/demo/v2.json --k 2
-  fangsheng bank import ../shared/data/mmlu-pro/items.jsonl.gz --id-field question_id \\
-      --question-field question --choices-field options --answer-field answer \\
-      --category-field category --dimension general --out item-banks/mmlu-pro")]
+  fangsheng calibrate -r calibration/demo/runs.csv --model 2pl --out v1-2pl.json
+  fangsheng calibrate -r calibration/demo/runs.csv --model 2pl --hold-out 0.2 --seed 2 --out v2-2pl.json
+  fangsheng bank diff v1-2pl.json v2-2pl.json --k 2"
+)]
 pub struct Args {
     #[command(subcommand)]
     command: Command,
@@ -40,12 +41,18 @@ enum Command {
 
 /// Flags of `fangsheng bank diff`.
 #[derive(Debug, ClapArgs)]
-#[command(after_help = "Examples:
-  fangsheng bank diff calibration/demo/v1.json calibration/demo/v2.json
-  fangsheng bank diff v1.json v2.json --k 3 --json
+#[command(
+    after_help = "Examples (from the repository root; outputs go to the current folder):
+  fangsheng calibrate -r calibration/demo/runs.csv --model 2pl --out v1-2pl.json
+  fangsheng calibrate -r calibration/demo/runs.csv --model 2pl --hold-out 0.2 --seed 2 --out v2-2pl.json
+  fangsheng bank diff v1-2pl.json v2-2pl.json
+  fangsheng bank diff v1-2pl.json v2-2pl.json --k 3 --json
 
 A parameter has drifted when |new - old| > k sqrt(se_old^2 + se_new^2).
-Both versions must be on one scale (recalibrated with --anchor, or linked).")]
+Both versions must be on one scale (recalibrated with --anchor, or linked).
+The same comparison runs with the contamination checks as
+`diagnose contamination --previous V1.json`."
+)]
 struct DiffArgs {
     /// The older parameter file.
     #[arg(value_name = "V1")]
@@ -95,6 +102,7 @@ struct ImportArgs {
 
     /// Field holding the list of choices, or several fields (comma-separated
     /// or repeated), one choice each. Leave out for open questions.
+    /// [default: none, open questions]
     #[arg(long, value_name = "FIELD", value_delimiter = ',')]
     choices_field: Vec<String>,
 
@@ -103,41 +111,44 @@ struct ImportArgs {
     #[arg(long, value_name = "FIELD")]
     answer_field: String,
 
-    /// Field holding the category.
+    /// Field holding the category. [default: none, no category]
     #[arg(long, value_name = "FIELD")]
     category_field: Option<String>,
 
     /// Field holding the dimension (general, industry, application, safety
-    /// or free text).
+    /// or free text). [default: none, see --dimension]
     #[arg(long, value_name = "FIELD")]
     dimension_field: Option<String>,
 
     /// Dimension of every item (of those whose dimension field is empty, with
-    /// --dimension-field).
+    /// --dimension-field). [default: none, no dimension]
     #[arg(long, value_name = "VALUE")]
     dimension: Option<String>,
 
-    /// Type of every item: multiple_choice, exact, numeric or regex (default:
-    /// inferred per record: choices make multiple choice, a numeric answer
-    /// numeric, else exact).
+    /// Type of every item: multiple_choice, exact, numeric or regex.
+    /// [default: inferred per record: choices make multiple choice, a
+    /// numeric answer numeric, else exact]
     #[arg(long = "type", value_name = "TYPE")]
     kind: Option<String>,
 
     /// The answer field holds the correct choice's position counted from
-    /// this base (0 or 1) instead of its letter.
+    /// this base (0 or 1) instead of its letter. [default: none, a letter or
+    /// a choice's text]
     #[arg(long, value_name = "0|1", value_parser = clap::value_parser!(u8).range(0..=1))]
     answer_index_base: Option<u8>,
 
-    /// Field holding tags: a list, or a text split at ';'.
+    /// Field holding tags: a list, or a text split at ';'. [default: none, no
+    /// tags]
     #[arg(long, value_name = "FIELD")]
     tags_field: Option<String>,
 
-    /// Absolute tolerance given to numeric items.
+    /// Absolute tolerance given to numeric items. [default: 0, the exact
+    /// number]
     #[arg(long, value_name = "X")]
     tolerance: Option<f64>,
 
     /// Fields copied as they are into each item's `meta` (comma-separated or
-    /// repeated).
+    /// repeated). [default: none]
     #[arg(long, value_name = "FIELD", value_delimiter = ',')]
     keep: Vec<String>,
 
@@ -153,9 +164,9 @@ struct ImportArgs {
 
 /// Flags of `fangsheng bank validate`.
 #[derive(Debug, ClapArgs)]
-#[command(after_help = "Examples:
+#[command(after_help = "Examples (from the repository root):
   fangsheng bank validate --bank item-banks/demo --params calibration/demo/v1.json
-  fangsheng bank validate --bank item-banks/mmlu-pro --params calibration/mmlu-pro/v1.json --json")]
+  fangsheng bank validate --bank item-banks/demo/items.jsonl --params calibration/demo/v1.json --json")]
 struct ValidateArgs {
     /// The bank: its folder, or its items.jsonl file.
     #[arg(long, short = 'b', value_name = "DIR")]
@@ -172,7 +183,7 @@ struct ValidateArgs {
 
 /// Flags of `fangsheng bank info`.
 #[derive(Debug, ClapArgs)]
-#[command(after_help = "Examples:
+#[command(after_help = "Examples (from the repository root):
   fangsheng bank info --bank item-banks/demo
   fangsheng bank info --bank item-banks/demo --params calibration/demo/v1.json --json")]
 struct InfoArgs {
@@ -181,7 +192,8 @@ struct InfoArgs {
     bank: PathBuf,
 
     /// Item parameter file: adds the calibrated share and the difficulty and
-    /// discrimination ranges of the bank's calibrated items.
+    /// discrimination ranges of the bank's calibrated items. [default: none,
+    /// the content alone]
     #[arg(long, short = 'p', value_name = "FILE")]
     params: Option<PathBuf>,
 

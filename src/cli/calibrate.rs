@@ -20,15 +20,16 @@ use super::progress::{Convergence, ProgressLine};
 
 /// Flags of `fangsheng calibrate`.
 #[derive(Debug, ClapArgs)]
-#[command(after_help = "Examples:
-  fangsheng calibrate --responses ../shared/data/classic/LSAT7.csv --model 2pl --out calibration/lsat7/v1.json
-  fangsheng calibrate -r ../shared/data/mmlu-pro/responses.csv.gz --model 2pl \\
-      --bank mmlu-pro --version v1 --out calibration/mmlu-pro/v1.json --abilities abilities.csv
-  fangsheng calibrate -r ../shared/data/classic/Science.csv --model grm --recode-min-to-zero --out science.json
-  fangsheng calibrate -r runs.csv --model auto --item-models models.csv --out bank.json --csv bank.csv
-  fangsheng calibrate -r ../shared/data/mmlu-pro/responses.csv.gz --model 3pl --holdout 0.1 --seed 7 --out /tmp/3pl.json
-  fangsheng calibrate -r runs-2027.csv.gz --model 2pl --anchor calibration/mmlu-pro/v1.json \
-      --bank mmlu-pro --version v2 --out calibration/mmlu-pro/v2.json
+#[command(
+    after_help = "Examples (from the repository root; outputs go to the current folder):
+  fangsheng calibrate --responses calibration/demo/runs.csv --model 2pl --out demo-2pl.json
+  fangsheng calibrate -r calibration/demo/runs.csv --model rasch --bank demo --version rasch-1 \\
+      --out demo-rasch.json --csv demo-rasch.csv --abilities abilities.csv
+  fangsheng calibrate -r calibration/demo/runs.csv --model 3pl --hold-out 0.1 --seed 7 --out held-out-3pl.json
+  fangsheng calibrate -r calibration/demo/runs.csv --model 2pl --quad-points 121 --quad-range -4,8 \\
+      --out wide-grid.json
+  fangsheng calibrate -r calibration/demo/runs.csv --model 2pl --anchor demo-2pl.json \\
+      --bank demo --version v2 --out demo-v2.json
 
 With --anchor V.json (recalibration on a stable scale), items present in V keep
 their parameters; the other items and every examinee are placed on V's scale,
@@ -36,20 +37,22 @@ and the latent mean and SD of this population on that scale are estimated
 (fixed item parameter calibration with the latent distribution re-estimated
 each EM cycle) and written as metadata.scale. Anchor items nobody answered here
 are copied unchanged, so the output is a complete new version. An anchor
-calibrated under another model than the one asked for is an error (give it its
-model with --item-models).
+calibrated under another model than the one asked for is an error (give its
+items their models with --item-models, a CSV with columns id,model such as a
+parameter CSV).
 
 Every output records its provenance: response file(s) with SHA-256 digests,
 date (UTC; set SOURCE_DATE_EPOCH for reproducible files), model, seed, fit
 statistics, and the parent version (the anchor file's path, digest, version).
 
-Items nobody answered are dropped with a warning. With --holdout F, a random
-share F of the observed cells (chosen with --seed) is hidden, the items are
+Items nobody answered are dropped with a warning. With --hold-out FRACTION,
+that share of the observed cells (chosen with --seed) is hidden, the items are
 calibrated on the rest (the written parameters are that fit), and the hidden
 cells are predicted from each examinee's posterior: held-out log-likelihood
 per response, accuracy and Brier score go to stderr and to the output's
 metadata.provenance.holdout, for comparing models (higher log-likelihood is
-better).")]
+better)."
+)]
 pub struct Args {
     #[command(flatten)]
     input: ResponseArgs,
@@ -60,7 +63,7 @@ pub struct Args {
     model: String,
 
     /// CSV with columns id,model giving some items their own model (mixed banks);
-    /// items not listed use --model.
+    /// items not listed use --model. [default: none, every item takes --model]
     #[arg(long, value_name = "FILE")]
     item_models: Option<PathBuf>,
 
@@ -68,21 +71,29 @@ pub struct Args {
     #[arg(long, short = 'o', value_name = "FILE")]
     out: PathBuf,
 
-    /// Also write the parameters as CSV.
+    /// Also write the parameters as CSV. [default: none, JSON only]
     #[arg(long, value_name = "FILE")]
     csv: Option<PathBuf>,
 
-    /// Also write each examinee's EAP ability and posterior SD (CSV).
+    /// Also write each model's EAP ability and posterior SD (CSV with columns
+    /// model,theta,se,n_items). [default: none, not written]
     #[arg(long, value_name = "FILE")]
     abilities: Option<PathBuf>,
 
-    /// Quadrature points on the latent scale (default 121: LLM posteriors are narrow).
-    #[arg(long, default_value_t = 121)]
+    /// Quadrature points on the latent scale (121: LLM posteriors are narrow).
+    #[arg(long, value_name = "N", default_value_t = 121)]
     quad_points: usize,
 
-    /// Quadrature grid half-width: nodes on [-R, R].
-    #[arg(long, default_value_t = 6.0)]
-    quad_range: f64,
+    /// Range of the quadrature grid on the standardised latent scale, as
+    /// LO,HI with LO < 0 < HI; it may be asymmetric (e.g. -4,8 for a few
+    /// models far above the rest).
+    #[arg(
+        long,
+        value_name = "LO,HI",
+        default_value = "-6,6",
+        allow_hyphen_values = true
+    )]
+    quad_range: String,
 
     /// Priors on item parameters: `default` (weak for 2PL, BILOG-MG's for
     /// 3PL/4PL) or `none` (plain marginal maximum likelihood).
@@ -90,9 +101,9 @@ pub struct Args {
     prior: String,
 
     /// Log-normal slope prior `ln a ~ N(0, SD^2)` replacing the one `--prior`
-    /// gives (default: 2PL SD 1, 3PL/4PL SD 0.5). With few examinees (tens
-    /// of models) a tighter prior, e.g. 0.5, keeps slopes from absorbing
-    /// noise; see benches/README.md for held-out comparisons.
+    /// gives. With few examinees (tens of models) a tighter prior, e.g. 0.5,
+    /// keeps slopes from absorbing noise; see benches/README.md for held-out
+    /// comparisons. [default: --prior's: SD 1 for 2PL, 0.5 for 3PL/4PL]
     #[arg(long, value_name = "SD")]
     slope_prior_sd: Option<f64>,
 
@@ -113,11 +124,11 @@ pub struct Args {
     #[arg(long)]
     recode_min_to_zero: bool,
 
-    /// Name of the bank, recorded in the output's metadata.
+    /// Name of the bank, recorded in the output's metadata. [default: none]
     #[arg(long)]
     bank: Option<String>,
 
-    /// Version label, recorded in the output's metadata.
+    /// Version label, recorded in the output's metadata. [default: none]
     #[arg(long)]
     version: Option<String>,
 
@@ -125,13 +136,15 @@ pub struct Args {
     #[arg(long)]
     strict: bool,
 
-    /// Hold out this fraction of the observed cells (0 < F < 1), calibrate on
-    /// the rest, and report how well the fit predicts the held-out cells.
-    #[arg(long, value_name = "F")]
-    holdout: Option<f64>,
+    /// Hold out this share of the observed cells (0 < FRACTION < 1),
+    /// calibrate on the rest, and report how well the fit predicts the
+    /// held-out cells. [default: none, every cell is used]
+    #[arg(long, value_name = "FRACTION")]
+    hold_out: Option<f64>,
 
     /// Earlier calibration whose items keep their parameters and define the
-    /// scale (fixed item parameter calibration; see below).
+    /// scale (fixed item parameter calibration; see below). [default: none,
+    /// the scale is this population's N(0, 1)]
     #[arg(long, value_name = "FILE")]
     anchor: Option<PathBuf>,
 
@@ -167,17 +180,17 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     if args.recode_min_to_zero {
         responses = recode_from_min(&responses).0;
     }
-    // With --holdout, `responses` becomes the training cells; it keeps every
+    // With --hold-out, `responses` becomes the training cells; it keeps every
     // column so that held-out cells index into it.
     let mut held = Vec::new();
-    if let Some(fraction) = args.holdout {
+    if let Some(fraction) = args.hold_out {
         (responses, held) = split_holdout(&responses, fraction, args.seed)?;
     }
-    let answered = drop_unanswered(&responses, args.holdout.is_some());
+    let answered = drop_unanswered(&responses, args.hold_out.is_some());
     let dropped = answered
         .as_ref()
         .map_or(0, |a| responses.n_items() - a.n_items());
-    let train = args.holdout.is_some().then_some(&responses);
+    let train = args.hold_out.is_some().then_some(&responses);
     let responses = answered.as_ref().unwrap_or(&responses);
     let config = config(&args, responses)?;
 
@@ -251,7 +264,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             .iter()
             .enumerate()
             .map(|(e, a)| AbilityRow {
-                examinee: a.id.as_str(),
+                model: a.id.as_str(),
                 theta: a.theta,
                 se: a.se,
                 n_items: responses.examinee_responses(e).0.len(),
@@ -321,7 +334,7 @@ fn report_holdout(args: &Args, score: &HoldoutScore, seconds: f64) {
         "held out {} cells (fraction {}, seed {}; the parameters written are fitted on the rest): \
          {} scored, log-likelihood per response {:.5}, accuracy {:.4}, Brier {:.5} [{:.2}s]",
         score.held_out,
-        args.holdout.unwrap_or_default(),
+        args.hold_out.unwrap_or_default(),
         args.seed,
         score.scored,
         score.mean_log_likelihood,
@@ -343,7 +356,7 @@ fn report_holdout(args: &Args, score: &HoldoutScore, seconds: f64) {
 fn holdout_json(args: &Args, score: &HoldoutScore) -> serde_json::Value {
     let mut v = serde_json::to_value(score).expect("scores serialise");
     if let Some(obj) = v.as_object_mut() {
-        obj.insert("fraction".into(), json!(args.holdout));
+        obj.insert("fraction".into(), json!(args.hold_out));
         obj.insert("seed".into(), json!(args.seed));
     }
     v
@@ -377,12 +390,23 @@ fn config(args: &Args, responses: &ResponseMatrix) -> anyhow::Result<Calibration
     Ok(CalibrationConfig {
         model,
         item_models,
-        quadrature: QuadratureConfig::new(args.quad_points, args.quad_range)?,
+        quadrature: quadrature(args)?,
         priors: priors(args)?,
         tolerance: args.tol,
         max_iterations: args.max_iter,
         standard_errors: !args.no_se,
         ..CalibrationConfig::default()
+    })
+}
+
+/// The grid `--quad-points` and `--quad-range` ask for.
+fn quadrature(args: &Args) -> anyhow::Result<QuadratureConfig> {
+    let (lo, hi) = super::score::parse_range(&args.quad_range, "--quad-range")?;
+    QuadratureConfig::between(args.quad_points, lo, hi).with_context(|| {
+        format!(
+            "--quad-points {} --quad-range {}",
+            args.quad_points, args.quad_range
+        )
     })
 }
 
@@ -478,7 +502,7 @@ fn metadata(
     p.insert("models".into(), json!(models));
     p.insert(
         "quadrature".into(),
-        json!({"points": config.quadrature.points(), "range": config.quadrature.range()}),
+        json!({"points": config.quadrature.points(), "range": config.quadrature.bounds()}),
     );
     p.insert("priors".into(), json!(args.prior));
     if let Some(sd) = args.slope_prior_sd {

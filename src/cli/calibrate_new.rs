@@ -14,27 +14,36 @@ use fangsheng::online::{
 
 /// Flags of `fangsheng calibrate-new`.
 #[derive(Debug, ClapArgs)]
-#[command(after_help = "Examples:
-  fangsheng calibrate-new --journals results/ --params calibration/demo/v1.json --out new.json
-  fangsheng calibrate-new --journals a.journal.jsonl b.journal.jsonl --params v1.json --method fixed --out new.json
-  fangsheng calibrate-new --responses pretest.csv --params v1.json --model 3pl --merge --out v2.json
+#[command(
+    after_help = "Examples (from the repository root; outputs go to the current folder):
+  fangsheng simulate --params calibration/demo/v1.json --thetas 200 \\
+      --pretest demo-001,demo-040,demo-080,demo-120 --pretest-count 2 \\
+      --pretest-truth calibration/demo/v1.json --journals-out journals --pretest-out pretest.csv \\
+      --out sim.csv --quiet
+  fangsheng calibrate-new --journals journals --params calibration/demo/v1.json --out new.json
+  fangsheng calibrate-new --responses pretest.csv --params calibration/demo/v1.json --method fixed \\
+      --merge --out v2.json
 
-Steps marked pretest in the journals (or, in a long CSV with columns
-examinee,item,score[,theta][,pretest], rows of items not in --params) are the
-new items; the other answers place each examinee on the bank's scale.
+The simulation above pretests four items of the demo bank again (200
+simulated models answer them by their v1 parameters), so new.json can be set
+beside v1.json. Steps marked pretest in the journals (or, in a long CSV with
+columns model,item,score[,theta][,pretest], rows of items not in --params)
+are the new items; the other answers place each examinee on the bank's scale.
 --method mem (default) integrates over each examinee's posterior through
 several EM cycles (Ban et al. 2001); --method fixed treats the exam's final
 estimate as the true ability (Stocking's method A), which attenuates the
 slopes when estimates are noisy. Journals written under another calibration
 than --params are refused. Items with no or few answers are flagged on
-stderr and in metadata.provenance.online_calibration.")]
+stderr and in metadata.provenance.online_calibration."
+)]
 pub struct Args {
-    /// Exam journals, or folders of them (`*.jsonl`).
+    /// Exam journals, or folders of them (`*.jsonl`). [default: none, give
+    /// --responses]
     #[arg(long, value_name = "FILE|DIR", num_args = 1.., required_unless_present = "responses")]
     journals: Vec<PathBuf>,
 
     /// Long CSV instead of (or besides) journals:
-    /// examinee,item,score[,theta][,pretest].
+    /// model,item,score[,theta][,pretest]. [default: none]
     #[arg(long, value_name = "FILE")]
     responses: Option<PathBuf>,
 

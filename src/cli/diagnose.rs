@@ -22,11 +22,16 @@ use super::output::emit;
 
 /// Flags of `fangsheng diagnose`.
 #[derive(Debug, ClapArgs)]
-#[command(after_help = "Examples:
-  fangsheng diagnose saturation --params calibration/mmlu-pro/v1.json \\
-      --responses ../shared/data/mmlu-pro/responses.csv.gz
-  fangsheng diagnose contamination --params calibration/mmlu-pro/v1.json \\
-      --responses runs.csv --models-meta models.csv --after 2024-06-01")]
+#[command(
+    after_help = "Examples (from the repository root; outputs go to the current folder):
+  fangsheng diagnose saturation --params calibration/demo/v1.json --responses calibration/demo/runs.csv
+  fangsheng diagnose contamination --params calibration/demo/v1.json \\
+      --responses calibration/demo/runs.csv --cohort demo-frontier-a,demo-frontier-b,demo-reasoner
+
+There is no drift subcommand: drift between two versions of a calibration is
+reported by contamination --previous V1.json (with the DIF and person-fit
+checks), or alone by bank diff V1.json V2.json."
+)]
 pub struct Args {
     #[command(subcommand)]
     command: Command,
@@ -45,21 +50,25 @@ enum Command {
 
 /// Flags of `fangsheng diagnose saturation`.
 #[derive(Debug, ClapArgs)]
-#[command(after_help = "Examples:
-  fangsheng diagnose saturation --params calibration/mmlu-pro/v1.json \\
-      --responses ../shared/data/mmlu-pro/responses.csv.gz
-  fangsheng diagnose saturation --params bank.json --abilities abilities.csv --top 5 --target-se 0.25 --json
+#[command(
+    after_help = "Examples (from the repository root; outputs go to the current folder):
+  fangsheng diagnose saturation --params calibration/demo/v1.json --responses calibration/demo/runs.csv
+  fangsheng score -p calibration/demo/v1.json -r calibration/demo/runs.csv --out abilities.csv
+  fangsheng diagnose saturation --params calibration/demo/v1.json --abilities abilities.csv \\
+      --top 5 --target-se 0.25 --json --out saturation.json
 
 Abilities come from --abilities (a CSV with model and theta columns, as
-`fangsheng score` writes) or are EAP-scored from --responses; with both, the
+score writes) or are EAP-scored from --responses; with both, the
 abilities are used and the responses add the observed share of items the top
-models all got right.")]
+models all got right."
+)]
 struct SaturationArgs {
     /// Item parameter file (fangsheng-params/1 JSON, or CSV).
     #[arg(long, short = 'p', value_name = "FILE")]
     params: PathBuf,
 
     /// Abilities CSV: a model (or examinee) column and a theta column.
+    /// [default: none, EAP scores of --responses]
     #[arg(
         long,
         short = 'a',
@@ -91,25 +100,31 @@ struct SaturationArgs {
     #[arg(long)]
     json: bool,
 
-    /// Output file (default: standard output). Written atomically.
+    /// Output file, written atomically. [default: standard output]
     #[arg(long, short = 'o', value_name = "FILE")]
     out: Option<PathBuf>,
 }
 
 /// Flags of `fangsheng diagnose contamination`.
 #[derive(Debug, ClapArgs)]
-#[command(after_help = "Examples:
-  fangsheng diagnose contamination --params bank.json --responses runs.csv \\
-      --models-meta models.csv --after 2024-06-01
-  fangsheng diagnose contamination --params bank.json --responses runs.csv \\
-      --cohort gpt-x,claude-y --dif mh --previous calibration/bank/v1.json --format csv --out flags.csv
+#[command(
+    after_help = "Examples (from the repository root; outputs go to the current folder):
+  fangsheng diagnose contamination --params calibration/demo/v1.json \\
+      --responses calibration/demo/runs.csv --cohort demo-frontier-a,demo-frontier-b,demo-reasoner
+  fangsheng calibrate -r calibration/demo/runs.csv --model 2pl --out v1-2pl.json
+  fangsheng calibrate -r calibration/demo/runs.csv --model 2pl --hold-out 0.2 --seed 2 --out v2-2pl.json
+  fangsheng diagnose contamination --params v2-2pl.json --responses calibration/demo/runs.csv \\
+      --cohort demo-frontier-a,demo-frontier-b --dif mh --previous v1-2pl.json \\
+      --format csv --out flags.csv
 
 The cohort is the models released after --after in --models-meta (a CSV with
 model and release_date columns, YYYY-MM-DD), or the models listed by
 --cohort. Items are tested one-sided (easier for the cohort) and flagged at a
 Benjamini-Hochberg false discovery rate; models are flagged when Snijders'
 l_z* is below --person-threshold. With --previous, items whose parameters
-moved beyond --k combined standard errors since that version are listed.")]
+moved beyond --k combined standard errors since that version are listed
+(drift; bank diff gives the same comparison alone)."
+)]
 struct ContaminationArgs {
     /// Item parameter file (fangsheng-params/1 JSON, or CSV).
     #[arg(long, short = 'p', value_name = "FILE")]
@@ -118,7 +133,8 @@ struct ContaminationArgs {
     #[command(flatten)]
     input: ResponseArgs,
 
-    /// Models metadata CSV with model and release_date columns.
+    /// Models metadata CSV with model and release_date columns. [default:
+    /// none, give --cohort]
     #[arg(
         long,
         value_name = "FILE",
@@ -128,10 +144,12 @@ struct ContaminationArgs {
     models_meta: Option<PathBuf>,
 
     /// Cohort = models released strictly after this date (YYYY-MM-DD).
+    /// [default: none]
     #[arg(long, value_name = "DATE", requires = "models_meta")]
     after: Option<String>,
 
-    /// Cohort as a list of models (comma-separated or repeated).
+    /// Cohort as a list of models (comma-separated or repeated). [default:
+    /// none, give --models-meta and --after]
     #[arg(long, value_name = "MODELS", value_delimiter = ',')]
     cohort: Vec<String>,
 
@@ -140,7 +158,7 @@ struct ContaminationArgs {
     #[arg(long, default_value = "lr")]
     dif: String,
 
-    /// Mantel-Haenszel strata (default: min(cohort, rest) / 5, within 2..5).
+    /// Mantel-Haenszel strata. [default: min(cohort, rest) / 5, within 2..5]
     #[arg(long, value_name = "K")]
     strata: Option<usize>,
 
@@ -156,7 +174,8 @@ struct ContaminationArgs {
     #[arg(long, default_value_t = -2.326, allow_negative_numbers = true)]
     person_threshold: f64,
 
-    /// Previous parameter file: list items that drifted since.
+    /// Previous parameter file: list items that drifted since. [default:
+    /// none, no drift check]
     #[arg(long, value_name = "FILE")]
     previous: Option<PathBuf>,
 
@@ -172,7 +191,7 @@ struct ContaminationArgs {
     #[arg(long)]
     json: bool,
 
-    /// Output file (default: standard output). Written atomically.
+    /// Output file, written atomically. [default: standard output]
     #[arg(long, short = 'o', value_name = "FILE")]
     out: Option<PathBuf>,
 }
@@ -345,13 +364,7 @@ fn contamination_csv(report: &ContaminationReport) -> anyhow::Result<String> {
         "q_value",
         "flagged",
     ])?;
-    let num = |x: f64| {
-        if x.is_finite() {
-            format!("{x:.6}")
-        } else {
-            String::new()
-        }
-    };
+    let num = |x: f64| fangsheng::io::csv_float(x, 6);
     for i in &report.items {
         w.write_record([
             "item_dif",

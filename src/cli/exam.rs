@@ -22,15 +22,30 @@ use serde::Deserialize;
 
 /// Flags of `fangsheng exam`.
 #[derive(Debug, ClapArgs)]
-#[command(after_help = "Examples:
+#[command(
+    after_help = "Examples (from the repository root; outputs go to the current folder):
   fangsheng exam --demo
   fangsheng exam --demo --theta 1.5 --max-items 15 --out demo.json
   fangsheng exam --demo --backend openai --endpoint http://localhost:8000/v1 --model llama-3
-  fangsheng exam --bank item-banks/demo --params calibration/demo/v1.json --backend simulated --theta 0.5 --out result.json
-  fangsheng exam --bank item-banks/mmlu-pro --params calibration/mmlu-pro/v1.json --backend openai \\
+  fangsheng exam --bank item-banks/demo --params calibration/demo/v1.json --backend simulated \\
+      --theta 0.5 --out result.json
+  fangsheng exam --bank item-banks/demo --params calibration/demo/v1.json --backend command \\
+      --command \"tail -n 1\" --max-items 10 --out command.json
+  fangsheng exam --bank item-banks/demo --params calibration/demo/v1.json --backend openai \\
       --endpoint http://localhost:8000/v1 --model llama-3 --journal llama.jsonl --out llama.json
-  fangsheng exam ... --journal llama.jsonl --resume --out llama.json
-  fangsheng exam --bank item-banks/demo --params calibration/demo/v1.json --campaign models.toml --out results/")]
+  fangsheng exam --bank item-banks/demo --params calibration/demo/v1.json --backend openai \\
+      --endpoint http://localhost:8000/v1 --model llama-3 --journal llama.jsonl --resume --out llama.json
+
+An endpoint that wants a key reads it from the variable --api-key-env names
+(OPENAI_API_KEY=... fangsheng exam ... --api-key-env OPENAI_API_KEY).
+--resume continues the exam the journal holds, after an interruption, with
+the same flags (a finished exam gives its result again). --campaign FILE
+examines several models: one [[model]] table each, with a name and the
+backend flags' names as keys (name = \"low\", backend = \"simulated\",
+theta = -1.0), and --out a folder receiving <name>.json and
+<name>.journal.jsonl. The plan flags override the --plan file only when
+given; `ties` and the prior's `mean`, `sd` and `df` are plan-file keys."
+)]
 pub struct Args {
     /// The embedded demo: the demo bank (item-banks/demo) with its
     /// SIMULATED calibration (calibration/demo/v1.json), answered by a
@@ -40,11 +55,13 @@ pub struct Args {
     #[arg(long, conflicts_with_all = ["bank", "params", "campaign"])]
     demo: bool,
 
-    /// Item bank folder (with items.jsonl).
+    /// Item bank folder (with items.jsonl). [default: with --demo,
+    /// item-banks/demo; required otherwise]
     #[arg(long, value_name = "DIR", required_unless_present = "demo")]
     bank: Option<PathBuf>,
 
-    /// Calibrated parameters of the bank's items.
+    /// Calibrated parameters of the bank's items. [default: with --demo,
+    /// calibration/demo/v1.json; required otherwise]
     #[arg(long, value_name = "FILE", required_unless_present = "demo")]
     params: Option<PathBuf>,
 
@@ -52,7 +69,7 @@ pub struct Args {
     backend: BackendFlags,
 
     /// Exam plan (TOML; a `[prompt]` table sets the prompt); the flags below
-    /// override it.
+    /// override it. [default: none, the default plan and prompt]
     #[arg(long, value_name = "FILE")]
     plan: Option<PathBuf>,
 
@@ -66,6 +83,7 @@ pub struct Args {
     /// own score is kept in `score_link.unlinked`. When the file has group
     /// lines (written with `--group-scores`), each category or dimension
     /// score with a line is linked the same way (`score_link.groups`).
+    /// [default: none, the model's own score]
     #[arg(long, value_name = "FILE")]
     score_link: Option<PathBuf>,
 
@@ -74,7 +92,8 @@ pub struct Args {
     #[arg(long, default_value_t = 1)]
     seed: u64,
 
-    /// Journal (JSON Lines; default: the output path with `.journal.jsonl`).
+    /// Journal (JSON Lines). [default: the output path with
+    /// `.journal.jsonl`; with --demo, a temporary file]
     #[arg(long, value_name = "FILE", conflicts_with = "campaign")]
     journal: Option<PathBuf>,
 
@@ -84,19 +103,20 @@ pub struct Args {
 
     /// Several models at once: a TOML file with one `[[model]]` table per
     /// model (name, backend and the backend flags' names); `--out` is then a
-    /// folder receiving `<name>.json` and `<name>.journal.jsonl`.
+    /// folder receiving `<name>.json` and `<name>.journal.jsonl`. [default:
+    /// none, one model]
     #[arg(long, value_name = "FILE")]
     campaign: Option<PathBuf>,
 
-    /// Result file (JSON), or the campaign's output folder (optional with
-    /// --demo).
+    /// Result file (JSON), or the campaign's output folder. [default: with
+    /// --demo, standard output; required otherwise]
     #[arg(long, value_name = "PATH", required_unless_present = "demo")]
     out: Option<PathBuf>,
 
     /// Journals (files, or folders of *.jsonl files) of earlier exams of
     /// the same campaign: the template variants they asked are not drawn
     /// again while unused ones remain. A --campaign reads every journal in
-    /// its --out folder as well.
+    /// its --out folder as well. [default: none]
     #[arg(long, value_name = "PATH")]
     avoid_variants: Vec<PathBuf>,
 
@@ -143,58 +163,66 @@ struct BackendFlags {
     #[arg(skip)]
     name: Option<String>,
 
-    /// Who answers: openai, command, replay or simulated.
+    /// Who answers: openai, command, replay or simulated. [default: simulated
+    /// with --demo; required otherwise]
     #[arg(long, value_name = "KIND")]
     backend: Option<String>,
 
-    /// openai: base URL, up to and without /chat/completions.
+    /// openai: base URL, up to and without /chat/completions. [default:
+    /// none, required by openai]
     #[arg(long, value_name = "URL")]
     endpoint: Option<String>,
 
     /// openai: model name; replay: which model's recorded outputs.
+    /// [default: none, required by openai]
     #[arg(long, value_name = "NAME")]
     model: Option<String>,
 
-    /// openai: environment variable holding the API key (optional).
+    /// openai: environment variable holding the API key. [default: none,
+    /// no key sent]
     #[arg(long, value_name = "VAR")]
     api_key_env: Option<String>,
 
-    /// openai: sampling temperature (default 0).
+    /// openai: sampling temperature. [default: 0]
     #[arg(long)]
     temperature: Option<f64>,
 
-    /// openai: longest completion in tokens.
+    /// openai: longest completion in tokens. [default: none, the server's]
     #[arg(long, value_name = "N")]
     max_tokens: Option<u32>,
 
-    /// openai, command: seconds allowed per request.
+    /// openai, command: seconds allowed per request. [default: 120 for
+    /// openai, 300 for command]
     #[arg(long, value_name = "SECS")]
     timeout: Option<f64>,
 
-    /// openai: attempts per request, the first included (default 6).
+    /// openai: attempts per request, the first included. [default: 6]
     #[arg(long, value_name = "N")]
     max_attempts: Option<u32>,
 
-    /// openai: first backoff between attempts, milliseconds (default 1000).
+    /// openai: first backoff between attempts, milliseconds. [default: 1000]
     #[arg(long, value_name = "MS")]
     backoff_ms: Option<u64>,
 
-    /// openai: requests in flight at once (default 4). In a campaign, models
-    /// at the same endpoint share one limit: the first of them sets it.
+    /// openai: requests in flight at once. In a campaign, models at the same
+    /// endpoint share one limit: the first of them sets it. [default: 4]
     #[arg(long, value_name = "N")]
     concurrency: Option<usize>,
 
     /// command: the program and its arguments, split like a shell would
     /// ('single' and "double" quotes, backslash escapes; no expansion); it
-    /// reads the prompt on stdin and writes the answer on stdout.
+    /// reads the prompt on stdin and writes the answer on stdout. [default:
+    /// none, required by command]
     #[arg(long, value_name = "\"PROG ARGS\"")]
     command: Option<String>,
 
     /// replay: recorded outputs (JSON Lines: item_id, model, output).
+    /// [default: none, required by replay]
     #[arg(long, value_name = "FILE")]
     replay: Option<PathBuf>,
 
-    /// simulated: the model's ability.
+    /// simulated: the model's ability. [default: 0.8 with --demo; required
+    /// otherwise]
     #[arg(long, allow_negative_numbers = true)]
     theta: Option<f64>,
 }

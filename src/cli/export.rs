@@ -14,16 +14,25 @@ use super::output::emit;
 #[derive(Debug, ClapArgs)]
 #[command(
     after_help = "Tables (columns documented in the fangsheng::export docs):
-  abilities  one row per examinee: theta, se, interval, predicted score, n_items, stop reason, bank, calibration, seed
-  scores     one row per examinee and category/dimension: predicted score and interval (long form)
+  abilities  one row per model: theta, se, interval, predicted_score, observed_score, n_items, stop reason, bank, calibration, seed
+  scores     one row per model and category/dimension: predicted_score and interval (long form)
   items      one row per calibrated item: parameters and SEs, category/dimension (--bank), exposure and fit (exam files)
   steps      one row per exam step: item, score, theta, se, latency, tokens
 
-Examples:
-  fangsheng export abilities --from results/*.json --out abilities.csv
-  fangsheng export abilities --from sim.csv --format json --out abilities.json
-  fangsheng export items --from calibration/demo/v1.json results/*.journal.jsonl --bank item-banks/demo --out items.parquet
-  fangsheng export steps --from results/llama.journal.jsonl steps.csv --out steps.csv"
+Examples (from the repository root; outputs go to the current folder):
+  fangsheng exam --bank item-banks/demo --params calibration/demo/v1.json --backend simulated \\
+      --theta 0.5 --out result.json
+  fangsheng simulate --params calibration/demo/v1.json --responses calibration/demo/runs.csv \\
+      --trace trace.csv --out sim.csv --quiet
+  fangsheng export abilities --from result.json sim.csv --out abilities.csv
+  fangsheng export scores --from result.json --format json --out scores.json
+  fangsheng export items --from calibration/demo/v1.json result.journal.jsonl --bank item-banks/demo \\
+      --out items.csv
+  fangsheng export steps --from result.journal.jsonl,trace.csv --out steps.csv
+
+Every table has the same columns in the same order whatever the inputs (a
+column an input does not fill is empty). A build with --features polars also
+writes Parquet (--out items.parquet)."
 )]
 pub struct Args {
     /// Which table: abilities, scores, items or steps.
@@ -31,21 +40,29 @@ pub struct Args {
     table: String,
 
     /// Input files: exam results and journals, simulate exams and traces,
-    /// parameter files, abilities CSVs (each recognised by its content).
-    #[arg(long, value_name = "FILE", num_args = 1.., required = true)]
+    /// parameter files, abilities CSVs (each recognised by its content);
+    /// separated by spaces or commas, or the flag repeated.
+    #[arg(
+        long,
+        value_name = "FILE",
+        num_args = 1..,
+        value_delimiter = ',',
+        required = true
+    )]
     from: Vec<PathBuf>,
 
     /// Item bank folder (items.jsonl): categories and dimensions of items.
+    /// [default: none, those columns empty]
     #[arg(long, value_name = "DIR")]
     bank: Option<PathBuf>,
 
-    /// Output format: csv, json or parquet (default: from the --out
-    /// extension, else csv). Parquet needs a build with --features polars.
+    /// Output format: csv, json or parquet. Parquet needs a build with
+    /// --features polars. [default: from the --out extension, else csv]
     #[arg(long, value_name = "FORMAT")]
     format: Option<String>,
 
-    /// Output file (default: standard output, CSV and JSON only). Written
-    /// atomically.
+    /// Output file, written atomically. [default: standard output, CSV and
+    /// JSON only]
     #[arg(long, short = 'o', value_name = "FILE")]
     out: Option<PathBuf>,
 }

@@ -13,9 +13,12 @@ use super::calibrate::provenance_date;
 
 /// Flags of `fangsheng link`.
 #[derive(Debug, ClapArgs)]
-#[command(after_help = "Examples:
-  fangsheng link calibration/mmlu-pro/v1.json separate-2027.json --out calibration/mmlu-pro/v2.json
-  fangsheng link v1.json new.json --method mean-sigma --common-items anchors.txt --out linked.json
+#[command(
+    after_help = "Examples (from the repository root; outputs go to the current folder):
+  fangsheng calibrate -r calibration/demo/runs.csv --model 2pl --hold-out 0.3 --seed 2 --out separate.json
+  fangsheng link calibration/demo/v1.json separate.json --out linked.json
+  fangsheng link calibration/demo/v1.json separate.json --method mean-sigma --version v2 \\
+      --out linked-ms.json --csv linked-ms.csv
 
 Finds theta_old = A theta_new + B from the items both files share (or those
 listed in --common-items: one id per line, '#' comments) and writes NEW's items
@@ -31,8 +34,9 @@ scale (theta = mean + sd z from OLD's metadata.scale), weighted by the N(0, 1)
 density, by Gauss-Newton with analytic derivatives from the mean-sigma start;
 mean-sigma matches the mean and SD of the common difficulties; mean-mean the
 mean slope and mean difficulty. With Rasch items in NEW, A is fixed at 1.
-Use fangsheng calibrate --anchor instead when the new responses are at hand:
-it needs no separate calibration.")]
+When the new responses are at hand, calibrate --anchor needs no separate
+calibration."
+)]
 pub struct Args {
     /// The parameter file whose scale is kept.
     #[arg(value_name = "OLD")]
@@ -50,16 +54,16 @@ pub struct Args {
     #[arg(long, default_value = "stocking-lord")]
     method: String,
 
-    /// File listing the common item ids, one per line (default: every id
-    /// in both files).
+    /// File listing the common item ids, one per line. [default: every id
+    /// in both files]
     #[arg(long, value_name = "FILE")]
     common_items: Option<PathBuf>,
 
-    /// Version label of the output (default: NEW's).
+    /// Version label of the output. [default: NEW's]
     #[arg(long)]
     version: Option<String>,
 
-    /// Also write the linked parameters as CSV.
+    /// Also write the linked parameters as CSV. [default: none, JSON only]
     #[arg(long, value_name = "FILE")]
     csv: Option<PathBuf>,
 }

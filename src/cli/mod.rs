@@ -22,12 +22,22 @@ use clap::{Parser, Subcommand};
 /// Adaptive dynamic testing of large language models with item response theory.
 #[derive(Debug, Parser)]
 #[command(name = "fangsheng", version, about, long_about = None)]
-#[command(after_help = "Examples:
+#[command(
+    after_help = "Examples (from the repository root; outputs go to the current folder):
   fangsheng score --demo
-  fangsheng score --params calibration/demo/v1.json --responses runs.csv --method wle
-  fangsheng calibrate --responses ../shared/data/classic/LSAT7.csv --model 2pl --out calibration/lsat7/v1.json
-  fangsheng exam --bank item-banks/demo --params calibration/demo/v1.json --backend simulated --theta 0.5 --out result.json
-  fangsheng bank info --bank item-banks/demo --params calibration/demo/v1.json")]
+  fangsheng exam --demo
+  fangsheng score --params calibration/demo/v1.json --responses calibration/demo/runs.csv \\
+      --method wle --out abilities.csv
+  fangsheng calibrate --responses calibration/demo/runs.csv --model 2pl --out demo-2pl.json
+  fangsheng exam --bank item-banks/demo --params calibration/demo/v1.json --backend simulated \\
+      --theta 0.5 --out result.json
+  fangsheng bank info --bank item-banks/demo --params calibration/demo/v1.json
+  fangsheng export abilities --from result.json --out result-abilities.csv
+  fangsheng report --from result.json,result.journal.jsonl --params calibration/demo/v1.json \\
+      --out report.html
+
+Every command's --help has more examples."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -4,6 +4,7 @@ use std::io::Write;
 use std::path::Path;
 
 use fangsheng::estimate::Status;
+use fangsheng::io::csv_float;
 use fangsheng::{Error, Result};
 use serde::Serialize;
 
@@ -21,10 +22,10 @@ pub fn emit(path: Option<&Path>, write: impl FnOnce(&mut dyn Write) -> Result<()
     }
 }
 
-/// One examinee's ability, as `score` and `calibrate --abilities` write it.
+/// One model's ability, as `score` and `calibrate --abilities` write it.
 #[derive(Debug, Serialize)]
 pub struct AbilityRow<'a> {
-    pub examinee: &'a str,
+    pub model: &'a str,
     pub theta: f64,
     pub se: f64,
     pub n_items: usize,
@@ -33,7 +34,8 @@ pub struct AbilityRow<'a> {
     pub status: Option<Status>,
 }
 
-/// Writes `examinee,theta,se,n_items` CSV, or a JSON array of rows.
+/// Writes `model,theta,se,n_items` CSV (a non-finite number as an empty
+/// cell), or a JSON array of rows (`null` for it).
 pub fn write_abilities(w: &mut dyn Write, rows: &[AbilityRow], json: bool) -> Result<()> {
     let io = |e: std::io::Error| Error::io("<output>", e);
     if json {
@@ -43,13 +45,13 @@ pub fn write_abilities(w: &mut dyn Write, rows: &[AbilityRow], json: bool) -> Re
     }
     let csv_err = |e: csv::Error| Error::format(format!("writing CSV: {e}"));
     let mut out = csv::Writer::from_writer(w);
-    out.write_record(["examinee", "theta", "se", "n_items"])
+    out.write_record(["model", "theta", "se", "n_items"])
         .map_err(csv_err)?;
     for r in rows {
         out.write_record([
-            r.examinee,
-            &format!("{:.6}", r.theta),
-            &format!("{:.6}", r.se),
+            r.model,
+            &csv_float(r.theta, 6),
+            &csv_float(r.se, 6),
             &r.n_items.to_string(),
         ])
         .map_err(csv_err)?;

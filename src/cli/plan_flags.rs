@@ -1,7 +1,15 @@
 //! The plan flags shared by `simulate` and `exam`: each overrides the same
-//! field of the plan file (or of the default plan).
+//! field of the plan file (or of the default plan) when it is given, and
+//! only then; the `[default: ...]` in each flag's help is
+//! `fangsheng::cat::Plan::default()`'s value (a test keeps them equal).
+//!
+//! Only the fields people change from run to run have flags. The rest are
+//! plan-file keys: `ties` (how twins with identical parameters are chosen),
+//! the prior's `mean`, `sd` and `df` (a Student-t prior) under `[prior]`,
+//! `stop_information`, `[classify]`, `[start]`, `[exposure]`, `[content]`
+//! and the other `[pretest]` keys (see `fangsheng::cat::plan`).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::Context;
 use clap::Args;
@@ -14,52 +22,71 @@ use fangsheng::online::Pretest;
 /// Plan overrides from the command line.
 #[derive(Debug, Args)]
 pub struct PlanFlags {
-    /// Largest number of items per exam.
+    /// Largest number of items per exam. [default: 50]
     #[arg(long, value_name = "N")]
     max_items: Option<usize>,
 
-    /// Fewest items before a precision or information stop.
+    /// Fewest items before a precision or information stop. [default: 0]
     #[arg(long, value_name = "N")]
     min_items: Option<usize>,
 
-    /// Stop when the standard error is at most this.
+    /// Stop when the standard error is at most this. [default: none, the
+    /// exam runs to --max-items]
     #[arg(long, value_name = "SE")]
     stop_se: Option<f64>,
 
     /// Item selection rule: max-info, kl, min-variance, closest-b or random.
+    /// [default: max-info]
     #[arg(long, value_name = "RULE")]
     select: Option<String>,
 
-    /// Among items with identical parameters, which the selection takes:
-    /// random (drawn from the seed; the default) or first (in bank order).
-    #[arg(long, value_name = "RULE")]
-    ties: Option<String>,
-
-    /// Ability estimator: eap, map, ml or wle.
+    /// Ability estimator: eap, map, ml or wle. [default: eap]
     #[arg(long, value_name = "METHOD")]
     estimator: Option<String>,
 
-    /// Student-t ability prior with this many degrees of freedom (location
-    /// and scale: the plan's prior mean and SD; inf: normal).
-    #[arg(long, value_name = "DF")]
-    prior_df: Option<f64>,
+    /// Pretest pool: a file of item ids (one per line), a parameter file
+    /// (JSON or CSV) whose difficulties are the items' provisional ones, or
+    /// the ids themselves, comma-separated. [default: none]
+    #[arg(long, value_name = "FILE|ID,...")]
+    pretest: Option<String>,
 
-    /// Pretest pool: a file of item ids (one per line), or a parameter file
-    /// (JSON or CSV) whose difficulties are the items' provisional ones.
-    #[arg(long, value_name = "FILE")]
-    pretest: Option<PathBuf>,
-
-    /// Pretest items seeded per exam (default 5 when the plan has none).
+    /// Pretest items seeded per exam. [default: 5]
     #[arg(long, value_name = "K")]
     pretest_count: Option<usize>,
 
-    /// Pretest choice: random or near-ability.
+    /// Pretest choice: random or near-ability. [default: random]
     #[arg(long, value_name = "RULE")]
     pretest_select: Option<String>,
 }
 
 /// A pool: its ids and the provisional difficulties known.
 type Pool = (Vec<ItemId>, Vec<(ItemId, f64)>);
+
+/// The pool and provisional difficulties `--pretest` names: a file, or
+/// (when no such file exists) a comma-separated list of ids.
+fn pool_of(value: &str) -> anyhow::Result<Pool> {
+    let path = Path::new(value);
+    if path.exists() {
+        return read_pool(path).with_context(|| format!("--pretest {value}"));
+    }
+    let looks_like_a_file = value.contains(std::path::MAIN_SEPARATOR)
+        || path
+            .extension()
+            .is_some_and(|e| ["json", "csv", "txt"].iter().any(|x| e == *x));
+    if looks_like_a_file && !value.contains(',') {
+        anyhow::bail!("--pretest {value}: no such file");
+    }
+    let ids: Vec<ItemId> = value
+        .split(',')
+        .map(str::trim)
+        .filter(|id| !id.is_empty())
+        .map(ItemId::from)
+        .collect();
+    if ids.is_empty() {
+        anyhow::bail!("--pretest takes a file or item ids, got '{value}'");
+    }
+    Ok((ids, Vec::new()))
+}
 
 /// The pool and provisional difficulties of a `--pretest` file.
 fn read_pool(path: &Path) -> anyhow::Result<Pool> {
@@ -109,23 +136,13 @@ impl PlanFlags {
         if let Some(rule) = &self.select {
             plan.select = rule.parse()?;
         }
-        if let Some(rule) = &self.ties {
-            plan.ties = rule.parse().context("--ties")?;
-        }
         if let Some(method) = &self.estimator {
             plan.estimator = method.parse()?;
         }
-        if let Some(df) = self.prior_df {
-            plan.prior.df = Some(df);
-            plan.prior
-                .ability_prior()
-                .with_context(|| format!("--prior-df {df}"))?;
-        }
         if self.pretest.is_some() || self.pretest_count.is_some() || self.pretest_select.is_some() {
             let p = plan.pretest.get_or_insert_with(Pretest::default);
-            if let Some(path) = &self.pretest {
-                let (ids, b) =
-                    read_pool(path).with_context(|| format!("--pretest {}", path.display()))?;
+            if let Some(value) = &self.pretest {
+                let (ids, b) = pool_of(value)?;
                 p.items = ids;
                 p.provisional.extend(b);
             }
@@ -164,19 +181,76 @@ mod tests {
     }
 
     #[test]
-    fn prior_df_sets_a_t_prior_and_rejects_a_bad_df() {
+    fn flags_override_only_when_given() {
         assert_eq!(apply(&[]).unwrap(), Plan::default());
-        let plan = apply(&["--prior-df", "4"]).unwrap();
-        assert_eq!(plan.prior.df, Some(4.0));
-        plan.validate().unwrap();
-        for bad in ["0", "-1", "nan"] {
-            let flag = format!("--prior-df={bad}");
-            let err = apply(&[&flag]).unwrap_err();
+        let plan = apply(&["--max-items", "7", "--estimator", "wle"]).unwrap();
+        assert_eq!(plan.max_items, 7);
+        assert_eq!(plan.estimator, fangsheng::estimate::Method::Wle);
+        assert_eq!(plan.min_items, Plan::default().min_items);
+        for gone in ["--ties=first", "--prior-df=4"] {
+            assert!(apply(&[gone]).is_err(), "{gone} is a plan-file key now");
+        }
+    }
+
+    /// The help text of `flag` (its `[default: ...]` included).
+    fn help_of(flag: &str) -> String {
+        use clap::CommandFactory;
+        let cmd = Cli::command();
+        let arg = cmd
+            .get_arguments()
+            .find(|a| a.get_long() == Some(flag))
+            .unwrap_or_else(|| panic!("no --{flag}"));
+        arg.get_help().map(|h| h.to_string()).unwrap_or_default()
+    }
+
+    #[test]
+    fn pretest_takes_a_file_or_a_list_of_ids() {
+        let pool = |v: &str| apply(&["--pretest", v]).map(|p| p.pretest.unwrap().items);
+        let ids = pool("q1, q2,q3").unwrap();
+        assert_eq!(ids, ["q1", "q2", "q3"].map(ItemId::from));
+        assert_eq!(pool("q7").unwrap(), [ItemId::from("q7")]);
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("pool.txt");
+        std::fs::write(&file, "# new items\nn1\n\nn2\n").unwrap();
+        assert_eq!(
+            pool(file.to_str().unwrap()).unwrap(),
+            [ItemId::from("n1"), ItemId::from("n2")]
+        );
+        let missing = dir.path().join("nope.txt");
+        let e = pool(missing.to_str().unwrap()).unwrap_err();
+        assert!(format!("{e:#}").contains("no such file"), "{e:#}");
+        assert!(pool(",").is_err());
+    }
+
+    #[test]
+    fn stated_defaults_are_the_default_plan() {
+        let plan = Plan::default();
+        let pretest = Pretest::default();
+        let expected = [
+            ("max-items", plan.max_items.to_string()),
+            ("min-items", plan.min_items.to_string()),
+            ("select", plan.select.to_string()),
+            ("estimator", plan.estimator.to_string()),
+            ("pretest-count", pretest.count.to_string()),
+            (
+                "pretest-select",
+                serde_json::to_value(pretest.select)
+                    .unwrap()
+                    .as_str()
+                    .unwrap()
+                    .to_owned(),
+            ),
+        ];
+        for (flag, value) in expected {
+            let help = help_of(flag);
             assert!(
-                format!("{err:#}").contains("degrees of freedom"),
-                "{bad}: {err:#}"
+                help.contains(&format!("[default: {value}]")),
+                "--{flag}: '{help}' should state [default: {value}]"
             );
         }
-        assert!(apply(&["--prior-df", "four"]).is_err());
+        assert_eq!(plan.stop_se, None);
+        assert!(help_of("stop-se").contains("[default: none"));
+        assert!(plan.pretest.is_none());
+        assert!(help_of("pretest").contains("[default: none]"));
     }
 }

@@ -20,14 +20,28 @@ const DEMO_RESPONSES: &str = include_str!("../../calibration/demo/runs.csv");
 
 /// Flags of `fangsheng score`.
 #[derive(Debug, ClapArgs)]
-#[command(after_help = "Examples:
+#[command(
+    after_help = "Examples (from the repository root; outputs go to the current folder):
   fangsheng score --demo
-  fangsheng score --params calibration/demo/v1.json --responses runs.csv --out abilities.csv
-  fangsheng score --params bank.json --responses wide.csv --method ml --bounds -4,4 --json
-  fangsheng score --params bank.json --responses runs.csv --method eap --quad-points 33 --quad-range -4,4
-  fangsheng score --params bank.json --responses runs.csv --prior-df 4")]
+  fangsheng score --params calibration/demo/v1.json --responses calibration/demo/runs.csv --out abilities.csv
+  fangsheng score -p calibration/demo/v1.json -r calibration/demo/runs.csv --method ml --bounds -4,4 \\
+      --json --out abilities.json
+  fangsheng score -p calibration/demo/v1.json -r calibration/demo/runs.csv --method eap \\
+      --quad-points 33 --quad-range -4,4 --out catr-grid.csv
+  fangsheng score -p calibration/demo/v1.json -r calibration/demo/runs.csv --prior-df 4 --out t-prior.csv
+  fangsheng score -p calibration/demo/v1.json -r calibration/demo/runs.csv --layout long \\
+      --columns model,item,correct --out named.csv
+
+A long response file has a model, an item and a score column, found by name
+or named with --columns; a wide one has a row per model and a column per item
+(--layout transposed: a row per item). Blank and NA cells were not
+administered. The CSV has the columns model,theta,se,n_items, with an empty
+cell for a number that is not finite (the infinite SE of an ML estimate
+without responses); --json writes null there and adds each estimate's status."
+)]
 pub struct Args {
-    /// Item parameter file (fangsheng-params/1 JSON, or CSV).
+    /// Item parameter file (fangsheng-params/1 JSON, or CSV). [default:
+    /// none, required unless --demo]
     #[arg(
         long,
         short = 'p',
@@ -57,12 +71,12 @@ pub struct Args {
     prior_sd: f64,
 
     /// Student-t ability prior with this many degrees of freedom, truncated
-    /// to mean +- 12 SD (eap, map; default: normal).
+    /// to mean +- 12 SD (eap, map). [default: none, a normal prior]
     #[arg(long, value_name = "DF")]
     prior_df: Option<f64>,
 
     /// EAP: use a fixed grid of this many equally spaced points instead of
-    /// the default adaptive quadrature (catR uses 33).
+    /// adaptive quadrature (catR uses 33). [default: none, adaptive]
     #[arg(long, value_name = "N")]
     quad_points: Option<usize>,
 
@@ -85,7 +99,7 @@ pub struct Args {
     )]
     bounds: String,
 
-    /// Output file (default: standard output). Written atomically.
+    /// Output file, written atomically. [default: standard output]
     #[arg(long, short = 'o', value_name = "FILE")]
     out: Option<PathBuf>,
 
@@ -125,7 +139,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .iter()
         .zip(&abilities)
         .map(|(id, a)| AbilityRow {
-            examinee: id.as_str(),
+            model: id.as_str(),
             theta: a.theta,
             se: a.se,
             n_items: a.n_items,

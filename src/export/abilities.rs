@@ -160,7 +160,7 @@ pub fn abilities(sources: &[Source]) -> Result<Table> {
             Content::SimulateExams { seed, exams, meta } => exams
                 .iter()
                 .map(|e| Row {
-                    model: e.examinee.clone(),
+                    model: e.model.clone(),
                     source,
                     theta: e.theta,
                     se: Some(e.se),
@@ -184,7 +184,7 @@ pub fn abilities(sources: &[Source]) -> Result<Table> {
             Content::Abilities(rows) => rows
                 .iter()
                 .map(|a| Row {
-                    model: a.examinee.clone(),
+                    model: a.model.clone(),
                     source,
                     theta: a.theta,
                     se: Some(a.se),
@@ -278,7 +278,7 @@ pub fn scores(sources: &[Source]) -> Result<Table> {
                     .map(|l| l.1.to_string());
                 for e in exams {
                     push(
-                        &e.examinee,
+                        &e.model,
                         "bank",
                         None,
                         None,

@@ -53,6 +53,7 @@ pub fn read_csv(r: impl Read, source: &Path, kind: TableKind) -> Result<Table> {
         .clone();
     let mut columns = Vec::with_capacity(headers.len());
     for name in headers.iter() {
+        let name = kind.current_name(name);
         let ty = kind.column_type(name).ok_or_else(|| {
             at(
                 Error::format(format!("column '{name}' is not a column of a {kind} table"))
@@ -115,6 +116,38 @@ mod tests {
         assert_eq!(parse_cell("7", ColumnType::Int).unwrap(), Value::Int(7));
         assert!(parse_cell("7.5", ColumnType::Int).is_err());
         assert_eq!(parse_cell("", ColumnType::Float).unwrap(), Value::Null);
+    }
+
+    #[test]
+    fn tables_written_before_the_renames_read_as_the_current_schema() {
+        let old: Vec<&str> = TableKind::Abilities
+            .columns()
+            .iter()
+            .map(|c| match c.0 {
+                "predicted_score" => "predicted",
+                "observed_score" => "observed",
+                n => n,
+            })
+            .collect();
+        let mut row = vec![""; old.len()];
+        let at = |n: &str| old.iter().position(|c| *c == n).unwrap();
+        row[at("model")] = "m1";
+        row[at("theta")] = "0.5";
+        row[at("predicted")] = "0.75";
+        row[at("observed")] = "0.7";
+        let text = format!("{}\n{}\n", old.join(","), row.join(","));
+        let t = read_csv(text.as_bytes(), Path::new("old.csv"), TableKind::Abilities).unwrap();
+        assert_eq!(t.get(0, "predicted_score"), Some(&Value::Float(0.75)));
+        assert_eq!(t.get(0, "observed_score"), Some(&Value::Float(0.7)));
+        // Written back, it has the current names.
+        let mut out = Vec::new();
+        write_csv(&t, &mut out).unwrap();
+        let header = String::from_utf8(out).unwrap();
+        assert!(header.contains(",predicted_score,") && !header.contains(",predicted,"));
+        let json = r#"[{"model": "m1", "theta": 0.5, "predicted": 0.75, "observed": 0.7}]"#;
+        let t = super::super::read_json(json, Path::new("old.json"), TableKind::Abilities).unwrap();
+        assert_eq!(t.get(0, "predicted_score"), Some(&Value::Float(0.75)));
+        assert_eq!(t.get(0, "observed_score"), Some(&Value::Float(0.7)));
     }
 
     #[test]

@@ -61,7 +61,7 @@ fn exams(sources: &[&Source]) -> Result<BTreeMap<String, ExamItems>> {
             Content::SimulateTrace(steps) => {
                 let mut by: BTreeMap<&str, ExamItems> = BTreeMap::new();
                 for s in steps {
-                    let e = by.entry(&s.examinee).or_default();
+                    let e = by.entry(&s.model).or_default();
                     let score = u8::try_from(s.score).map_err(|_| {
                         Error::value(format!("score {} is not a category number", s.score))
                             .for_item(&s.item)

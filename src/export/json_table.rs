@@ -73,9 +73,17 @@ pub fn read_json(text: &str, source: &Path, kind: TableKind) -> Result<Table> {
         i: 0,
     };
     let at = |e: Error| e.in_file(source);
-    let rows = p
+    let mut rows = p
         .document()
         .map_err(|(msg, pos)| at(Error::format(msg).at_line(line_of(text, pos))))?;
+    for (_, row) in &mut rows {
+        for (key, _) in row.iter_mut() {
+            let current = kind.current_name(key);
+            if current != key.as_str() {
+                *key = current.to_owned();
+            }
+        }
+    }
     let mut names: Vec<String> = kind.columns().iter().map(|c| c.0.to_owned()).collect();
     let mut extra: Vec<(usize, String)> = Vec::new();
     for (_, row) in &rows {

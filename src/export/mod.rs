@@ -33,6 +33,11 @@
 //! every format holds the same table. Types below: `str`, `int` (64-bit),
 //! `float` (64-bit).
 //!
+//! Every table has the same columns in the same order whatever the sources
+//! and flags. [`read_table`] also reads tables written before two columns
+//! were renamed: `predicted` (now `predicted_score`, in abilities and
+//! scores) and `observed` (now `observed_score`, in abilities).
+//!
 //! # Simulate sidecars
 //! The `simulate` exams CSV has a fixed schema with no room for the run's
 //! seed and calibration, so `simulate --out FILE` also writes
@@ -49,17 +54,17 @@
 //! ## abilities — one row per examinee and source
 //! | column | type | meaning |
 //! |---|---|---|
-//! | `model` | str | examinee: the file name of a result or journal without `.json` / `.journal.jsonl` (campaigns name them after the model), or the `examinee` column of simulate and abilities files |
+//! | `model` | str | who was examined: the file name of a result or journal without `.json` / `.journal.jsonl` (campaigns name them after the model), or the `model` column of simulate and abilities files (`examinee` in files written before) |
 //! | `source` | str | `exam` (result), `journal`, `simulate`, `calibrate` (abilities CSV) |
 //! | `backend` | str | who answered (exam results and journals) |
 //! | `theta` | float | ability estimate (journals: after the last step) |
 //! | `se` | float | its standard error (null when infinite) |
 //! | `lo`, `hi` | float | interval of theta: the result's own, else `theta -/+ 1.96 se` |
 //! | `level` | float | the interval's level (0.95 where computed here) |
-//! | `predicted` | float | predicted proportion of the whole bank's maximum score |
+//! | `predicted_score` | float | predicted proportion of the whole bank's maximum score |
 //! | `predicted_lo`, `predicted_hi` | float | its interval |
 //! | `score_link` | str | the score link the predicted score went through, `a + b x` (`exam` / `simulate --score-link`: results, and simulate files with a sidecar); null when none |
-//! | `observed` | float | simulate: the observed (replay) or true expected (simulation) bank score |
+//! | `observed_score` | float | simulate: the observed (replay) or true expected (simulation) bank score |
 //! | `true_theta` | float | simulate with `--thetas`: the simulated examinee's ability |
 //! | `n_items` | int | items answered |
 //! | `skipped` | int | items asked and skipped (no recorded answer) |
@@ -83,7 +88,7 @@
 //! | `scope` | str | `bank` (the whole bank), `category` or `dimension` |
 //! | `group` | str | the category or dimension value (null for `bank`) |
 //! | `n_items` | int | items in the group (null for `bank`) |
-//! | `predicted`, `predicted_lo`, `predicted_hi` | float | predicted proportion and interval |
+//! | `predicted_score`, `predicted_lo`, `predicted_hi` | float | predicted proportion and interval |
 //! | `score_link` | str | the line the row's score went through, `a + b x` (an exam result's score link for `bank`, its group line for a group); null when none |
 //! | `level` | float | the interval's level |
 //! | `file` | str | the source file |

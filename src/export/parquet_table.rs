@@ -91,7 +91,8 @@ pub fn read_parquet(path: &Path, kind: TableKind) -> Result<Table> {
     let df = read_data_frame(path)?;
     let mut columns = Vec::with_capacity(df.width());
     for c in df.columns() {
-        let name = c.name().to_string();
+        let raw = c.name().to_string();
+        let name = kind.current_name(&raw).to_string();
         let ty = kind.column_type(&name).ok_or_else(|| {
             Error::format(format!("column '{name}' is not a column of a {kind} table"))
                 .in_file(path)

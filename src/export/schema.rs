@@ -33,11 +33,11 @@ pub const ABILITIES: &[(&str, ColumnType)] = &[
     ("lo", Float),
     ("hi", Float),
     ("level", Float),
-    ("predicted", Float),
+    ("predicted_score", Float),
     ("predicted_lo", Float),
     ("predicted_hi", Float),
     ("score_link", Str),
-    ("observed", Float),
+    ("observed_score", Float),
     ("true_theta", Float),
     ("n_items", Int),
     ("skipped", Int),
@@ -61,7 +61,7 @@ pub const SCORES: &[(&str, ColumnType)] = &[
     ("scope", Str),
     ("group", Str),
     ("n_items", Int),
-    ("predicted", Float),
+    ("predicted_score", Float),
     ("predicted_lo", Float),
     ("predicted_hi", Float),
     ("score_link", Str),
@@ -118,6 +118,15 @@ pub const STEPS: &[(&str, ColumnType)] = &[
     ("file", Str),
 ];
 
+/// Columns renamed since tables were first written: `(table, old name,
+/// name now)`. Readers take the old name for the new one, so files written
+/// before still load.
+const RENAMED: &[(TableKind, &str, &str)] = &[
+    (TableKind::Abilities, "predicted", "predicted_score"),
+    (TableKind::Abilities, "observed", "observed_score"),
+    (TableKind::Scores, "predicted", "predicted_score"),
+];
+
 impl TableKind {
     /// Every kind, in the order the docs list them.
     pub const ALL: [TableKind; 4] = [
@@ -146,6 +155,17 @@ impl TableKind {
             TableKind::Items => ITEMS,
             TableKind::Steps => STEPS,
         }
+    }
+
+    /// The name column `name` of a file of this kind has now: `name` itself,
+    /// or the new name of a column renamed since (`predicted` is
+    /// `predicted_score` in abilities and scores, `observed` is
+    /// `observed_score` in abilities).
+    pub fn current_name(self, name: &str) -> &str {
+        RENAMED
+            .iter()
+            .find(|(kind, old, _)| *kind == self && *old == name)
+            .map_or(name, |(_, _, new)| new)
     }
 
     /// The type of column `name` in this table: a fixed column, or for
@@ -263,6 +283,17 @@ mod tests {
         let e = TableKind::Steps.check(&wrong).unwrap_err();
         assert!(e.to_string().contains("missing 'source'"), "{e}");
         assert!("item".parse::<TableKind>().is_err());
+    }
+
+    #[test]
+    fn renamed_columns_map_to_the_current_schema() {
+        for (kind, old, new) in RENAMED {
+            assert_eq!(kind.current_name(old), *new);
+            assert!(kind.column_type(new).is_some(), "{new} is a {kind} column");
+            assert!(kind.column_type(old).is_none(), "{old} is gone from {kind}");
+        }
+        assert_eq!(TableKind::Steps.current_name("predicted"), "predicted");
+        assert_eq!(TableKind::Abilities.current_name("theta"), "theta");
     }
 
     #[test]

@@ -26,7 +26,7 @@ pub enum SourceKind {
     /// A parameter file (`fangsheng-params/1` JSON or the CSV form).
     Params,
     /// `fangsheng calibrate --abilities` (or `score`) CSV:
-    /// `examinee,theta,se,n_items`.
+    /// `model,theta,se,n_items` (`examinee` in files written before).
     Abilities,
 }
 
@@ -48,8 +48,8 @@ impl SourceKind {
 /// One exam of a `simulate` run.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SimulatedExam {
-    /// Examinee (model) name.
-    pub examinee: String,
+    /// Model (examinee) name.
+    pub model: String,
     /// Final ability estimate.
     pub theta: f64,
     /// Its standard error.
@@ -71,8 +71,8 @@ pub struct SimulatedExam {
 /// One step of a `simulate --trace` file.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TraceStep {
-    /// Examinee name.
-    pub examinee: String,
+    /// Model (examinee) name.
+    pub model: String,
     /// 1-based step.
     pub step: i64,
     /// Item id.
@@ -88,8 +88,8 @@ pub struct TraceStep {
 /// One row of an abilities CSV.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AbilityRow {
-    /// Examinee name.
-    pub examinee: String,
+    /// Model (examinee) name.
+    pub model: String,
     /// Ability estimate.
     pub theta: f64,
     /// Its standard error.
@@ -312,10 +312,10 @@ fn simulated_from_json(e: &Json) -> std::result::Result<SimulatedExam, String> {
     let num = |k: &str| e.get(k).and_then(Json::as_f64);
     let need = |k: &str| num(k).ok_or_else(|| format!("no number '{k}'"));
     Ok(SimulatedExam {
-        examinee: e
-            .get("examinee")
-            .and_then(Json::as_str)
-            .ok_or("no 'examinee'")?
+        model: MODEL_COLUMNS
+            .iter()
+            .find_map(|k| e.get(*k).and_then(Json::as_str))
+            .ok_or("no 'model'")?
             .to_owned(),
         theta: need("theta")?,
         se: num("se").unwrap_or(f64::INFINITY),
@@ -335,16 +335,15 @@ fn simulated_from_json(e: &Json) -> std::result::Result<SimulatedExam, String> {
     })
 }
 
-/// Columns identifying each CSV kind (all must be present).
-const SIMULATE_EXAMS: &[&str] = &[
-    "examinee",
-    "theta",
-    "se",
-    "predicted_score",
-    "observed_score",
-];
-const TRACE: &[&str] = &["examinee", "step", "item", "score", "theta", "se"];
-const ABILITIES: &[&str] = &["examinee", "theta", "se"];
+/// Names of the model column, the current first: files written before it
+/// was renamed call it `examinee`.
+const MODEL_COLUMNS: [&str; 2] = ["model", "examinee"];
+
+/// Columns identifying each CSV kind besides the model column (all must be
+/// present).
+const SIMULATE_EXAMS: &[&str] = &["theta", "se", "predicted_score", "observed_score"];
+const TRACE: &[&str] = &["step", "item", "score", "theta", "se"];
+const ABILITIES: &[&str] = &["theta", "se"];
 
 fn read_csv_source(
     path: &Path,
@@ -357,13 +356,28 @@ fn read_csv_source(
         Ok(h) => h.iter().map(|s| s.trim().to_owned()).collect(),
         Err(_) => return Err(unknown(path, "unreadable text")),
     };
-    let has = |cols: &[&str]| cols.iter().all(|c| header.iter().any(|h| h == c));
+    let model_col = MODEL_COLUMNS
+        .iter()
+        .find(|m| header.iter().any(|h| h == *m))
+        .copied();
+    let has =
+        |cols: &[&str]| model_col.is_some() && cols.iter().all(|c| header.iter().any(|h| h == c));
     let col = |name: &str| header.iter().position(|h| h == name);
+    let model_col = model_col.unwrap_or(MODEL_COLUMNS[0]);
     let lower: Vec<String> = header.iter().map(|h| h.to_ascii_lowercase()).collect();
     if lower.iter().any(|h| h == "id") && lower.iter().any(|h| h == "model") {
         let loaded = ParamSet::from_csv_reader(body.as_bytes(), path)?;
         warnings.extend(loaded.warnings);
         return Ok(Content::Params(Box::new(loaded.params)));
+    }
+    // An exported table holds the columns of the files it was made from
+    // (simulate's among them): telling it apart keeps it from being read as
+    // one of them.
+    if header.len() > 2 && header[0] == "model" && header[1] == "source" {
+        return Err(unknown(
+            path,
+            "a table fangsheng export wrote (export the files it was made from instead)",
+        ));
     }
     let kind = if has(SIMULATE_EXAMS) {
         SourceKind::SimulateExams
@@ -424,7 +438,7 @@ fn read_csv_source(
         let need = |name: &str| float(name)?.ok_or_else(|| at(format!("column '{name}' is empty")));
         match kind {
             SourceKind::SimulateExams => exams.push(SimulatedExam {
-                examinee: need_text("examinee")?,
+                model: need_text(model_col)?,
                 theta: need("theta")?,
                 se: float("se")?.unwrap_or(f64::INFINITY),
                 n_items: int("n_items")?,
@@ -439,7 +453,7 @@ fn read_csv_source(
                 skipped: int("skipped")?,
             }),
             SourceKind::SimulateTrace => steps.push(TraceStep {
-                examinee: need_text("examinee")?,
+                model: need_text(model_col)?,
                 step: int("step")?.ok_or_else(|| at("column 'step' is empty".into()))?,
                 item: need_text("item")?,
                 score: int("score")?.ok_or_else(|| at("column 'score' is empty".into()))?,
@@ -447,7 +461,7 @@ fn read_csv_source(
                 se: float("se")?.unwrap_or(f64::INFINITY),
             }),
             _ => abilities.push(AbilityRow {
-                examinee: need_text("examinee")?,
+                model: need_text(model_col)?,
                 theta: need("theta")?,
                 se: float("se")?.unwrap_or(f64::INFINITY),
                 n_items: int("n_items")?,
@@ -489,6 +503,78 @@ mod tests {
         std::fs::write(&p, "{\"format\": \"x/1\"}").unwrap();
         let e = read_source(&p).unwrap_err();
         assert!(e.to_string().contains("format 'x/1'"), "{e}");
+    }
+
+    #[test]
+    fn simulate_abilities_and_trace_files_read_with_current_or_old_names() {
+        let dir = tempfile::tempdir().unwrap();
+        let read = |name: &str, text: &str| {
+            let p = dir.path().join(name);
+            std::fs::write(&p, text).unwrap();
+            read_source(&p).unwrap().content
+        };
+        // simulate's columns now (empty cells for missing numbers), and as
+        // written before.
+        let now = read(
+            "now.csv",
+            "model,theta,se,n_items,stop_reason,predicted_score,predicted_lo,predicted_hi,\
+             observed_score,true_theta,skipped\nm1,0.5,,10,max_items,0.6,0.5,0.7,0.62,,0\n",
+        );
+        let before = read(
+            "before.csv",
+            "examinee,theta,se,n_items,stop_reason,predicted_score,observed_score,\
+             predicted_lo,predicted_hi,skipped\nm1,0.5,inf,10,max_items,0.6,0.62,0.5,0.7,0\n",
+        );
+        for c in [&now, &before] {
+            let Content::SimulateExams { exams, .. } = c else {
+                panic!("{c:?}")
+            };
+            assert_eq!(exams[0].model, "m1");
+            assert_eq!(exams[0].se, f64::INFINITY);
+            assert_eq!(exams[0].predicted, [0.6, 0.5, 0.7]);
+            assert_eq!(exams[0].true_theta, None);
+        }
+        for header in ["model", "examinee"] {
+            let trace = read(
+                "t.csv",
+                &format!("{header},step,item,score,theta,se\nm2,1,q1,1,0.3,\n"),
+            );
+            let Content::SimulateTrace(steps) = trace else {
+                panic!("{trace:?}")
+            };
+            assert_eq!(
+                (steps[0].model.as_str(), steps[0].se),
+                ("m2", f64::INFINITY)
+            );
+            let abil = read(
+                "a.csv",
+                &format!("{header},theta,se,n_items\nm3,1.5,0.2,4\n"),
+            );
+            let Content::Abilities(rows) = abil else {
+                panic!("{abil:?}")
+            };
+            assert_eq!(rows[0].model, "m3");
+        }
+        let json = read(
+            "sim.json",
+            r#"{"seed": 1, "exams": [{"model": "m4", "theta": 0.1, "predicted_score": 0.5}]}"#,
+        );
+        let Content::SimulateExams { exams, .. } = json else {
+            panic!("{json:?}")
+        };
+        assert_eq!(exams[0].model, "m4");
+        // A table export wrote is refused by name, not read as simulate's.
+        let p = dir.path().join("exported.csv");
+        std::fs::write(
+            &p,
+            "model,source,theta,se,predicted_score,observed_score\nm,simulate,0,1,0.5,0.5\n",
+        )
+        .unwrap();
+        let e = read_source(&p).unwrap_err();
+        assert!(
+            e.to_string().contains("a table fangsheng export wrote"),
+            "{e}"
+        );
     }
 
     #[test]

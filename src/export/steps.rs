@@ -48,7 +48,7 @@ pub fn steps(sources: &[Source]) -> Result<Table> {
             Content::SimulateTrace(steps) => {
                 for s in steps {
                     table.push_row(vec![
-                        s.examinee.as_str().into(),
+                        s.model.as_str().into(),
                         source.clone(),
                         Value::Int(s.step),
                         s.item.as_str().into(),

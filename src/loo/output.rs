@@ -7,16 +7,7 @@ use std::path::Path;
 
 use super::{BANK_TAG, LooGroupRow, LooReport, POOLED};
 use crate::error::{Error, Result};
-use crate::io::write_csv_rows;
-
-/// `x` with `decimals` digits, empty when it is not finite.
-fn num(x: f64, decimals: usize) -> String {
-    if x.is_finite() {
-        format!("{x:.decimals$}")
-    } else {
-        String::new()
-    }
-}
+use crate::io::{csv_float, write_csv_rows};
 
 /// The line that says what a run did: its data, folds, seeds and times.
 pub fn run_line(
@@ -106,19 +97,19 @@ pub fn write_rows(w: &mut dyn Write, report: &LooReport, json: bool) -> Result<(
                 r.calibration.clone(),
                 r.method.clone(),
                 r.items.to_string(),
-                num(r.mae, 6),
-                num(r.mae_sd, 6),
-                num(r.persistent, 6),
-                num(r.spread, 6),
-                num(r.max_error, 6),
-                num(r.worst, 6),
-                num(r.spearman, 6),
-                num(r.coverage, 6),
-                num(r.width, 6),
-                num(r.mean_length, 3),
-                num(r.max_exposure, 6),
-                num(r.mean_overlap, 6),
-                num(r.seconds, 3),
+                csv_float(r.mae, 6),
+                csv_float(r.mae_sd, 6),
+                csv_float(r.persistent, 6),
+                csv_float(r.spread, 6),
+                csv_float(r.max_error, 6),
+                csv_float(r.worst, 6),
+                csv_float(r.spearman, 6),
+                csv_float(r.coverage, 6),
+                csv_float(r.width, 6),
+                csv_float(r.mean_length, 3),
+                csv_float(r.max_exposure, 6),
+                csv_float(r.mean_overlap, 6),
+                csv_float(r.seconds, 3),
             ]
         }),
     )
@@ -150,10 +141,10 @@ pub fn write_details(w: &mut dyn Write, report: &LooReport) -> Result<()> {
                 d.items.to_string(),
                 d.seed.to_string(),
                 d.examinee.clone(),
-                num(d.predicted, 6),
-                num(d.predicted_lo, 6),
-                num(d.predicted_hi, 6),
-                num(d.observed, 6),
+                csv_float(d.predicted, 6),
+                csv_float(d.predicted_lo, 6),
+                csv_float(d.predicted_hi, 6),
+                csv_float(d.observed, 6),
             ]
         }),
     )
@@ -223,13 +214,13 @@ pub fn write_group_rows(w: &mut dyn Write, report: &LooReport) -> Result<()> {
                 r.tag.clone(),
                 r.value.clone(),
                 r.cells.to_string(),
-                num(r.mean_asked, 3),
-                num(r.mae, 6),
-                num(r.coverage, 6),
-                num(r.width, 6),
-                num(r.linked_mae, 6),
-                num(r.linked_coverage, 6),
-                num(r.linked_width, 6),
+                csv_float(r.mean_asked, 3),
+                csv_float(r.mae, 6),
+                csv_float(r.coverage, 6),
+                csv_float(r.width, 6),
+                csv_float(r.linked_mae, 6),
+                csv_float(r.linked_coverage, 6),
+                csv_float(r.linked_width, 6),
             ]
         }),
     )
@@ -267,10 +258,10 @@ pub fn write_group_details(w: &mut dyn Write, report: &LooReport) -> Result<()> 
                 d.tag.clone(),
                 d.value.clone(),
                 d.asked.to_string(),
-                num(d.predicted, 6),
-                num(d.predicted_lo, 6),
-                num(d.predicted_hi, 6),
-                num(d.observed, 6),
+                csv_float(d.predicted, 6),
+                csv_float(d.predicted_lo, 6),
+                csv_float(d.predicted_hi, 6),
+                csv_float(d.observed, 6),
             ]
         }),
     )

@@ -153,7 +153,7 @@ impl PretestData {
         Ok((data, warnings))
     }
 
-    /// Reads a long CSV: columns `examinee` (or `model`), `item`, `score`,
+    /// Reads a long CSV: columns `model` (or `examinee`, `examinee_id`), `item`, `score`,
     /// optionally `theta` (the exam's estimate) and `pretest` (`1`/`true`
     /// marks a pretest row). Without a `pretest` column, rows of items not
     /// in `params` are pretest rows. An empty score is a pretest item asked
@@ -180,7 +180,7 @@ impl PretestData {
                     .in_file(path)
             })
         };
-        let ex_col = need(&["examinee", "model", "examinee_id"])?;
+        let ex_col = need(&["model", "examinee", "examinee_id"])?;
         let item_col = need(&["item", "item_id"])?;
         let score_col = need(&["score"])?;
         let theta_col = col(&["theta"]);

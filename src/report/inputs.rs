@@ -257,7 +257,7 @@ impl Inputs {
                 if !rows.is_empty()
                     && rows
                         .iter()
-                        .all(|r| r.get("examinee").is_some() && r.get("theta").is_some()) =>
+                        .all(|r| model_key(r).is_some() && r.get("theta").is_some()) =>
             {
                 for (i, row) in rows.iter().enumerate() {
                     let a = ability_from_json(row, &source, Kind::Abilities)
@@ -299,24 +299,22 @@ impl Inputs {
             self.set_params(loaded.params, path)?;
             return Ok(Kind::Params);
         }
-        if !has(&["examinee", "theta", "se"]) {
+        let model_col = MODEL_KEYS.iter().find_map(|k| col(k));
+        let (Some(e_col), Some(t_col), Some(s_col)) = (model_col, col("theta"), col("se")) else {
             return Err(Error::format(format!(
                 "a CSV file the report does not know (columns: {}): expected simulate output or \
-                 trace (examinee,step,theta,se), abilities (examinee,theta,se) or parameters \
+                 trace (model,step,theta,se), abilities (model,theta,se) or parameters \
                  (id,model,...)",
                 headers.iter().collect::<Vec<_>>().join(",")
             ))
             .at_line(1));
-        }
-        let (e_col, t_col, s_col) = (
-            col("examinee").unwrap_or(0),
-            col("theta").unwrap_or(0),
-            col("se").unwrap_or(0),
-        );
+        };
         let step_col = col("step");
+        // An exported abilities table (`source` column) has simulate's
+        // columns too; its rows are abilities of any kind.
         let kind = if step_col.is_some() {
             Kind::Trace
-        } else if col("stop_reason").is_some() {
+        } else if has(&["stop_reason", "predicted_score"]) && col("source").is_none() {
             Kind::Simulate
         } else {
             Kind::Abilities
@@ -326,11 +324,14 @@ impl Inputs {
             let record = record
                 .map_err(|e| Error::format(format!("malformed CSV row: {e}")).at_line(line))?;
             let field = |c: usize| record.get(c).unwrap_or("");
+            // An empty cell is a missing number (an infinite SE, no estimate).
             let number = |c: usize, what: &str| -> Result<f64> {
-                let s = field(c);
-                s.parse::<f64>().map_err(|_| {
-                    Error::value(format!("{what} '{s}' is not a number")).at_line(line)
-                })
+                match field(c) {
+                    "" => Ok(f64::NAN),
+                    s => s.parse::<f64>().map_err(|_| {
+                        Error::value(format!("{what} '{s}' is not a number")).at_line(line)
+                    }),
+                }
             };
             let model = field(e_col).to_owned();
             let theta = number(t_col, "theta")?;
@@ -396,10 +397,10 @@ fn ability_from_json(
     source: &str,
     kind: Kind,
 ) -> std::result::Result<Ability, String> {
-    let model = match row.get("examinee") {
+    let model = match model_key(row) {
         Some(Value::String(s)) => s.clone(),
         Some(v) => v.to_string(),
-        None => return Err("no 'examinee'".into()),
+        None => return Err("no 'model'".into()),
     };
     let theta = row
         .get("theta")
@@ -413,6 +414,15 @@ fn ability_from_json(
         source: source.to_owned(),
         kind,
     })
+}
+
+/// Names of the model column or key, the current first: files written
+/// before it was renamed call it `examinee`.
+const MODEL_KEYS: [&str; 2] = ["model", "examinee"];
+
+/// A row's model name, under its current key or the old one.
+fn model_key(row: &Value) -> Option<&Value> {
+    MODEL_KEYS.iter().find_map(|k| row.get(*k))
 }
 
 /// A JSON scalar as table text; arrays and objects as compact JSON, cut at
@@ -493,6 +503,58 @@ mod tests {
                 ("flag".to_owned(), "true".to_owned()),
                 ("saturation.share".to_owned(), "0.25".to_owned())
             ]
+        );
+    }
+
+    #[test]
+    fn current_and_old_column_names_read_alike() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut inputs = Inputs::new();
+        // simulate's columns now, its trace, and an abilities table with an
+        // empty cell for an infinite SE.
+        let sim = write(
+            dir.path(),
+            "sim.csv",
+            "model,theta,se,n_items,stop_reason,predicted_score,predicted_lo,predicted_hi,\
+             observed_score,true_theta,skipped\nm1,0.5,0.2,10,max_items,0.6,0.5,0.7,0.62,,0\n",
+        );
+        assert_eq!(inputs.add_file(&sim).unwrap(), Kind::Simulate);
+        let trace = write(
+            dir.path(),
+            "trace.csv",
+            "model,step,item,score,theta,se\nm1,1,q1,1,0.5,\n",
+        );
+        assert_eq!(inputs.add_file(&trace).unwrap(), Kind::Trace);
+        assert_eq!(inputs.trajectories[0].steps[0].se, None);
+        let abil = write(
+            dir.path(),
+            "ab.csv",
+            "model,theta,se,n_items\nx,1.5,,3\ny,,,0\n",
+        );
+        assert_eq!(inputs.add_file(&abil).unwrap(), Kind::Abilities);
+        let json = write(
+            dir.path(),
+            "ab.json",
+            r#"[{"model": "z", "theta": 0.1, "se": null}, {"examinee": "w", "theta": 0.2}]"#,
+        );
+        assert_eq!(inputs.add_file(&json).unwrap(), Kind::Abilities);
+        let names: Vec<(&str, Option<f64>)> = inputs
+            .abilities
+            .iter()
+            .map(|a| (a.model.as_str(), a.se))
+            .collect();
+        assert_eq!(
+            names,
+            [("m1", Some(0.2)), ("x", None), ("z", None), ("w", None)]
+        );
+        // The row without theta is left out, with a warning naming it.
+        assert!(
+            inputs
+                .warnings
+                .iter()
+                .any(|w| w.contains("ab.csv:3") && w.contains("'y'")),
+            "{:?}",
+            inputs.warnings
         );
     }
 

@@ -18,7 +18,7 @@ use fangsheng::cat::{
 };
 use fangsheng::export::SimulateMeta;
 use fangsheng::ids::ItemId;
-use fangsheng::io::check_writable;
+use fangsheng::io::{check_writable, csv_float};
 use fangsheng::{Error, Result};
 use serde_json::{Value, json};
 
@@ -302,15 +302,6 @@ fn balanced(mut plan: Plan, args: &Args, bank: &CatBank) -> anyhow::Result<Plan>
     Ok(plan)
 }
 
-/// `x` with six decimals, an empty cell when it is not finite.
-fn cell(x: f64) -> String {
-    if x.is_finite() {
-        format!("{x:.6}")
-    } else {
-        String::new()
-    }
-}
-
 /// The exams table: one row per exam, the same columns whether replayed
 /// or simulated (`true_theta` is empty for a replay).
 fn write_exams(
@@ -372,15 +363,15 @@ fn write_exams(
         let o = &r.outcome;
         out.write_record([
             names[r.index].clone(),
-            cell(o.ability.theta),
-            cell(o.ability.se),
+            csv_float(o.ability.theta, 6),
+            csv_float(o.ability.se, 6),
             o.steps.len().to_string(),
             o.stop_reason.name().to_owned(),
-            cell(o.predicted.mean),
-            cell(o.predicted.lo),
-            cell(o.predicted.hi),
-            cell(r.observed),
-            r.true_theta.map(cell).unwrap_or_default(),
+            csv_float(o.predicted.mean, 6),
+            csv_float(o.predicted.lo, 6),
+            csv_float(o.predicted.hi, 6),
+            csv_float(r.observed, 6),
+            r.true_theta.map(|t| csv_float(t, 6)).unwrap_or_default(),
             o.skipped.to_string(),
         ])
         .map_err(csv_err)?;
@@ -405,8 +396,8 @@ fn write_trace(
                 &(i + 1).to_string(),
                 ids[s.item].as_str(),
                 &s.score.to_string(),
-                &cell(s.theta),
-                &cell(s.se),
+                &csv_float(s.theta, 6),
+                &csv_float(s.se, 6),
             ])
             .map_err(csv_err)?;
         }

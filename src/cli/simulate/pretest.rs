@@ -8,6 +8,7 @@ use fangsheng::bank::ParamSet;
 use fangsheng::cat::{Design, ExamResult, Plan, examinee_seed};
 use fangsheng::exam::{Header, JOURNAL_FORMAT, Journal, Step};
 use fangsheng::grade::Outcome;
+use fangsheng::io::csv_float;
 use fangsheng::model::Irf;
 use fangsheng::online::sha256_hex;
 use fangsheng::{Error, Result};
@@ -74,7 +75,7 @@ pub fn write(
             out.write_record(["model", "item", "score", "theta", "pretest"])
                 .map_err(csv_err)?;
             for e in exams {
-                let theta = format!("{:.6}", e.outcome.ability.theta);
+                let theta = csv_float(e.outcome.ability.theta, 6);
                 let who = name(e.index);
                 for s in &e.outcome.steps {
                     out.write_record([
