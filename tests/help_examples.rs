@@ -25,9 +25,7 @@ const COMMANDS: &[&[&str]] = &[
     &["calibrate"],
     &["exam"],
     &["bank"],
-    // Not `bank import`: a clone has no dataset to import (the demo's
-    // items.jsonl holds templates without answers), so its examples name
-    // the shared data sets.
+    &["bank", "import"],
     &["bank", "diff"],
     &["bank", "validate"],
     &["bank", "info"],
@@ -38,13 +36,15 @@ const COMMANDS: &[&[&str]] = &[
     &["diagnose", "contamination"],
     &["export"],
     &["report"],
+    &["simulate"],
+    &["evaluate"],
 ];
 
 /// The endpoint the examples name; the test server stands in for it.
 const EXAMPLE_ENDPOINT: &str = "http://localhost:8000/v1";
 
 /// The folders of the checkout the examples read.
-const LINKED: [&str; 2] = ["item-banks", "calibration"];
+const LINKED: [&str; 3] = ["item-banks", "calibration", "examples"];
 
 fn help(command: &[&str]) -> String {
     let mut args = command.to_vec();

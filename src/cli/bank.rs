@@ -73,19 +73,18 @@ struct DiffArgs {
 
 /// Flags of `fangsheng bank import`.
 #[derive(Debug, ClapArgs)]
-#[command(after_help = "Examples:
-  fangsheng bank import ../shared/data/mmlu-pro/items.jsonl.gz --id-field question_id \\
-      --question-field question --choices-field options --answer-field answer \\
-      --category-field category --dimension general --out item-banks/mmlu-pro
-  fangsheng bank import quiz.csv --id-field id --question-field q \\
+#[command(
+    after_help = "Examples (from the repository root; outputs go to the current folder):
+  fangsheng bank import examples/quiz.csv --id-field id --question-field q \\
       --choices-field A,B,C,D --answer-field key --category-field topic \\
-      --dimension-field dim --out item-banks/quiz
-  fangsheng bank import sums.jsonl --id-field id --question-field q --answer-field n \\
-      --type numeric --tolerance 0.01 --dimension application --out item-banks/sums
+      --dimension-field dim --out quiz-bank
+  fangsheng bank import examples/sums.jsonl --id-field id --question-field q --answer-field n \\
+      --type numeric --tolerance 0.01 --dimension application --out sums-bank
 
 Every record must import: a bad record stops the import with its file:line,
 and no bank is written (an existing items.jsonl is replaced only by a
-complete new one, and only with --force).")]
+complete new one, and only with --force)."
+)]
 struct ImportArgs {
     /// Dataset file: JSON Lines (.jsonl), CSV (.csv) or TSV (.tsv), optionally
     /// gzipped (.gz).

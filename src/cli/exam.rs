@@ -11,8 +11,9 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use clap::Args as ClapArgs;
 use fangsheng::bank::{ItemBank, ParamSet, UsedVariants};
-use fangsheng::cat::{Plan, ScoreLinkFile};
+use fangsheng::cat::{CatBank, Plan, ScoreLinkFile, Tags};
 use fangsheng::exam::{Exam, ExamResult, Journal, Progress, run as run_exam};
+use fangsheng::ids::ItemId;
 use fangsheng::prompt::PromptSpec;
 use fangsheng::respond::{
     ApiKeySource, Backend, Command, CommandConfig, OpenAi, OpenAiConfig, Replay, RetryPolicy,
@@ -76,13 +77,13 @@ pub struct Args {
     #[command(flatten)]
     plan_flags: super::plan_flags::PlanFlags,
 
-    /// Report the bank score through this score link (written by `simulate
-    /// --leave-one-out --write-score-link` for the same plan and length):
+    /// Report the bank score through this score link (written by `fangsheng
+    /// evaluate --write-score-link` for the same plan and length):
     /// `predicted_score.bank` is linked, with the link's prediction
     /// interval (from its residuals on held-out models), and the model's
     /// own score is kept in `score_link.unlinked`. When the file has group
-    /// lines (written with `--group-scores`), each category or dimension
-    /// score with a line is linked the same way (`score_link.groups`).
+    /// lines (evaluate with `--bank`), each category or dimension score
+    /// with a line is linked the same way (`score_link.groups`).
     /// [default: none, the model's own score]
     #[arg(long, value_name = "FILE")]
     score_link: Option<PathBuf>,
@@ -549,7 +550,7 @@ fn summary(result: &ExamResult, true_theta: Option<f64>) -> String {
     }
     if result.score_link.is_none() {
         // Held-out MMLU-Pro and ChemBench models fell inside such posterior
-        // intervals well under half the time (benches/LOO.md, session 8).
+        // intervals well under half the time (docs/validation.md).
         s.push_str(
             "  (the interval counts this exam's measurement error only; a --score-link interval also counts calibration error)\n",
         );
@@ -612,6 +613,19 @@ fn run_demo(args: &Args, exam: &Exam, params: &ParamSet) -> anyhow::Result<()> {
 pub fn run(args: Args) -> anyhow::Result<()> {
     let (bank, params, params_bytes) = inputs(&args)?;
     let (plan, prompt) = load_plan(&args)?;
+    let plan = match args.plan_flags.balance_tag() {
+        // Targets are the shares among the calibrated items with content,
+        // the items the exam can ask.
+        Some(_) => {
+            let tags: HashMap<ItemId, Tags> = Tags::of_bank(&bank)
+                .into_iter()
+                .filter(|(id, _)| params.index_of(id.as_str()).is_some())
+                .collect();
+            let cat = CatBank::new(&params)?.with_tags(&tags)?;
+            args.plan_flags.balanced(plan, &cat)?
+        }
+        None => plan,
+    };
     let mut journals = args.avoid_variants.clone();
     if let (Some(out), Some(_)) = (&args.out, &args.campaign) {
         if out.is_dir() {

@@ -6,15 +6,15 @@
 //! Only the fields people change from run to run have flags. The rest are
 //! plan-file keys: `ties` (how twins with identical parameters are chosen),
 //! the prior's `mean`, `sd` and `df` (a Student-t prior) under `[prior]`,
-//! `stop_information`, `[classify]`, `[start]`, `[exposure]`, `[content]`
-//! and the other `[pretest]` keys (see `fangsheng::cat::plan`).
+//! `stop_information`, `[classify]`, `[start]`, explicit `[content]`
+//! targets and the other `[pretest]` keys (see `fangsheng::cat::plan`).
 
 use std::path::Path;
 
 use anyhow::Context;
 use clap::Args;
 use fangsheng::bank::ParamSet;
-use fangsheng::cat::Plan;
+use fangsheng::cat::{CatBank, Content, Plan};
 use fangsheng::ids::ItemId;
 use fangsheng::model::Irf;
 use fangsheng::online::Pretest;
@@ -57,6 +57,17 @@ pub struct PlanFlags {
     /// Pretest choice: random or near-ability. [default: random]
     #[arg(long, value_name = "RULE")]
     pretest_select: Option<String>,
+
+    /// Exposure control: none, randomesque:K, a-stratified:S,
+    /// sympson-hetter:R or eligibility:R (parameters set by simulation when
+    /// the bank has none). [default: none]
+    #[arg(long, value_name = "SPEC")]
+    exposure: Option<String>,
+
+    /// Balance content over the values of this tag (category or
+    /// dimension), with the bank's own shares as targets. [default: none]
+    #[arg(long, value_name = "TAG")]
+    balance: Option<String>,
 }
 
 /// A pool: its ids and the provisional difficulties known.
@@ -122,8 +133,25 @@ fn read_pool(path: &Path) -> anyhow::Result<Pool> {
 }
 
 impl PlanFlags {
+    /// The tag of `--balance`, if given.
+    pub fn balance_tag(&self) -> Option<&str> {
+        self.balance.as_deref()
+    }
+
+    /// `plan` balanced over `--balance`'s tag with `bank`'s shares as
+    /// targets (the plan unchanged without the flag).
+    pub fn balanced(&self, mut plan: Plan, bank: &CatBank) -> anyhow::Result<Plan> {
+        if let Some(tag) = &self.balance {
+            plan.content = Some(Content::mirroring(bank, tag).context("--balance")?);
+        }
+        Ok(plan)
+    }
+
     /// Writes every given flag into `plan` (validation is the caller's).
     pub fn apply(&self, plan: &mut Plan) -> anyhow::Result<()> {
+        if let Some(e) = &self.exposure {
+            plan.exposure = e.parse().context("--exposure")?;
+        }
         if let Some(n) = self.max_items {
             plan.max_items = n;
         }

@@ -172,6 +172,10 @@ impl Journal {
     /// [`ErrorKind::Io`] when the file exists or cannot be written; a
     /// malformed `SOURCE_DATE_EPOCH` ([`utc_now`]).
     pub fn create(path: &Path, header: &Header) -> Result<Self> {
+        // As results do (`io::write_atomic`), a journal gets its folder.
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| io_error(dir, "create the folder of", e))?;
+        }
         let file = OpenOptions::new()
             .write(true)
             .create_new(true)

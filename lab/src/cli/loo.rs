@@ -30,9 +30,6 @@ fn plan(args: &Args) -> anyhow::Result<Plan> {
         None => Plan::default(),
     };
     args.plan_flags.apply(&mut plan)?;
-    if let Some(e) = &args.exposure {
-        plan.exposure = e.parse().context("--exposure")?;
-    }
     match (&args.plan, plan.validate()) {
         (Some(p), Err(e)) if e.path().is_none() => Err(e.in_file(p).into()),
         (_, r) => Ok(r.map(|()| plan)?),
@@ -89,7 +86,7 @@ pub(super) fn run(args: &Args) -> anyhow::Result<()> {
         .map(|v| Variant::parse(v))
         .collect::<Result<Vec<_>>>()?;
     let mut variants = variants;
-    if let Some(tag) = &args.balance {
+    if let Some(tag) = args.plan_flags.balance_tag() {
         // --balance applies to the plan; as a variant it needs the fold's bank.
         variants.insert(0, Variant::parse(&format!("content={tag}"))?);
     }
@@ -184,7 +181,7 @@ fn write_score_link(
     args: &Args,
     source: &Path,
 ) -> anyhow::Result<()> {
-    let method = match &args.balance {
+    let method = match args.plan_flags.balance_tag() {
         Some(tag) => format!("adaptive content={tag}"),
         None => "adaptive".to_owned(),
     };

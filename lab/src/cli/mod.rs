@@ -79,17 +79,6 @@ pub struct Args {
     #[command(flatten)]
     plan_flags: plan_flags::PlanFlags,
 
-    /// Exposure control: none, randomesque:K, a-stratified:S,
-    /// sympson-hetter:R or eligibility:R (parameters set by simulation when
-    /// the bank has none).
-    #[arg(long, value_name = "SPEC")]
-    exposure: Option<String>,
-
-    /// Balance content over the values of this tag, with the bank's own
-    /// shares as targets (needs --tags).
-    #[arg(long, value_name = "TAG")]
-    balance: Option<String>,
-
     /// Predicted bank score: blend (observed answers on administered items,
     /// the model's expectation on the rest) or model (expectation on every item).
     #[arg(long, default_value = "blend")]

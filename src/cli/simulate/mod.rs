@@ -9,11 +9,11 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use clap::Args as ClapArgs;
 use fangsheng::bank::{ItemBank, ParamSet};
 use fangsheng::cat::{
-    BankScore, CatBank, Content, Design, ExamResult, Plan, Replay, ScoreLinkFile, Summary, Tags,
+    BankScore, CatBank, Design, ExamResult, Plan, Replay, ScoreLinkFile, Summary, Tags,
     normal_thetas, replay_all, simulate_all,
 };
 use fangsheng::export::SimulateMeta;
@@ -59,20 +59,8 @@ pub struct Args {
     #[command(flatten)]
     plan_flags: super::plan_flags::PlanFlags,
 
-    /// Exposure control: none, randomesque:K, a-stratified:S,
-    /// sympson-hetter:R or eligibility:R (parameters set by simulation when
-    /// the bank has none) [default: the plan's, none].
-    #[arg(long, value_name = "SPEC")]
-    exposure: Option<String>,
-
-    /// Balance content over the values of this tag (category or
-    /// dimension), with the bank's own shares as targets (needs --bank).
-    #[arg(long, value_name = "TAG", requires = "bank")]
-    balance: Option<String>,
-
     /// The item bank (folder with items.jsonl) whose categories and
-    /// dimensions tag the items: needed by --balance, and for per-category
-    /// scores in the JSON output.
+    /// dimensions tag the items: needed by --balance.
     #[arg(long, value_name = "DIR")]
     bank: Option<PathBuf>,
 
@@ -143,7 +131,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         None => HashMap::new(),
     };
     let bank = Arc::new(CatBank::new(&loaded.params)?.with_tags(&tags)?);
-    let plan = balanced(plan, &args, &bank)?;
+    if args.plan_flags.balance_tag().is_some() && args.bank.is_none() {
+        bail!("--balance needs --bank DIR, whose items carry the tags it balances");
+    }
+    let plan = args.plan_flags.balanced(plan, &bank)?;
     let (plan, truth) = pretest::truth(plan, &args)?;
     let design = Design::prepare(&bank, &plan, args.seed).map_err(|e| at_plan(e, &args))?;
     // A link for another plan or length is refused before any exam runs.
@@ -280,9 +271,6 @@ fn plan(args: &Args) -> anyhow::Result<Plan> {
         None => Plan::default(),
     };
     args.plan_flags.apply(&mut plan)?;
-    if let Some(e) = &args.exposure {
-        plan.exposure = e.parse().context("--exposure")?;
-    }
     plan.validate().map_err(|e| at_plan(e, args))?;
     Ok(plan)
 }
@@ -293,13 +281,6 @@ fn at_plan(e: Error, args: &Args) -> Error {
         (Some(p), None) => e.in_file(p),
         _ => e,
     }
-}
-
-fn balanced(mut plan: Plan, args: &Args, bank: &CatBank) -> anyhow::Result<Plan> {
-    if let Some(tag) = &args.balance {
-        plan.content = Some(Content::mirroring(bank, tag).context("--balance")?);
-    }
-    Ok(plan)
 }
 
 /// The exams table: one row per exam, the same columns whether replayed
