@@ -374,7 +374,10 @@ fn help_shows_examples() {
     let o = fangsheng(&["bank", "import", "--help"]);
     assert!(o.status.success());
     let out = stdout(&o);
-    assert!(out.contains("--id-field question_id"), "{out}");
+    assert!(
+        out.contains("fangsheng bank import examples/quiz.csv"),
+        "{out}"
+    );
     assert!(out.contains("--answer-index-base"), "{out}");
     let o = fangsheng(&["bank", "--help"]);
     assert!(stdout(&o).contains("fangsheng bank validate --bank item-banks/demo"));

@@ -17,7 +17,7 @@
 #
 # For each data set and model: one fit on all cells (default settings,
 # standard errors included) gives the time, cycles and convergence; then one
-# fit per seed on the training cells (--holdout FRACTION --seed S, without
+# fit per seed on the training cells (--hold-out FRACTION --seed S, without
 # standard errors, which do not change predictions) gives the held-out
 # log-likelihood per response, accuracy and Brier score, reported as
 # mean +- SD over seeds. The SD mostly reflects which cells a seed holds
@@ -54,7 +54,7 @@ datasets=(
 )
 
 # Reads one `fangsheng calibrate` stderr log; prints
-# "seconds cycles converged ll acc brier" (the last three "-" without --holdout).
+# "seconds cycles converged ll acc brier" (the last three "-" without --hold-out).
 parse() {
     awk '
         /^calibrated / {
@@ -97,7 +97,7 @@ for entry in "${datasets[@]}"; do
         : > "$tmp/heldout"
         for seed in $SEEDS; do
             "$BIN" calibrate "${flags[@]}" "${fit[@]}" -q --no-se \
-                --holdout "$FRACTION" --seed "$seed" \
+                --hold-out "$FRACTION" --seed "$seed" \
                 -o "$tmp/$name-$model-$seed.json" 2> "$tmp/h.log" || { cat "$tmp/h.log" >&2; exit 1; }
             parse "$tmp/h.log" >> "$tmp/heldout"
         done

@@ -269,7 +269,7 @@ pub struct GroupLink {
 }
 
 /// Score links of one plan at several lengths, as saved by
-/// `fangsheng simulate --leave-one-out --write-score-link` and read by
+/// `fangsheng evaluate --write-score-link` and read by
 /// `--score-link` of `simulate` and `exam`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -32,6 +32,7 @@ use clap::{Parser, Subcommand};
   fangsheng exam --bank item-banks/demo --params calibration/demo/v1.json --backend simulated \\
       --theta 0.5 --out result.json
   fangsheng bank info --bank item-banks/demo --params calibration/demo/v1.json
+  fangsheng evaluate --responses calibration/demo/runs.csv --lengths 20 --seeds 5 --out loo.csv
   fangsheng export abilities --from result.json --out result-abilities.csv
   fangsheng report --from result.json,result.journal.jsonl --params calibration/demo/v1.json \\
       --out report.html
@@ -61,7 +62,7 @@ enum Command {
     Link(link::Args),
     /// Calibrate new (pretest) items from exam journals, abilities held fixed.
     CalibrateNew(calibrate_new::Args),
-    /// Diagnose an item bank: saturation at the frontier, contamination and drift.
+    /// Diagnose an item bank: saturation at the frontier, contamination (with drift against a previous version).
     Diagnose(diagnose::Args),
     /// Export abilities, items or exam steps as CSV, JSON or Parquet.
     Export(export::Args),
