@@ -291,7 +291,7 @@ fn mmlu_pro_imports_as_a_bank_of_12032_items() {
     let source = shared_data("mmlu-pro/items.jsonl.gz");
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("mmlu-pro");
-    let bank = import_to(&source, &mmlu_spec(), &out).unwrap();
+    let bank = import_to(&source, &mmlu_spec(), &out, false).unwrap();
     assert_eq!(bank.name(), "mmlu-pro");
     assert_eq!(bank.len(), 12_032);
     // Figures of shared/data/README.md: 14 subjects, up to 10 options (A..J).
@@ -420,7 +420,7 @@ fn a_failed_import_leaves_the_existing_bank_alone() {
     std::fs::create_dir_all(&out).unwrap();
     std::fs::write(out.join("items.jsonl"), "old\n").unwrap();
     let spec = ImportSpec::new("qid", "text", "key").choices(["opts"]);
-    assert!(import_to(&fixture("exam/import_bad.jsonl"), &spec, &out).is_err());
+    assert!(import_to(&fixture("exam/import_bad.jsonl"), &spec, &out, false).is_err());
     assert_eq!(
         std::fs::read_to_string(out.join("items.jsonl")).unwrap(),
         "old\n"

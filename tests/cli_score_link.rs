@@ -55,8 +55,8 @@ fn least_squares(pairs: &[(f64, f64)]) -> (f64, f64) {
 
 /// A 10-item demo exam reported through `link`, its result written to
 /// `out`; its summary.
-fn linked_demo_exam(link: &Path, out: &Path) -> String {
-    let o = ok(fangsheng(&[
+fn linked_demo_exam(link: &Path, out: &Path, extra: &[&str]) -> String {
+    let args = [
         "exam",
         "--demo",
         "--max-items",
@@ -66,7 +66,8 @@ fn linked_demo_exam(link: &Path, out: &Path) -> String {
         "--out",
         s(out),
         "-q",
-    ]));
+    ];
+    let o = ok(fangsheng(&[&args[..], extra].concat()));
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
@@ -207,7 +208,8 @@ fn simulate_and_exam_report_linked_scores() {
 
     // exam: the result keeps the model's score beside the linked one.
     let out = dir.path().join("exam.json");
-    let stdout = linked_demo_exam(&link, &out);
+    // The link was fitted without --bank, on unbalanced exams.
+    let stdout = linked_demo_exam(&link, &out, &["--balance", "none"]);
     assert!(stdout.contains("linked:"), "{stdout}");
     // The demo's per-category lines are the model's own scores; the summary
     // says so rather than let them pass for linked ones.
@@ -230,6 +232,8 @@ fn simulate_and_exam_report_linked_scores() {
         "--demo",
         "--max-items",
         "10",
+        "--balance",
+        "none",
         "--out",
         s(&plain),
         "-q",
@@ -311,9 +315,9 @@ fn a_link_of_another_plan_length_or_format_is_refused() {
         v.extend(extra.iter().map(|x| x.to_string()));
         v
     };
-    let args = sim(&["--max-items", "15"]);
+    let args = sim(&["--max-items", "5"]);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    refuse(&args, &["link.json", "10, 20", "15"]);
+    refuse(&args, &["link.json", "10, 20", "5"]);
     let args = sim(&["--max-items", "10", "--select", "random"]);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     refuse(&args, &["link.json", "another plan", "select"]);
@@ -443,7 +447,7 @@ fn group_lines_are_fitted_per_category_and_link_the_exam_scores() {
 
     // exam: every category and dimension score goes through its own line.
     let out = dir.path().join("exam.json");
-    let stdout = linked_demo_exam(&link, &out);
+    let stdout = linked_demo_exam(&link, &out, &[]);
     assert!(
         stdout.contains("each group score below is linked by its own line"),
         "{stdout}"

@@ -27,6 +27,10 @@ use crate::ids::ItemId;
 /// The file name of a bank's content inside its folder.
 pub const ITEMS_FILE: &str = "items.jsonl";
 
+/// The gzipped form of [`ITEMS_FILE`], read when the plain file is absent
+/// (a large bank ships this way).
+pub const ITEMS_FILE_GZ: &str = "items.jsonl.gz";
+
 /// How an item's answer is checked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -436,6 +440,30 @@ impl ItemBank {
         Ok(path)
     }
 
+    /// [`ItemBank::save`] as `<dir>/items.jsonl.gz`. The gzip stream is the
+    /// same for the same items on every machine (no timestamp or file name
+    /// in its header, a fixed level), so a shipped bank rebuilds byte for
+    /// byte.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Io`] naming the file.
+    pub fn save_gzipped(&self, dir: &Path) -> Result<PathBuf> {
+        use flate2::{Compression, GzBuilder};
+        use std::io::Write;
+        let path = dir.join(ITEMS_FILE_GZ);
+        let text = Self::render(&self.items);
+        crate::io::write_atomic(&path, |w| {
+            let mut gz = GzBuilder::new()
+                .mtime(0)
+                .operating_system(255)
+                .write(w, Compression::best());
+            gz.write_all(text.as_bytes())
+                .and_then(|()| gz.try_finish())
+                .map_err(|e| Error::io(&path, e))
+        })?;
+        Ok(path)
+    }
+
     fn render(items: &[Item]) -> String {
         let mut text = String::new();
         for item in items {
@@ -497,7 +525,7 @@ fn locate(path: &Path) -> Result<(PathBuf, String)> {
             .ok()
             .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
             .unwrap_or_else(|| "bank".into());
-        for file in [ITEMS_FILE, "items.jsonl.gz"] {
+        for file in [ITEMS_FILE, ITEMS_FILE_GZ] {
             let candidate = path.join(file);
             if candidate.is_file() {
                 return Ok((candidate, name));

@@ -18,6 +18,7 @@
 //!     Path::new("items.jsonl.gz"),
 //!     &spec,
 //!     Path::new("item-banks/mmlu-pro"),
+//!     true, // items.jsonl.gz
 //! )?;
 //! assert_eq!(bank.name(), "mmlu-pro");
 //! # Ok::<(), fangsheng::Error>(())
@@ -27,7 +28,7 @@ use std::path::Path;
 
 use serde_json::{Map, Value};
 
-use super::content::{Item, ItemBank, ItemType, MAX_CHOICES, letter};
+use super::content::{ITEMS_FILE, ITEMS_FILE_GZ, Item, ItemBank, ItemType, MAX_CHOICES, letter};
 use super::content_parse::{json_kind, parse_value};
 use crate::data::{LineTracked, next_record};
 use crate::error::{Error, ErrorKind, Result};
@@ -189,18 +190,28 @@ pub fn import(path: &Path, spec: &ImportSpec) -> Result<ItemBank> {
 }
 
 /// Imports `path` ([`import`]) as the bank `out_dir` (named after the
-/// folder) and writes `out_dir/items.jsonl` atomically.
+/// folder) and writes `out_dir/items.jsonl` atomically, or
+/// `out_dir/items.jsonl.gz` when `gzip` is set. The other form, if the
+/// folder had it, is removed once the new file is complete, so the folder
+/// never holds two versions of the bank.
 ///
 /// # Errors
 /// Those of [`import`], or [`ErrorKind::Io`] when writing fails; on any error
-/// an existing `items.jsonl` is left as it was.
-pub fn import_to(path: &Path, spec: &ImportSpec, out_dir: &Path) -> Result<ItemBank> {
+/// the folder's existing items file is left as it was.
+pub fn import_to(path: &Path, spec: &ImportSpec, out_dir: &Path, gzip: bool) -> Result<ItemBank> {
     let name = out_dir
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "bank".into());
     let bank = import(path, spec)?.with_name(name);
-    bank.save(out_dir)?;
+    let (written, other) = if gzip {
+        (bank.save_gzipped(out_dir)?, out_dir.join(ITEMS_FILE))
+    } else {
+        (bank.save(out_dir)?, out_dir.join(ITEMS_FILE_GZ))
+    };
+    if other.is_file() && other != written {
+        std::fs::remove_file(&other).map_err(|e| Error::io(&other, e))?;
+    }
     Ok(bank)
 }
 

@@ -19,7 +19,9 @@ mod params;
 pub mod template;
 mod template_expr;
 
-pub use content::{ITEMS_FILE, Item, ItemBank, ItemType, MAX_CHOICES, letter, letter_index};
+pub use content::{
+    ITEMS_FILE, ITEMS_FILE_GZ, Item, ItemBank, ItemType, MAX_CHOICES, letter, letter_index,
+};
 pub use content_check::{BankInfo, Issue, Report, Severity};
 pub use files::{FORMAT, Loaded};
 pub use import::{ImportSpec, InputFormat, import, import_to};

@@ -60,7 +60,7 @@ pub use bank::CatBank;
 pub use batch::{
     ExamResult, examinee_seed, normal_thetas, replay_all, simulate_all, simulated_examinee,
 };
-pub use content::{Content, bank_shares};
+pub use content::{Content, DEFAULT_BALANCE_TAG, NO_BALANCE, bank_shares, default_balance};
 pub use design::{Design, EXPOSURE_ROUNDS, EXPOSURE_SIMULEES};
 pub use exposure::{Exposure, ExposureFit, ExposureParams, calibrate_exposure};
 pub use metrics::{
@@ -72,7 +72,10 @@ pub use posterior::GridPosterior;
 pub use predict::{BankScore, GroupScore, Prediction, bank_score};
 pub use replay::Replay;
 pub use run::{Answer, Outcome, PretestStep, Respondent, Run, Step, run, run_session};
-pub use score_link::{GroupLink, LengthLink, SCORE_LINK_FORMAT, ScoreLink, ScoreLinkFile};
+pub use score_link::{
+    ErrorModel, GroupLink, LengthLink, SCORE_LINK_FORMAT, ScoreLink, ScoreLinkFile, same_plan,
+    sha256_hex,
+};
 pub use select::SelectRule;
 pub use session::Session;
 pub use state::{SESSION_FORMAT, SessionState};

@@ -19,7 +19,7 @@
 //! accuracy in 47% of 50-item content-balanced exams, the prediction
 //! interval in 94% (`docs/validation.md`).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use statrs::distribution::{ContinuousCDF, StudentsT};
@@ -285,6 +285,86 @@ pub struct ScoreLinkFile {
     pub plan: Plan,
     /// One line per length.
     pub links: Vec<LengthLink>,
+    /// The calibration the file is the error model of (`path` and `sha256`
+    /// of its parameter file): `exam` and `simulate` use the file found
+    /// beside that calibration ([`ErrorModel::beside`]) only while the
+    /// digest matches. Absent in a free-standing link file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calibration: Option<serde_json::Value>,
+}
+
+/// The error model found beside a parameter file `<stem>.json`: the score
+/// link file `<stem>.link.json` written for it by `fangsheng evaluate
+/// --error-model`.
+#[derive(Debug, Clone)]
+pub enum ErrorModel {
+    /// No link file beside the parameter file.
+    Absent,
+    /// A link file written for another version of the parameter file (the
+    /// digest it records differs): not used.
+    Stale {
+        /// The link file.
+        path: PathBuf,
+    },
+    /// The link file of this calibration.
+    Found {
+        /// The link file.
+        path: PathBuf,
+        /// Its content.
+        file: Box<ScoreLinkFile>,
+    },
+}
+
+impl ErrorModel {
+    /// Where the error model of parameter file `params` lives:
+    /// `calibration/mmlu-pro/v1.json` -> `calibration/mmlu-pro/v1.link.json`.
+    pub fn path_beside(params: &Path) -> PathBuf {
+        let stem = params
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let stem = stem
+            .strip_suffix(".gz")
+            .unwrap_or(&stem)
+            .trim_end_matches(".json")
+            .trim_end_matches(".csv");
+        params.with_file_name(format!("{stem}.link.json"))
+    }
+
+    /// The error model of the calibration whose parameter file is `params`
+    /// with content `params_bytes`.
+    ///
+    /// # Errors
+    /// A link file that exists but cannot be read or is not a score-link
+    /// file ([`ScoreLinkFile::load`]).
+    pub fn beside(params: &Path, params_bytes: &[u8]) -> Result<ErrorModel> {
+        let path = Self::path_beside(params);
+        if !path.is_file() {
+            return Ok(ErrorModel::Absent);
+        }
+        let file = ScoreLinkFile::load(&path)?;
+        let recorded = file
+            .calibration
+            .as_ref()
+            .and_then(|c| c.get("sha256"))
+            .and_then(|d| d.as_str());
+        if recorded != Some(sha256_hex(params_bytes).as_str()) {
+            return Ok(ErrorModel::Stale { path });
+        }
+        Ok(ErrorModel::Found {
+            path,
+            file: Box::new(file),
+        })
+    }
+}
+
+/// Lower-case hex SHA-256 of `bytes`.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 impl ScoreLinkFile {
@@ -295,6 +375,7 @@ impl ScoreLinkFile {
             source: source.into(),
             plan: without_length(plan),
             links,
+            calibration: None,
         }
     }
 
@@ -342,11 +423,12 @@ impl ScoreLinkFile {
     }
 
     /// The line for exams of `plan`: the plan must be the file's (apart
-    /// from its lengths) and `plan.max_items` one of the file's lengths.
+    /// from its lengths); the line is the one of `plan.max_items`, else of
+    /// the longest length below it.
     ///
     /// # Errors
     /// [`ErrorKind::Config`] naming the plan settings that differ, or the
-    /// lengths the file has.
+    /// lengths the file has when all are longer than the plan's.
     pub fn link_for(&self, plan: &Plan) -> Result<ScoreLink> {
         self.length_for(plan).map(|l| l.link)
     }
@@ -380,18 +462,30 @@ impl ScoreLinkFile {
                 differ.join(", ")
             )));
         }
+        // A length without a line of its own takes the longest shorter
+        // one: exams grow more accurate with length, so the shorter line's
+        // prediction interval is wider than the length's own would be.
         self.links
             .iter()
-            .find(|l| l.items == plan.max_items)
+            .filter(|l| l.items <= plan.max_items)
+            .max_by_key(|l| l.items)
             .ok_or_else(|| {
                 let have: Vec<String> = self.links.iter().map(|l| l.items.to_string()).collect();
                 Error::config(format!(
-                    "the score link has lines for {} items, not for the plan's {}",
+                    "the score link has lines for {} items, none for {} items or fewer",
                     have.join(", "),
                     plan.max_items
                 ))
             })
     }
+}
+
+/// Whether two plans (as JSON) are the same plan, numbers within 1e-6 (content
+/// targets computed from a bank's shares differ in the last digit after a
+/// JSON round trip, and between a leave-one-out fold's bank and the whole
+/// bank).
+pub fn same_plan(a: &serde_json::Value, b: &serde_json::Value) -> bool {
+    same(a, b)
 }
 
 /// Equal plan values, numbers within 1e-6: content targets taken from a
@@ -708,12 +802,19 @@ mod tests {
             ..plan.clone()
         };
         assert_eq!(back.link_for(&short).unwrap(), ScoreLink::IDENTITY);
-        let missing = Plan {
+        // A length between two lines takes the shorter one's line (its
+        // interval is the wider); one below every line has none.
+        let between = Plan {
             max_items: 40,
             ..plan.clone()
         };
+        assert_eq!(back.length_for(&between).unwrap().items, 25);
+        let missing = Plan {
+            max_items: 20,
+            ..plan.clone()
+        };
         let e = back.link_for(&missing).unwrap_err().to_string();
-        assert!(e.contains("25, 50") && e.contains("40"), "{e}");
+        assert!(e.contains("25, 50") && e.contains("20"), "{e}");
         // Another plan.
         let other = Plan {
             select: crate::cat::SelectRule::Random,

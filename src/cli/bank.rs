@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use clap::{Args as ClapArgs, Subcommand};
-use fangsheng::bank::{BankInfo, ITEMS_FILE, ImportSpec, ItemBank, ItemType, ParamSet};
+use fangsheng::bank::{
+    BankInfo, ITEMS_FILE, ITEMS_FILE_GZ, ImportSpec, ItemBank, ItemType, ParamSet,
+};
 use fangsheng::model::Irf;
 use serde::Serialize;
 
@@ -156,7 +158,13 @@ struct ImportArgs {
     #[arg(long, short = 'o', value_name = "DIR")]
     out: PathBuf,
 
-    /// Replace the bank's existing items.jsonl.
+    /// Write the content gzipped, as `<folder>/items.jsonl.gz` (the same
+    /// bytes on every machine; every command reads either form).
+    #[arg(long)]
+    gzip: bool,
+
+    /// Replace the bank's existing items file (items.jsonl or
+    /// items.jsonl.gz).
     #[arg(long)]
     force: bool,
 }
@@ -223,14 +231,21 @@ fn diff(args: DiffArgs) -> anyhow::Result<()> {
 
 fn import(args: ImportArgs) -> anyhow::Result<()> {
     let spec = import_spec(&args)?;
-    let target = args.out.join(ITEMS_FILE);
-    if target.exists() && !args.force {
+    let target = args
+        .out
+        .join(if args.gzip { ITEMS_FILE_GZ } else { ITEMS_FILE });
+    if let Some(existing) = [ITEMS_FILE, ITEMS_FILE_GZ]
+        .iter()
+        .map(|f| args.out.join(f))
+        .find(|p| p.exists())
+        && !args.force
+    {
         bail!(
             "{} already exists; pass --force to replace it",
-            target.display()
+            existing.display()
         );
     }
-    let bank = fangsheng::bank::import_to(&args.input, &spec, &args.out)?;
+    let bank = fangsheng::bank::import_to(&args.input, &spec, &args.out, args.gzip)?;
     show(&bank.info().to_string())?;
     eprintln!(
         "imported {} items from {} into {}",

@@ -11,7 +11,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use clap::Args as ClapArgs;
 use fangsheng::bank::{ItemBank, ParamSet, UsedVariants};
-use fangsheng::cat::{CatBank, Plan, ScoreLinkFile, Tags};
+use fangsheng::cat::{CatBank, Plan, Tags};
 use fangsheng::exam::{Exam, ExamResult, Journal, Progress, run as run_exam};
 use fangsheng::ids::ItemId;
 use fangsheng::prompt::PromptSpec;
@@ -78,13 +78,16 @@ pub struct Args {
     plan_flags: super::plan_flags::PlanFlags,
 
     /// Report the bank score through this score link (written by `fangsheng
-    /// evaluate --write-score-link` for the same plan and length):
+    /// evaluate --write-score-link` for the same plan, and the exam's length
+    /// or a shorter one; `none` reports the model's own score):
     /// `predicted_score.bank` is linked, with the link's prediction
     /// interval (from its residuals on held-out models), and the model's
     /// own score is kept in `score_link.unlinked`. When the file has group
     /// lines (evaluate with `--bank`), each category or dimension score
     /// with a line is linked the same way (`score_link.groups`).
-    /// [default: none, the model's own score]
+    /// [default: the calibration's error model, `<params name>.link.json`
+    /// beside it (`fangsheng evaluate --error-model`), when it fits the
+    /// plan]
     #[arg(long, value_name = "FILE")]
     score_link: Option<PathBuf>,
 
@@ -613,19 +616,15 @@ fn run_demo(args: &Args, exam: &Exam, params: &ParamSet) -> anyhow::Result<()> {
 pub fn run(args: Args) -> anyhow::Result<()> {
     let (bank, params, params_bytes) = inputs(&args)?;
     let (plan, prompt) = load_plan(&args)?;
-    let plan = match args.plan_flags.balance_tag() {
-        // Targets are the shares among the calibrated items with content,
-        // the items the exam can ask.
-        Some(_) => {
-            let tags: HashMap<ItemId, Tags> = Tags::of_bank(&bank)
-                .into_iter()
-                .filter(|(id, _)| params.index_of(id.as_str()).is_some())
-                .collect();
-            let cat = CatBank::new(&params)?.with_tags(&tags)?;
-            args.plan_flags.balanced(plan, &cat)?
-        }
-        None => plan,
-    };
+    // Balance targets are the shares among the calibrated items with
+    // content, the items the exam can ask.
+    let tags: HashMap<ItemId, Tags> = Tags::of_bank(&bank)
+        .into_iter()
+        .filter(|(id, _)| params.index_of(id.as_str()).is_some())
+        .collect();
+    let plan = args
+        .plan_flags
+        .balanced(plan, &CatBank::new(&params)?.with_tags(&tags)?)?;
     let mut journals = args.avoid_variants.clone();
     if let (Some(out), Some(_)) = (&args.out, &args.campaign) {
         if out.is_dir() {
@@ -633,21 +632,21 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         }
     }
     let used = used_variants(&journals)?;
-    let link = match &args.score_link {
-        Some(path) => Some(
-            ScoreLinkFile::load(path)?
-                .length_for(&plan)
-                .cloned()
-                .map_err(|e| e.in_file(path))?,
-        ),
-        None => None,
-    };
+    // The embedded demo calibration has no error model beside it.
+    let calibration = args.params.as_deref().filter(|_| !args.demo);
+    let chosen = super::error_model::choose(
+        args.score_link.as_deref(),
+        calibration,
+        &params_bytes,
+        &plan,
+    )?;
+    if !args.quiet && !chosen.note.is_empty() {
+        eprintln!("{}", chosen.note);
+    }
     let mut exam = Exam::new(bank, params.clone(), &params_bytes, plan, prompt, args.seed)?
         .with_used_variants(used);
-    if let Some(link) = link {
-        exam = exam
-            .with_score_link(link.link)
-            .with_group_links(link.groups);
+    if let Some((line, path)) = chosen.line {
+        exam = exam.with_score_link(line, path.display().to_string());
     }
     if args.demo {
         return run_demo(&args, &exam, &params);

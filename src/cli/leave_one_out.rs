@@ -8,9 +8,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use clap::Args as ClapArgs;
-use fangsheng::bank::ItemBank;
+use fangsheng::bank::{ItemBank, Metadata, ParamSet};
 use fangsheng::calibrate::CalibrationConfig;
-use fangsheng::cat::{Plan, Tags};
+use fangsheng::cat::{DEFAULT_BALANCE_TAG, ErrorModel, NO_BALANCE, Plan, Tags, default_balance};
 use fangsheng::io::check_writable;
 use fangsheng::loo::{
     ADAPTIVE, LooConfig, LooReport, describe_links, group_markdown, leave_one_out, link_file,
@@ -48,7 +48,9 @@ pub struct Args {
     plan: Option<PathBuf>,
 
     /// Balance content over the values of this tag (category or
-    /// dimension), each fold's bank shares as targets (needs --bank).
+    /// dimension), each fold's bank shares as targets (needs --bank);
+    /// `none` turns it off. [default: category, when the bank's items have
+    /// two categories or more and the plan has no [content]]
     #[arg(long, value_name = "TAG", requires = "bank")]
     balance: Option<String>,
 
@@ -111,6 +113,14 @@ pub struct Args {
     #[arg(long, value_name = "FILE")]
     write_score_link: Option<PathBuf>,
 
+    /// The bank's calibration on every model of --responses (from
+    /// `fangsheng calibrate`): fit the score links as --write-score-link
+    /// does and save them beside it as its error model, `<name>.link.json`
+    /// with the calibration's digest, which `exam` and `simulate` then use
+    /// by default.
+    #[arg(long, value_name = "PARAMS", conflicts_with = "write_score_link")]
+    error_model: Option<PathBuf>,
+
     /// No progress line.
     #[arg(long, short = 'q')]
     quiet: bool,
@@ -129,6 +139,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         &args.details,
         &args.group_out,
         &args.write_score_link,
+        &args.error_model.as_deref().map(ErrorModel::path_beside),
     ];
     for path in outputs.into_iter().flatten() {
         check_writable(path)?;
@@ -138,8 +149,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         Some(p) => Plan::load(p)?,
         None => Plan::default(),
     };
-    if plan.content.is_some() && args.balance.is_some() {
-        bail!("--balance and the plan's [content] both balance content: give one");
+    let mut plan = plan;
+    match args.balance.as_deref() {
+        Some(NO_BALANCE) => plan.content = None,
+        Some(_) if plan.content.is_some() => {
+            bail!("--balance and the plan's [content] both balance content: give one")
+        }
+        _ => {}
     }
     plan.validate().map_err(|e| match &args.plan {
         Some(p) if e.path().is_none() => e.in_file(p),
@@ -154,6 +170,14 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .filter(|t| tags.values().any(|x| x.get(t).is_some()))
         .map(str::to_owned)
         .collect();
+    let balance = match args.balance.as_deref() {
+        Some(NO_BALANCE) => None,
+        Some(tag) => Some(tag.to_owned()),
+        None if plan.content.is_none() => {
+            default_balance(tags.values().map(|t| t.get(DEFAULT_BALANCE_TAG))).map(str::to_owned)
+        }
+        None => None,
+    };
     let responses = args.input.read()?;
     let n = responses.n_examinees();
     let held_out = args.folds.map(|h| {
@@ -165,7 +189,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         seeds: args.seeds,
         seed: args.seed,
         plan,
-        balance: args.balance.clone(),
+        balance,
         tags,
         held_out,
         cache: args.cache.clone(),
@@ -198,7 +222,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     eprint!("{}", markdown(&report));
     eprint!("{}", group_markdown(&report));
     if let Some(path) = &args.write_score_link {
-        write_score_link(path, &report, &config, &source)?;
+        write_score_link(path, None, &report, &config, &source)?;
+    }
+    if let Some(params) = &args.error_model {
+        let path = ErrorModel::path_beside(params);
+        write_score_link(&path, Some(params), &report, &config, &source)?;
     }
     Ok(())
 }
@@ -206,6 +234,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 /// Fits and saves the score link of the adaptive exams at each length.
 fn write_score_link(
     path: &Path,
+    calibration: Option<&Path>,
     report: &LooReport,
     config: &LooConfig,
     source: &Path,
@@ -218,9 +247,45 @@ fn write_score_link(
         config.seeds,
         config.seed
     );
-    let file = link_file(report, ADAPTIVE, &config.lengths, described)?;
+    let mut file = link_file(report, ADAPTIVE, &config.lengths, described)?;
+    if let Some(params) = calibration {
+        file.calibration = Some(calibration_record(params, source)?);
+    }
     file.save(path)?;
     eprint!("{}", describe_links(&file.links));
     eprintln!("score link written to {}", path.display());
     Ok(())
+}
+
+/// The record of the calibration an error model belongs to: its file's
+/// path and digest. A calibration whose recorded sources do not include
+/// the responses the links were fitted on gets a warning: its error model
+/// would describe exams of another calibration.
+fn calibration_record(params: &Path, responses: &Path) -> anyhow::Result<serde_json::Value> {
+    let record = Metadata::file_record(params)?;
+    let loaded = ParamSet::load(params)?;
+    let responses_digest = Metadata::file_record(responses)?
+        .get("sha256")
+        .cloned()
+        .unwrap_or_default();
+    let sources = loaded
+        .params
+        .metadata()
+        .provenance
+        .get("sources")
+        .and_then(|s| s.as_array())
+        .cloned()
+        .unwrap_or_default();
+    if !sources
+        .iter()
+        .any(|s| s.get("sha256") == Some(&responses_digest))
+    {
+        eprintln!(
+            "warning: {} was not calibrated on {} (no source of it has that file's digest): its error model describes exams of calibrations on {}",
+            params.display(),
+            responses.display(),
+            responses.display()
+        );
+    }
+    Ok(record)
 }

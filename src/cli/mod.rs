@@ -5,6 +5,7 @@ mod bank;
 mod calibrate;
 mod calibrate_new;
 mod diagnose;
+mod error_model;
 mod exam;
 mod export;
 mod input;

@@ -14,7 +14,7 @@ use std::path::Path;
 use anyhow::Context;
 use clap::Args;
 use fangsheng::bank::ParamSet;
-use fangsheng::cat::{CatBank, Content, Plan};
+use fangsheng::cat::{CatBank, Content, NO_BALANCE, Plan};
 use fangsheng::ids::ItemId;
 use fangsheng::model::Irf;
 use fangsheng::online::Pretest;
@@ -65,7 +65,9 @@ pub struct PlanFlags {
     exposure: Option<String>,
 
     /// Balance content over the values of this tag (category or
-    /// dimension), with the bank's own shares as targets. [default: none]
+    /// dimension), with the bank's own shares as targets; `none` turns it
+    /// off. [default: category, when the bank's items have two categories
+    /// or more and the plan has no [content]]
     #[arg(long, value_name = "TAG")]
     balance: Option<String>,
 }
@@ -133,16 +135,21 @@ fn read_pool(path: &Path) -> anyhow::Result<Pool> {
 }
 
 impl PlanFlags {
-    /// The tag of `--balance`, if given.
+    /// The tag `--balance` names (not `none`), if given.
     pub fn balance_tag(&self) -> Option<&str> {
-        self.balance.as_deref()
+        self.balance.as_deref().filter(|t| *t != NO_BALANCE)
     }
 
     /// `plan` balanced over `--balance`'s tag with `bank`'s shares as
-    /// targets (the plan unchanged without the flag).
+    /// targets; `--balance none` removes the plan's balance; without the
+    /// flag a plan without [content] gets the default balance of the bank
+    /// ([`Content::default_for`]).
     pub fn balanced(&self, mut plan: Plan, bank: &CatBank) -> anyhow::Result<Plan> {
-        if let Some(tag) = &self.balance {
-            plan.content = Some(Content::mirroring(bank, tag).context("--balance")?);
+        match self.balance.as_deref() {
+            Some(NO_BALANCE) => plan.content = None,
+            Some(tag) => plan.content = Some(Content::mirroring(bank, tag).context("--balance")?),
+            None if plan.content.is_none() => plan.content = Content::default_for(bank),
+            None => {}
         }
         Ok(plan)
     }

@@ -89,8 +89,14 @@ pub struct AppliedLink {
     /// The line (`linked = intercept + slope * model score`).
     #[serde(flatten)]
     pub link: ScoreLink,
-    /// The plan length the line was fitted for.
+    /// The exam length the line was fitted for (the exam's own, or the
+    /// longest fitted length below it).
     pub items: usize,
+    /// The score-link file the line came from (the calibration's error
+    /// model, or a file given with --score-link). Empty in results written
+    /// before it was recorded.
+    #[serde(default)]
+    pub source: String,
     /// The model's bank score before linking.
     pub unlinked: PredictedScore,
     /// The group scores linked by their own lines (the file's group lines

@@ -9,7 +9,7 @@ use super::journal::{Contents, Header, JOURNAL_FORMAT, Journal, Step};
 use super::result::{AppliedGroupLink, AppliedLink, Calibration, ExamResult, RESULT_FORMAT};
 use crate::bank::{Item, ItemBank, ItemType, ParamSet, UsedVariants};
 use crate::cat::{
-    Answer, CatBank, GroupLink, NextItem, Plan, Respondent, ScoreLink, Session, Tags, run_session,
+    Answer, CatBank, LengthLink, NextItem, Plan, Respondent, Session, Tags, run_session,
 };
 use crate::error::{Error, ErrorKind, Result};
 use crate::export::utc_now;
@@ -34,8 +34,8 @@ pub struct Exam {
     cat: Arc<CatBank>,
     seed: u64,
     used: Arc<UsedVariants>,
-    score_link: Option<ScoreLink>,
-    group_links: Vec<GroupLink>,
+    /// The score link of the exam's length and where it came from.
+    score_link: Option<(LengthLink, String)>,
 }
 
 /// What an exam reports while it runs.
@@ -135,7 +135,6 @@ impl Exam {
             seed,
             used: UsedVariants::new(),
             score_link: None,
-            group_links: Vec::new(),
         })
     }
 
@@ -150,21 +149,14 @@ impl Exam {
         self
     }
 
-    /// This exam reporting its bank score through `link` (fitted for the
-    /// exam's plan and length; see
-    /// [`ScoreLinkFile::link_for`](crate::cat::ScoreLinkFile::link_for)).
-    pub fn with_score_link(mut self, link: ScoreLink) -> Self {
-        self.score_link = Some(link);
-        self
-    }
-
-    /// This exam also reporting its group scores (per category or
-    /// dimension) through `links`, the group lines of the same
-    /// [`LengthLink`](crate::cat::LengthLink) as the score link; groups
-    /// without a line keep the model's own score. Used only with a score
-    /// link ([`Exam::with_score_link`]).
-    pub fn with_group_links(mut self, links: Vec<GroupLink>) -> Self {
-        self.group_links = links;
+    /// This exam reporting its bank score through `link`, the line of a
+    /// score-link file fitted for the exam's plan
+    /// ([`ScoreLinkFile::length_for`](crate::cat::ScoreLinkFile::length_for)),
+    /// read from `source` (recorded in the result). Its group lines, if
+    /// any, link the category and dimension scores they cover; the other
+    /// groups keep the model's own score.
+    pub fn with_score_link(mut self, link: LengthLink, source: impl Into<String>) -> Self {
+        self.score_link = Some((link, source.into()));
         self
     }
 
@@ -208,7 +200,7 @@ impl Exam {
         }
         let mut old_plan = old.plan.clone();
         crate::cat::fill_saved_ties(&mut old_plan);
-        if old_plan != new.plan {
+        if !crate::cat::same_plan(&old_plan, &new.plan) {
             return Some(format!(
                 "the journal's exam plan differs: it ran {old_plan}, this run has {}",
                 new.plan
@@ -585,7 +577,8 @@ fn result(
     let answered = || steps.iter().filter(|s| s.score.is_some() && !s.pretest);
     let meta = exam.params.metadata();
     let mut predicted_score = session.prediction(LEVEL);
-    let score_link = exam.score_link.map(|link| {
+    let score_link = exam.score_link.as_ref().map(|(line, source)| {
+        let link = line.link;
         let unlinked = predicted_score.bank;
         predicted_score.bank = link.apply_score(unlinked, LEVEL);
         let mut groups = Vec::new();
@@ -595,24 +588,25 @@ fn result(
         ];
         for (tag, scores) in tagged {
             for g in scores.iter_mut() {
-                let line = exam
-                    .group_links
+                let group = line
+                    .groups
                     .iter()
                     .find(|l| l.tag == tag && l.value == g.value);
-                if let Some(line) = line {
+                if let Some(group) = group {
                     groups.push(AppliedGroupLink {
                         tag: tag.to_owned(),
                         value: g.value.clone(),
-                        link: line.link,
+                        link: group.link,
                         unlinked: g.score,
                     });
-                    g.score = line.link.apply_score(g.score, LEVEL);
+                    g.score = group.link.apply_score(g.score, LEVEL);
                 }
             }
         }
         AppliedLink {
             link,
-            items: exam.plan.max_items,
+            items: line.items,
+            source: source.clone(),
             unlinked,
             groups,
         }

@@ -5,16 +5,16 @@ mod pretest;
 
 use std::collections::HashMap;
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use anyhow::bail;
+use anyhow::{Context, bail};
 use clap::Args as ClapArgs;
 use fangsheng::bank::{ItemBank, ParamSet};
 use fangsheng::cat::{
-    BankScore, CatBank, Design, ExamResult, Plan, Replay, ScoreLinkFile, Summary, Tags,
-    normal_thetas, replay_all, simulate_all,
+    BankScore, CatBank, Design, ExamResult, Plan, Replay, Summary, Tags, normal_thetas, replay_all,
+    simulate_all,
 };
 use fangsheng::export::SimulateMeta;
 use fangsheng::ids::ItemId;
@@ -78,10 +78,13 @@ pub struct Args {
     json: bool,
 
     /// Map each exam's predicted bank score through this score link (from
-    /// `fangsheng evaluate --write-score-link`, fitted for the same plan and
-    /// --max-items): predicted_score and the summary are linked,
-    /// predicted_lo and predicted_hi become the link's prediction interval,
-    /// and the sidecar records the line.
+    /// `fangsheng evaluate --write-score-link`, fitted for the same plan
+    /// and --max-items or a shorter length): predicted_score and the
+    /// summary are linked, predicted_lo and predicted_hi become the link's
+    /// prediction interval, and the sidecar records the line; `none`
+    /// reports the exams' own scores. [default: a replay uses the
+    /// calibration's error model, `<params name>.link.json` beside it
+    /// (`fangsheng evaluate --error-model`), when it fits the plan]
     #[arg(long, value_name = "FILE")]
     score_link: Option<PathBuf>,
 
@@ -137,16 +140,31 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let plan = args.plan_flags.balanced(plan, &bank)?;
     let (plan, truth) = pretest::truth(plan, &args)?;
     let design = Design::prepare(&bank, &plan, args.seed).map_err(|e| at_plan(e, &args))?;
-    // A link for another plan or length is refused before any exam runs.
-    let link = match &args.score_link {
-        Some(path) => Some((
-            path.display().to_string(),
-            ScoreLinkFile::load(path)?
-                .link_for(design.plan())
-                .map_err(|e| e.in_file(path))?,
-        )),
-        None => None,
+    // A named link for another plan or length is refused before any exam
+    // runs. The calibration's own error model describes real models left
+    // out of it: replays use it, simulated examinees (who answer by the
+    // calibration itself) do not need it.
+    // Nor does an in-sample replay: its models are not new to the
+    // calibration.
+    let in_sample = match &args.input.responses {
+        Some(path) if args.thetas.is_none() => calibrated_on(&loaded.params, path)?,
+        _ => false,
     };
+    let params_bytes = std::fs::read(params_path)
+        .with_context(|| format!("cannot read {}", params_path.display()))?;
+    let calibration = Some(params_path).filter(|_| args.thetas.is_none() && !in_sample);
+    let chosen = super::error_model::choose(
+        args.score_link.as_deref(),
+        calibration,
+        &params_bytes,
+        design.plan(),
+    )?;
+    if !args.quiet && !chosen.note.is_empty() {
+        eprintln!("{}", chosen.note);
+    }
+    let link = chosen
+        .line
+        .map(|(line, path)| (path.display().to_string(), line.link));
     let started = fangsheng::export::utc_now()?;
 
     let mut progress = ProgressLine::new(args.quiet);
@@ -232,7 +250,31 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         emit(Some(path), |w| write_trace(w, &results, &names, bank.ids()))?;
     }
     report(&summary, &source, design.plan(), seconds, simulated);
+    if in_sample {
+        eprintln!(
+            "in-sample replay: these runs are the ones {} was calibrated on, so the errors above are not a new model's (`fangsheng evaluate` measures those) and the error model, which describes new models, is not applied",
+            params_path.display()
+        );
+    }
     Ok(())
+}
+
+/// Whether the calibration records `responses` (by digest) among its
+/// sources: a replay of those runs is in-sample.
+fn calibrated_on(params: &ParamSet, responses: &Path) -> anyhow::Result<bool> {
+    let digest = fangsheng::bank::Metadata::file_record(responses)?
+        .get("sha256")
+        .cloned();
+    Ok(params
+        .metadata()
+        .provenance
+        .get("sources")
+        .and_then(|s| s.as_array())
+        .is_some_and(|sources| {
+            sources
+                .iter()
+                .any(|s| s.get("sha256").is_some() && s.get("sha256") == digest.as_ref())
+        }))
 }
 
 /// Runs `work` with a progress callback counting finished exams.
