@@ -35,6 +35,24 @@ pub struct Scale {
 
 /// Helpers for the provenance every written version carries.
 impl Metadata {
+    /// Whether the provenance records `path` (by digest) among its
+    /// `sources`: a calibration fitted on that file.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Io`](crate::ErrorKind::Io) when `path` cannot be read.
+    pub fn records_source(&self, path: &Path) -> Result<bool> {
+        let digest = Self::file_record(path)?.get("sha256").cloned();
+        Ok(self
+            .provenance
+            .get("sources")
+            .and_then(|s| s.as_array())
+            .is_some_and(|sources| {
+                sources
+                    .iter()
+                    .any(|s| s.get("sha256").is_some() && s.get("sha256") == digest.as_ref())
+            }))
+    }
+
     /// `{"path": .., "sha256": ..}` for a source or parent file: the
     /// lower-case hex SHA-256 of its bytes as stored (a gzipped file is
     /// hashed compressed), so a later reader can check it has the same file.

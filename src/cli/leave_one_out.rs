@@ -263,22 +263,10 @@ fn write_score_link(
 /// would describe exams of another calibration.
 fn calibration_record(params: &Path, responses: &Path) -> anyhow::Result<serde_json::Value> {
     let record = Metadata::file_record(params)?;
-    let loaded = ParamSet::load(params)?;
-    let responses_digest = Metadata::file_record(responses)?
-        .get("sha256")
-        .cloned()
-        .unwrap_or_default();
-    let sources = loaded
+    if !ParamSet::load(params)?
         .params
         .metadata()
-        .provenance
-        .get("sources")
-        .and_then(|s| s.as_array())
-        .cloned()
-        .unwrap_or_default();
-    if !sources
-        .iter()
-        .any(|s| s.get("sha256") == Some(&responses_digest))
+        .records_source(responses)?
     {
         eprintln!(
             "warning: {} was not calibrated on {} (no source of it has that file's digest): its error model describes exams of calibrations on {}",

@@ -5,7 +5,7 @@ mod pretest;
 
 use std::collections::HashMap;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -147,7 +147,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     // Nor does an in-sample replay: its models are not new to the
     // calibration.
     let in_sample = match &args.input.responses {
-        Some(path) if args.thetas.is_none() => calibrated_on(&loaded.params, path)?,
+        Some(path) if args.thetas.is_none() => loaded.params.metadata().records_source(path)?,
         _ => false,
     };
     let params_bytes = std::fs::read(params_path)
@@ -257,24 +257,6 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         );
     }
     Ok(())
-}
-
-/// Whether the calibration records `responses` (by digest) among its
-/// sources: a replay of those runs is in-sample.
-fn calibrated_on(params: &ParamSet, responses: &Path) -> anyhow::Result<bool> {
-    let digest = fangsheng::bank::Metadata::file_record(responses)?
-        .get("sha256")
-        .cloned();
-    Ok(params
-        .metadata()
-        .provenance
-        .get("sources")
-        .and_then(|s| s.as_array())
-        .is_some_and(|sources| {
-            sources
-                .iter()
-                .any(|s| s.get("sha256").is_some() && s.get("sha256") == digest.as_ref())
-        }))
 }
 
 /// Runs `work` with a progress callback counting finished exams.
