@@ -1,6 +1,7 @@
 //! File helpers shared by every reader and writer: transparent gzip input,
-//! atomic output (a file is either fully written or left as it was), and the
-//! one spelling of a number in a CSV cell ([`csv_float`]).
+//! atomic output (a file is either fully written or left as it was), the
+//! one spelling of a number in a CSV cell ([`csv_float`]) and the one digest
+//! of file contents ([`sha256_hex`]).
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -9,6 +10,29 @@ use std::path::Path;
 use flate2::read::MultiGzDecoder;
 
 use crate::error::{Error, Result};
+
+/// `bytes` as a gzip stream that depends on nothing but `bytes`: no
+/// timestamp or file name in the header, operating system "unknown", and
+/// miniz_oxide's deflate at level 9 whatever backend flate2 was built with.
+pub fn gzip_stable(bytes: &[u8]) -> Vec<u8> {
+    // Header: magic, deflate, no flags, mtime 0, XFL 2 (best), OS 255.
+    let mut out = vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 2, 255];
+    out.extend(miniz_oxide::deflate::compress_to_vec(bytes, 9));
+    out.extend(crc32fast::hash(bytes).to_le_bytes());
+    // ISIZE is the length modulo 2^32 (RFC 1952).
+    out.extend((bytes.len() as u32).to_le_bytes());
+    out
+}
+
+/// Lower-case hex SHA-256 of `bytes`: how calibrations, banks, journals and
+/// exports name the exact contents they were made from.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
 
 /// Opens `path` for buffered reading, decompressing it when it is gzip
 /// (detected from the magic bytes, not the name).

@@ -287,7 +287,8 @@ fn validation_against_parameters_finds_every_mismatch() {
 }
 
 #[test]
-fn mmlu_pro_imports_as_a_bank_of_12032_items() {
+#[ignore = "imports MMLU-Pro's raw items from ../shared (FANGSHENG_SHARED); .ci/run runs it with --ignored"]
+fn mmlu_pro_imports_as_a_bank_of_12032_items_shared() {
     let source = shared_data("mmlu-pro/items.jsonl.gz");
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("mmlu-pro");
@@ -445,7 +446,7 @@ fn prompts_for_every_key(item: &Item, config: &PromptConfig) -> Vec<String> {
 /// the "The answer is (K)" form the examples use.
 #[test]
 fn no_mmlu_pro_prompt_carries_its_own_key() {
-    let bank = import(&shared_data("mmlu-pro/items.jsonl.gz"), &mmlu_spec()).unwrap();
+    let bank = ItemBank::load(&common::mmlu_pro_bank()).unwrap();
     let examples: Vec<Item> = bank.items().iter().step_by(2400).take(5).cloned().collect();
     let configs = [
         PromptConfig::default(),

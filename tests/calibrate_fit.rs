@@ -128,7 +128,7 @@ fn strong_guessing_fitted_as_two_pl_misfits() {
 /// A classic wide response file (a frequency column is picked up by name),
 /// read as `fangsheng calibrate` reads it; graded scores recoded from 0.
 fn read(rel: &str) -> ResponseMatrix {
-    let m = read_responses(&common::shared_data(rel), &ReadOptions::default()).unwrap();
+    let m = read_responses(&common::data(rel), &ReadOptions::default()).unwrap();
     recode_from_min(&m).0
 }
 

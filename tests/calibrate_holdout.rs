@@ -230,7 +230,7 @@ fn json(path: &std::path::Path) -> serde_json::Value {
 
 #[test]
 fn cli_holdout_is_reported_and_deterministic() {
-    let input = common::shared_data("classic/LSAT7_expanded.csv");
+    let input = common::data("classic/LSAT7_expanded.csv");
     let dir = tempfile::tempdir().unwrap();
     let outs = [dir.path().join("a.json"), dir.path().join("b.json")];
     for out in &outs {

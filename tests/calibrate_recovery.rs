@@ -142,15 +142,14 @@ fn llm_shaped_200_by_5000_two_pl_is_finite_and_recovers_slopes() {
         c.iterations, c.converged
     );
     assert!(c.converged);
-    // The issue asks for r(a) >= 0.9. With 200 examinees per item the
-    // slopes' sampling error caps r(a) whatever the estimator, so the design
+    // The target is r(a) >= 0.9. With 200 examinees per item the slopes'
+    // sampling error caps r(a) whatever the estimator, so the design
     // matters: with a ~ U(0.5, 2.5) and b ~ N(0, 1) clamped to [-2.5, 2.5]
-    // (this test's former design) even the oracle above reaches only
-    // 0.88-0.90 across seeds (the steep items with |b| near 2.5 are answered
-    // correctly, or wrongly, by a handful of the 200), and the engine's 0.8925
-    // was at that ceiling. With the log-normal slopes used here the oracle is
-    // 0.92-0.93 and the engine must reach the issue's 0.9 and stay within
-    // 0.02 of the oracle.
+    // even the oracle above reaches only 0.88-0.90 across seeds (the steep
+    // items with |b| near 2.5 are answered correctly, or wrongly, by a
+    // handful of the 200). With the log-normal slopes used here the oracle
+    // is 0.92-0.93, and the engine must reach 0.9 and stay within 0.02 of
+    // the oracle.
     assert!(ra >= 0.9, "r(a) = {ra}");
     assert!(ra >= oracle - 0.02, "r(a) = {ra}, oracle {oracle}");
     // Difficulty: items with small slopes have poorly determined b = -d / a,

@@ -70,11 +70,11 @@ fn fit(m: &ResponseMatrix, model: ModelKind) -> Calibration {
 }
 
 fn lsat7_table() -> ResponseMatrix {
-    read_csv(&common::shared_data("classic/LSAT7.csv"), 0)
+    read_csv(&common::data("classic/LSAT7.csv"), 0)
 }
 
 fn lsat7_expanded() -> ResponseMatrix {
-    read_csv(&common::shared_data("classic/LSAT7_expanded.csv"), 0)
+    read_csv(&common::data("classic/LSAT7_expanded.csv"), 0)
 }
 
 /// mirt's (a, d) of a dichotomous item.
@@ -216,7 +216,7 @@ fn science_graded_matches_mirt() {
         ("Future", 2.296, [5.238, 2.216, -1.965]),
         ("Benefit", 1.095, [3.348, 0.992, -1.688]),
     ];
-    let m = read_csv(&common::shared_data("classic/Science.csv"), 1);
+    let m = read_csv(&common::data("classic/Science.csv"), 1);
     let c = fit(&m, ModelKind::Graded);
     for (item, (id, a, d)) in c.items.iter().zip(reference) {
         assert_eq!(item.id.as_str(), id);
@@ -235,7 +235,7 @@ fn science_graded_matches_mirt() {
 
 #[test]
 fn science_with_one_based_scores_is_a_clear_error() {
-    let m = read_csv(&common::shared_data("classic/Science.csv"), 0);
+    let m = read_csv(&common::data("classic/Science.csv"), 0);
     let e = calibrate(&m, &mirt_config(ModelKind::Graded), &mut |_| {}).unwrap_err();
     assert_eq!(e.item(), Some("Comfort"));
     assert!(e.to_string().contains("category 0"), "{e}");

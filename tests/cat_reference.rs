@@ -12,7 +12,7 @@ use fangsheng::model::{Irf, Logistic, ResponseModel};
 
 /// TCALS rows `(a, b, c, d)`: `P = c + (d - c) / (1 + exp(-a (theta - b)))`.
 fn tcals_rows() -> Vec<[f64; 4]> {
-    let path = common::shared_data("classic/tcals_bank.csv");
+    let path = common::data("classic/tcals_bank.csv");
     let mut reader = csv::Reader::from_path(&path).expect("open TCALS bank");
     let headers = reader.headers().expect("header").clone();
     let col = |name: &str| {

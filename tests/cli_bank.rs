@@ -30,7 +30,8 @@ const DEMO_BANK: &str = "item-banks/demo";
 const DEMO_PARAMS: &str = "calibration/demo/v1.json";
 
 #[test]
-fn imports_mmlu_pro_into_a_bank() {
+#[ignore = "imports MMLU-Pro's raw items from ../shared (FANGSHENG_SHARED); .ci/run runs it with --ignored"]
+fn imports_mmlu_pro_into_a_bank_shared() {
     let input = common::shared_data("mmlu-pro/items.jsonl.gz");
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("mmlu-pro");

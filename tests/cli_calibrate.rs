@@ -1,4 +1,4 @@
-//! End-to-end runs of `fangsheng calibrate` on shared data and fixtures.
+//! End-to-end runs of `fangsheng calibrate` on the classic data sets and fixtures.
 
 mod common;
 
@@ -12,8 +12,9 @@ fn items_json(path: &Path) -> serde_json::Value {
     v["items"].clone()
 }
 
-fn shared(rel: &str) -> String {
-    common::shared_data(rel).display().to_string()
+/// A shipped data file as a command-line argument.
+fn data(rel: &str) -> String {
+    common::data(rel).display().to_string()
 }
 
 #[test]
@@ -39,7 +40,7 @@ fn lsat7_table_and_expanded_matrix_give_the_same_items_and_mirt_values() {
         ("classic/LSAT7_expanded.csv", &b),
     ] {
         let mut args = vec!["calibrate", "-r"];
-        let input = shared(input);
+        let input = data(input);
         args.push(&input);
         args.extend_from_slice(&mirt);
         let out_s = out.to_str().unwrap();
@@ -86,7 +87,7 @@ fn same_input_gives_byte_identical_output() {
     let outs: Vec<_> = (0..2)
         .map(|i| dir.path().join(format!("run{i}.json")))
         .collect();
-    let input = shared("classic/LSAT7_expanded.csv");
+    let input = data("classic/LSAT7_expanded.csv");
     for out in &outs {
         let o = fangsheng(&[
             "calibrate",
@@ -117,7 +118,7 @@ fn graded_science_with_csv_copy_and_abilities() {
     let o = fangsheng(&[
         "calibrate",
         "-r",
-        &shared("classic/Science.csv"),
+        &data("classic/Science.csv"),
         "--model",
         "auto",
         "--recode-min-to-zero",
@@ -160,7 +161,7 @@ fn graded_science_with_csv_copy_and_abilities() {
 fn non_convergence_is_written_and_marked_and_strict_fails() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("l.json");
-    let input = shared("classic/LSAT7.csv");
+    let input = data("classic/LSAT7.csv");
     let o = fangsheng(&[
         "calibrate",
         "-r",
@@ -219,7 +220,7 @@ fn bad_input_is_refused_clearly() {
         &["calibrate", "-r", &f("no_variance.csv")],
         &["no_variance.csv", "variance"],
     );
-    let lsat = shared("classic/LSAT7.csv");
+    let lsat = data("classic/LSAT7.csv");
     assert_fails(
         &[
             "calibrate",
@@ -244,7 +245,7 @@ fn bad_input_is_refused_clearly() {
         &[
             "calibrate",
             "-r",
-            &shared("classic/Science.csv"),
+            &data("classic/Science.csv"),
             "--model",
             "grm",
         ],
@@ -259,7 +260,7 @@ fn bad_input_is_refused_clearly() {
 #[test]
 fn slope_prior_sd_pulls_slopes_toward_one_and_is_recorded() {
     let dir = tempfile::tempdir().unwrap();
-    let input = shared("classic/LSAT7.csv");
+    let input = data("classic/LSAT7.csv");
     let fit = |extra: &[&str], out: &Path| {
         let mut args = vec!["calibrate", "-r", &input, "--model", "2pl", "-q"];
         args.extend_from_slice(extra);
@@ -302,7 +303,7 @@ fn slope_prior_sd_pulls_slopes_toward_one_and_is_recorded() {
 #[test]
 fn quad_range_takes_two_ends_and_may_be_asymmetric() {
     let dir = tempfile::tempdir().unwrap();
-    let input = shared("classic/LSAT7.csv");
+    let input = data("classic/LSAT7.csv");
     let out = dir.path().join("asym.json");
     let o = fangsheng(&[
         "calibrate",

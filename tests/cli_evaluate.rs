@@ -166,37 +166,16 @@ fn bad_input_is_refused_before_any_work() {
     assert!(stderr(&o).contains("flavour"), "{}", stderr(&o));
 }
 
-/// Reduced evaluation on the real MMLU-Pro runs: 5 of the 22 models held
-/// out, one seed, 50 items of the content-balanced default plan, with the
-/// bank imported from MMLU-Pro's items as a user would. The full run (22
-/// models, 20 seeds) gives 2.83 points MAE against 3.75-5.24 for random
-/// items (`docs/validation.md`); the bound leaves room for one seed of the
-/// 5-model subset.
+/// Reduced evaluation on the shipped MMLU-Pro bank and runs: 5 of the 22
+/// models held out, one seed, 50 items of the content-balanced default
+/// plan. The full run (22 models, 20 seeds) gives 2.83 points MAE against
+/// 3.75-5.24 for random items (`docs/validation.md`); the bound leaves room
+/// for one seed of the 5-model subset.
 #[test]
-fn evaluation_on_shared_mmlu_pro_runs_beats_random_items() {
+fn evaluation_on_mmlu_pro_runs_beats_random_items() {
     let dir = tempfile::tempdir().unwrap();
-    let items = common::shared_data("mmlu-pro/items.jsonl.gz");
-    let responses = common::shared_data("mmlu-pro/responses.csv.gz");
-    let bank = dir.path().join("mmlu-pro");
-    ok(fangsheng(&[
-        "bank",
-        "import",
-        path_str(&items),
-        "--id-field",
-        "question_id",
-        "--question-field",
-        "question",
-        "--choices-field",
-        "options",
-        "--answer-field",
-        "answer",
-        "--category-field",
-        "category",
-        "--dimension",
-        "general",
-        "--out",
-        path_str(&bank),
-    ]));
+    let responses = common::mmlu_pro_runs();
+    let bank = common::mmlu_pro_bank();
     let out = dir.path().join("loo.csv");
     ok(fangsheng(&[
         "evaluate",

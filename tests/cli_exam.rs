@@ -514,15 +514,14 @@ fn a_journal_from_before_the_ties_setting_resumes_only_with_first_twin_ties() {
     assert_eq!(untimed(&json(&out)), untimed(&before));
 }
 
-/// MMLU-Pro, end to end through the library: the bank imported from the
-/// shared items, a 2PL calibration fitted here on the 21 other models, and
-/// a 50-item adaptive exam replaying Meta-Llama-3_1-70B-Instruct's recorded
-/// outputs. Its predicted accuracy must land within 5 points of the model's
-/// recorded full-bank accuracy, 0.628 (the issue's figure, computed from
-/// `correct` in `mmlu-pro/responses.csv.gz`).
+/// MMLU-Pro, end to end through the library: the shipped bank, a 2PL
+/// calibration fitted here on the 21 other models, and a 50-item adaptive
+/// exam replaying Meta-Llama-3_1-70B-Instruct's recorded outputs. Its
+/// predicted accuracy must land within 5 points of the model's recorded
+/// full-bank accuracy, 0.628 (`correct` in the shipped runs).
 #[test]
 fn mmlu_pro_llama_70b_instruct_50_items_predicts_its_accuracy() {
-    use fangsheng::bank::{ImportSpec, Metadata, import};
+    use fangsheng::bank::{ItemBank, Metadata};
     use fangsheng::calibrate::{CalibrationConfig, calibrate};
     use fangsheng::cat::Plan;
     use fangsheng::data::{ReadOptions, read_responses};
@@ -533,16 +532,9 @@ fn mmlu_pro_llama_70b_instruct_50_items_predicts_its_accuracy() {
 
     const TARGET: &str = "Meta-Llama-3_1-70B-Instruct";
     let dir = tempfile::tempdir().unwrap();
-    let spec = ImportSpec::new("question_id", "question", "answer")
-        .choices(["options"])
-        .category("category");
-    let bank = import(&common::shared_data("mmlu-pro/items.jsonl.gz"), &spec).unwrap();
+    let bank = ItemBank::load(&common::mmlu_pro_bank()).unwrap();
 
-    let all = read_responses(
-        &common::shared_data("mmlu-pro/responses.csv.gz"),
-        &ReadOptions::default(),
-    )
-    .unwrap();
+    let all = read_responses(&common::mmlu_pro_runs(), &ReadOptions::default()).unwrap();
     let recorded = {
         let e = all
             .examinees()
@@ -552,7 +544,7 @@ fn mmlu_pro_llama_70b_instruct_50_items_predicts_its_accuracy() {
         let (_, scores) = all.examinee_responses(e);
         scores.iter().map(|&s| f64::from(s)).sum::<f64>() / scores.len() as f64
     };
-    // The figure the issue quotes.
+    // The published run's accuracy.
     assert!(
         (recorded - 0.628).abs() < 0.0005,
         "recorded accuracy {recorded}"
@@ -591,11 +583,7 @@ fn mmlu_pro_llama_70b_instruct_50_items_predicts_its_accuracy() {
         ..Plan::default()
     };
     let exam = Exam::new(bank, params, &bytes, plan, PromptSpec::default(), 11).unwrap();
-    let replay = Replay::load(
-        &common::shared_data(&format!("mmlu-pro/generations/{TARGET}.jsonl.gz")),
-        Some(TARGET),
-    )
-    .unwrap();
+    let replay = Replay::load(&common::mmlu_pro_generations(), Some(TARGET)).unwrap();
     let r = run(
         &exam,
         &replay,

@@ -175,10 +175,10 @@ fn demo_report_has_every_section_well_formed_escaped_and_reproducible() {
             "no section {id}"
         );
     }
-    // Forest, information, curves, item map, and one panel per trajectory
-    // (12 replayed exams + 1 journal).
+    // Predicted against observed, forest, information, curves, item map,
+    // and one panel per trajectory (12 replayed exams + 1 journal).
     let svgs = svgs(&doc);
-    assert_eq!(svgs.len(), 4 + 13, "{} SVGs", svgs.len());
+    assert_eq!(svgs.len(), 5 + 13, "{} SVGs", svgs.len());
     for (i, svg) in svgs.iter().enumerate() {
         let n = check_markup(svg).unwrap_or_else(|e| panic!("SVG {i}: {e}"));
         assert!(n > 10, "SVG {i} has only {n} elements");
@@ -212,11 +212,20 @@ fn demo_report_has_every_section_well_formed_escaped_and_reproducible() {
     assert!(doc.contains("<td>saturation.frontier_share</td><td>0.125</td>"));
     // Default item curves: five items with their parameters.
     assert_eq!(doc.matches("class=\"icc\"").count(), 2 * 5);
-    // The journal's last estimate is the exam result's: plotted once.
+    // The journal's last estimate is the exam result's: listed once among
+    // the abilities (and once among the predicted scores, from the result).
+    let abilities = &doc[doc.find("<section id=\"abilities\">").unwrap()..];
+    let abilities = &abilities[..abilities.find("</section>").unwrap()];
     assert_eq!(
-        doc.matches("<td>simulated theta=0.5 seed=1</td>").count(),
+        abilities
+            .matches("<td>simulated theta=0.5 seed=1</td>")
+            .count(),
         1,
         "exam listed twice"
+    );
+    assert_eq!(
+        doc.matches("<td>simulated theta=0.5 seed=1</td>").count(),
+        2
     );
 
     // Same inputs, same bytes.
@@ -315,4 +324,70 @@ fn from_takes_a_list_with_commas_or_spaces() {
     let page = std::fs::read_to_string(&spaces).unwrap();
     assert!(page.contains(">m1</text>") && page.contains(">m2</text>"));
     assert_eq!(std::fs::read_to_string(&commas).unwrap(), page);
+}
+
+/// The page leads with the predicted bank scores: the 12 replayed demo runs
+/// with their observed scores and a predicted-against-observed plot, the
+/// simulated exam without one; and says which intervals lack an error model.
+#[test]
+fn the_report_leads_with_predicted_scores() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, out) = full_report(dir.path());
+    let doc = std::fs::read_to_string(&out).unwrap();
+    let at = |id: &str| doc.find(&format!("<section id=\"{id}\">")).unwrap();
+    assert!(at("predictions") < at("inputs") && at("inputs") < at("abilities"));
+    let section = &doc[at("predictions")..at("inputs")];
+    assert!(section.contains("aria-label=\"Predicted against observed scores\""));
+    assert!(
+        section.contains("the interval held the observed score for "),
+        "{section}"
+    );
+    assert!(section.contains(" of 12 models."), "{section}");
+    // The demo calibration ships no error model: every interval says so.
+    assert!(
+        section.contains("13 of the intervals come from the exam&#39;s posterior alone"),
+        "{section}"
+    );
+    assert!(section.contains("<td>demo-frontier-b</td>"), "{section}");
+    assert!(
+        section.contains("<td>simulated theta=0.5 seed=1</td>"),
+        "{section}"
+    );
+    assert!(!section.contains("In-sample replay"), "{section}");
+}
+
+/// A replay of the very runs a calibration was fitted on is marked
+/// in-sample in the report, as in `simulate`'s summary.
+#[test]
+fn an_in_sample_replay_is_marked_in_the_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let runs = root("calibration/demo/runs.csv");
+    let params = dir.path().join("fitted.json");
+    let o = fangsheng(&["calibrate", "-r", &runs, "--out", &p(&params), "-q"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let sim = dir.path().join("sim.csv");
+    let o = fangsheng(&[
+        "simulate",
+        "--params",
+        &p(&params),
+        "--responses",
+        &runs,
+        "--max-items",
+        "20",
+        "--out",
+        &p(&sim),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("in-sample replay"), "{}", stderr(&o));
+    let out = dir.path().join("report.html");
+    let o = fangsheng(&["report", "--from", &p(&sim), "--out", &p(&out)]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let doc = std::fs::read_to_string(&out).unwrap();
+    assert!(
+        doc.contains(
+            "In-sample replay: 12 of these 12 models are runs the calibration was fitted on"
+        ),
+        "{doc}"
+    );
+    assert_eq!(doc.matches("<td>in-sample replay</td>").count(), 12);
 }

@@ -34,7 +34,7 @@ fn rows(csv_text: &str) -> Vec<(String, f64, f64, usize)> {
 /// response file, returning (params, responses).
 fn tcals_files(dir: &Path) -> (PathBuf, PathBuf) {
     let mut bank = String::from("id,model,a,b,g,u\n");
-    let mut r = csv::Reader::from_path(common::shared_data("classic/tcals_bank.csv")).unwrap();
+    let mut r = csv::Reader::from_path(common::data("classic/tcals_bank.csv")).unwrap();
     for (i, rec) in r.records().enumerate() {
         let rec = rec.unwrap();
         bank += &format!(
@@ -47,10 +47,8 @@ fn tcals_files(dir: &Path) -> (PathBuf, PathBuf) {
         );
     }
     let mut pattern = String::from("examinee,item,score\n");
-    let mut r = csv::Reader::from_path(common::shared_data(
-        "classic/tcals_pattern_seed1_theta0.csv",
-    ))
-    .unwrap();
+    let mut r =
+        csv::Reader::from_path(common::data("classic/tcals_pattern_seed1_theta0.csv")).unwrap();
     for rec in r.records() {
         let rec = rec.unwrap();
         pattern += &format!("catR,{},{}\n", &rec[0], &rec[1]);

@@ -16,7 +16,7 @@ use rand_chacha::ChaCha8Rng;
 /// the report from the calibration's abilities and the observed responses.
 #[test]
 fn mmlu_pro_frontier() {
-    let path = common::shared_data("mmlu-pro/responses.csv.gz");
+    let path = common::mmlu_pro_runs();
     let m = read_responses(&path, &ReadOptions::default()).unwrap();
     assert_eq!(m.n_examinees(), 22);
     let config = CalibrationConfig {

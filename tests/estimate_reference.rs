@@ -12,7 +12,7 @@ const TOL: f64 = 1e-4;
 
 /// catR's TCALS bank: 85 4PL items `(a, b, c, d)` with `D = 1`.
 fn tcals_bank() -> Vec<Irf> {
-    let path = common::shared_data("classic/tcals_bank.csv");
+    let path = common::data("classic/tcals_bank.csv");
     let mut reader = csv::Reader::from_path(&path).expect("open TCALS bank");
     let headers = reader.headers().expect("header").clone();
     let col = |name: &str| {
@@ -36,7 +36,7 @@ fn tcals_bank() -> Vec<Irf> {
 
 /// The fixed pattern `(item, x)`, items numbered from 1.
 fn tcals_pattern() -> Vec<(usize, usize)> {
-    let path = common::shared_data("classic/tcals_pattern_seed1_theta0.csv");
+    let path = common::data("classic/tcals_pattern_seed1_theta0.csv");
     let mut reader = csv::Reader::from_path(&path).expect("open TCALS pattern");
     reader
         .records()

@@ -1,6 +1,7 @@
 //! Reading response files: the small fixtures under
-//! `tests/fixtures/responses/`, every kind of bad input, and the real data
-//! sets in the shared folder.
+//! `tests/fixtures/responses/`, every kind of bad input, the shipped classic
+//! sets and MMLU-Pro runs, and (with `--ignored`) ChemBench from the shared
+//! folder.
 
 mod common;
 
@@ -419,14 +420,14 @@ fn wide_problems_name_line_and_item() {
 #[test]
 fn lsat7_pattern_table_matches_its_expansion() {
     let opts = ReadOptions::default();
-    let table = read_responses(&shared_data("classic/LSAT7.csv"), &opts).unwrap();
+    let table = read_responses(&common::data("classic/LSAT7.csv"), &opts).unwrap();
     assert_eq!(
         names(table.items()),
         ["Item.1", "Item.2", "Item.3", "Item.4", "Item.5"]
     );
     assert_eq!(table.n_examinees(), 32);
     assert_eq!(table.weights().iter().sum::<f64>(), 1000.0);
-    let expanded = read_responses(&shared_data("classic/LSAT7_expanded.csv"), &opts).unwrap();
+    let expanded = read_responses(&common::data("classic/LSAT7_expanded.csv"), &opts).unwrap();
     assert_eq!(expanded.n_examinees(), 1000);
     assert_eq!(expanded.items(), table.items());
     // Numbers correct per item, 828, 658, 772, 606, 843: the LSAT section 7
@@ -445,14 +446,15 @@ fn other_pattern_tables_find_their_weight_columns() {
         ("classic/LSAT6.csv", 30, 1000.0),
         ("classic/deAyala.csv", 32, 19601.0),
     ] {
-        let m = read_responses(&shared_data(file), &opts).unwrap();
+        let m = read_responses(&common::data(file), &opts).unwrap();
         assert_eq!((m.n_examinees(), m.n_items()), (patterns, 5), "{file}");
         assert_eq!(m.weights().iter().sum::<f64>(), total, "{file}");
     }
 }
 
 #[test]
-fn chembench_transposed_matches_published_model_scores() {
+#[ignore = "reads ChemBench from ../shared (FANGSHENG_SHARED); .ci/run runs it with --ignored"]
+fn chembench_transposed_matches_published_model_scores_shared() {
     let opts = ReadOptions {
         transpose: true,
         ..Default::default()
@@ -489,7 +491,7 @@ fn chembench_transposed_matches_published_model_scores() {
 
 #[test]
 fn mmlu_pro_long_gzipped() {
-    let path = shared_data("mmlu-pro/responses.csv.gz");
+    let path = common::mmlu_pro_runs();
     let start = Instant::now();
     let m = read_responses(&path, &ReadOptions::default()).unwrap();
     let elapsed = start.elapsed();
@@ -524,7 +526,11 @@ fn mmlu_pro_long_gzipped() {
 
 #[test]
 fn science_keeps_categories_until_recoded() {
-    let m = read_responses(&shared_data("classic/Science.csv"), &ReadOptions::default()).unwrap();
+    let m = read_responses(
+        &common::data("classic/Science.csv"),
+        &ReadOptions::default(),
+    )
+    .unwrap();
     assert_eq!(names(m.items()), ["Comfort", "Work", "Future", "Benefit"]);
     assert_eq!(m.n_examinees(), 392);
     // Every item uses all of categories 1..4 (e.g. Comfort: 5, 32, 266, 89 people).

@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use fangsheng::bank::{ImportSpec, Item, ItemBank, ItemParams, ItemType, import};
+use fangsheng::bank::{Item, ItemBank, ItemParams, ItemType};
 use fangsheng::model::{Logistic, ModelKind};
 use fangsheng::prompt::{Prompt, PromptConfig, render};
 use fangsheng::respond::{
@@ -39,15 +39,8 @@ struct Fixture {
 fn fixture() -> &'static Fixture {
     static F: OnceLock<Fixture> = OnceLock::new();
     F.get_or_init(|| {
-        let spec = ImportSpec::new("question_id", "question", "answer")
-            .choices(["options"])
-            .category("category");
-        let bank = import(&common::shared_data("mmlu-pro/items.jsonl.gz"), &spec).unwrap();
-        let replay = Replay::load(
-            &common::shared_data(&format!("mmlu-pro/generations/{MODEL}.jsonl.gz")),
-            Some(MODEL),
-        )
-        .unwrap();
+        let bank = ItemBank::load(&common::mmlu_pro_bank()).unwrap();
+        let replay = Replay::load(&common::mmlu_pro_generations(), Some(MODEL)).unwrap();
         let config = PromptConfig::default();
         let mut by_question: HashMap<String, Option<String>> = HashMap::new();
         let mut asked = Vec::new();

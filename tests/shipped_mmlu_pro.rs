@@ -255,3 +255,35 @@ fn an_exam_records_the_error_model_it_used() {
     assert!(err.contains("not used"), "{err}");
     assert!(v["score_link"].is_null());
 }
+
+/// `item-banks/mmlu-pro/rebuild.sh` rebuilds the four shipped files byte for
+/// byte from MMLU-Pro's test split and the published runs, with this build
+/// of the tool.
+#[test]
+#[ignore = "rebuilds from MMLU-Pro's raw files in ../shared (FANGSHENG_SHARED); .ci/run runs it with --ignored"]
+fn the_shipped_files_rebuild_byte_for_byte_shared() {
+    let src = common::shared_data("mmlu-pro/items.jsonl.gz");
+    let src = src.parent().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let o = std::process::Command::new("bash")
+        .arg(repo("item-banks/mmlu-pro/rebuild.sh"))
+        .arg(src)
+        .arg(out.path())
+        .env("FANGSHENG", env!("CARGO_BIN_EXE_fangsheng"))
+        .output()
+        .expect("run bash");
+    assert!(o.status.success(), "rebuild failed: {}", stderr(&o));
+    for rel in [
+        "item-banks/mmlu-pro/items.jsonl.gz",
+        "calibration/mmlu-pro/runs.csv.gz",
+        "calibration/mmlu-pro/v1.json",
+        "calibration/mmlu-pro/v1.link.json",
+    ] {
+        let rebuilt = std::fs::read(out.path().join(rel)).unwrap();
+        let shipped = std::fs::read(repo(rel)).unwrap();
+        assert!(
+            rebuilt == shipped,
+            "{rel}: the rebuilt file differs from the shipped one"
+        );
+    }
+}

@@ -38,6 +38,6 @@ install -m 0644 "$SRC/responses.csv.gz" "$CAL/runs.csv.gz"
 FS_ABS="$(cd "$(dirname "$FS")" && pwd)/$(basename "$FS")"
 cd "$OUT"
 "$FS_ABS" calibrate -r calibration/mmlu-pro/runs.csv.gz --model 2pl --bank mmlu-pro --version v1 \
-    --out calibration/mmlu-pro/v1.json -q
+    --prompt-format mmlu-pro-cot-5shot --out calibration/mmlu-pro/v1.json -q
 "$FS_ABS" evaluate --responses calibration/mmlu-pro/runs.csv.gz --bank item-banks/mmlu-pro \
     --error-model calibration/mmlu-pro/v1.json --out /dev/null -q

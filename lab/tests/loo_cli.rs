@@ -1,5 +1,5 @@
 //! End-to-end runs of `fangsheng-lab loo`: a reduced experiment on the
-//! real MMLU-Pro runs, the two-part model, the items every exam asked, and
+//! shipped MMLU-Pro runs, the two-part model, the items every exam asked, and
 //! bad input refused before any work.
 
 use std::collections::HashMap;
@@ -8,24 +8,16 @@ use std::process::Output;
 
 const DEMO_RUNS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../calibration/demo/runs.csv");
 
-/// The shared data folder (`$FANGSHENG_SHARED`, else `../shared` beside
-/// the checkout); a test that needs it fails, never skips, without it.
-mod common {
-    use std::path::PathBuf;
-
-    pub fn shared_data(rel: &str) -> PathBuf {
-        let dir = std::env::var_os("FANGSHENG_SHARED")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared"));
-        let p = dir.join("data").join(rel);
-        assert!(
-            p.is_file(),
-            "missing shared data file {} (set FANGSHENG_SHARED to the folder holding data/)",
-            p.display()
-        );
-        p
-    }
+/// A file of the checkout the lab belongs to (the shipped MMLU-Pro bank and
+/// runs, the demo runs).
+fn repo(rel: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join(rel)
 }
+
+const MMLU_RUNS: &str = "calibration/mmlu-pro/runs.csv.gz";
+const MMLU_ITEMS: &str = "item-banks/mmlu-pro/items.jsonl.gz";
 
 /// Runs the `fangsheng-lab` binary with `args`.
 fn lab(args: &[&str]) -> Output {
@@ -74,16 +66,14 @@ fn tmp(dir: &Path, name: &str) -> PathBuf {
 /// leaves room for one seed of the 5-model subset.
 #[test]
 fn leave_one_out_on_mmlu_pro_beats_random_items() {
-    let responses = common::shared_data("mmlu-pro/responses.csv.gz");
-    let items = common::shared_data("mmlu-pro/items.jsonl.gz");
+    let responses = repo(MMLU_RUNS);
+    let items = repo(MMLU_ITEMS);
     let o = ok(lab(&[
         "loo",
         "--responses",
         responses.to_str().unwrap(),
         "--tags",
         items.to_str().unwrap(),
-        "--id-field",
-        "question_id",
         "--hold-out",
         "5",
         "--seeds",
@@ -125,7 +115,7 @@ fn leave_one_out_on_mmlu_pro_beats_random_items() {
 /// The leave-one-out of `--responses` on MMLU-Pro's real runs, reduced to
 /// three held-out models, one seed and 50 items, with `extra` flags.
 fn mmlu_loo(extra: &[&str]) -> Vec<HashMap<String, String>> {
-    let responses = common::shared_data("mmlu-pro/responses.csv.gz");
+    let responses = repo(MMLU_RUNS);
     let mut args = vec![
         "loo",
         "--responses",

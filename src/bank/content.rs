@@ -17,8 +17,8 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+use crate::io::sha256_hex;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use super::content_parse::{parse_lines, to_json_line};
 use crate::error::{Error, ErrorKind, Result};
@@ -441,25 +441,17 @@ impl ItemBank {
     }
 
     /// [`ItemBank::save`] as `<dir>/items.jsonl.gz`. The gzip stream is the
-    /// same for the same items on every machine (no timestamp or file name
-    /// in its header, a fixed level), so a shipped bank rebuilds byte for
+    /// same for the same items on every machine and build
+    /// ([`crate::io::gzip_stable`]), so a shipped bank rebuilds byte for
     /// byte.
     ///
     /// # Errors
     /// [`ErrorKind::Io`] naming the file.
     pub fn save_gzipped(&self, dir: &Path) -> Result<PathBuf> {
-        use flate2::{Compression, GzBuilder};
-        use std::io::Write;
         let path = dir.join(ITEMS_FILE_GZ);
-        let text = Self::render(&self.items);
+        let bytes = crate::io::gzip_stable(Self::render(&self.items).as_bytes());
         crate::io::write_atomic(&path, |w| {
-            let mut gz = GzBuilder::new()
-                .mtime(0)
-                .operating_system(255)
-                .write(w, Compression::best());
-            gz.write_all(text.as_bytes())
-                .and_then(|()| gz.try_finish())
-                .map_err(|e| Error::io(&path, e))
+            w.write_all(&bytes).map_err(|e| Error::io(&path, e))
         })?;
         Ok(path)
     }
@@ -579,14 +571,4 @@ fn with_count(e: Error, more: usize) -> Error {
         out = out.in_file(path);
     }
     out
-}
-
-/// Lower-case hex SHA-256 of `bytes`.
-pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
-    let digest = Sha256::digest(bytes);
-    let mut s = String::with_capacity(64);
-    for b in digest {
-        s.push_str(&format!("{b:02x}"));
-    }
-    s
 }

@@ -35,6 +35,15 @@ pub struct Scale {
 
 /// Helpers for the provenance every written version carries.
 impl Metadata {
+    /// The prompt format the calibration runs were answered under
+    /// (`provenance.prompt_format`, written by `fangsheng calibrate
+    /// --prompt-format`), when recorded.
+    pub fn prompt_format(&self) -> Option<&str> {
+        self.provenance
+            .get(PROMPT_FORMAT_KEY)
+            .and_then(serde_json::Value::as_str)
+    }
+
     /// Whether the provenance records `path` (by digest) among its
     /// `sources`: a calibration fitted on that file.
     ///
@@ -131,6 +140,10 @@ impl Default for Scale {
         Scale { mean: 0.0, sd: 1.0 }
     }
 }
+
+/// The provenance key of the prompt format a calibration's runs were
+/// answered under.
+pub const PROMPT_FORMAT_KEY: &str = "prompt_format";
 
 /// File-level information about a parameter set.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]

@@ -74,7 +74,6 @@ pub use replay::Replay;
 pub use run::{Answer, Outcome, PretestStep, Respondent, Run, Step, run, run_session};
 pub use score_link::{
     ErrorModel, GroupLink, LengthLink, SCORE_LINK_FORMAT, ScoreLink, ScoreLinkFile, same_plan,
-    sha256_hex,
 };
 pub use select::SelectRule;
 pub use session::Session;

@@ -27,6 +27,7 @@ use statrs::distribution::{ContinuousCDF, StudentsT};
 use super::plan::Plan;
 use crate::error::{Error, ErrorKind, Result};
 use crate::estimate::PredictedScore;
+use crate::io::sha256_hex;
 
 /// The `format` value of score-link files.
 pub const SCORE_LINK_FORMAT: &str = "fangsheng-score-link/1";
@@ -356,15 +357,6 @@ impl ErrorModel {
             file: Box::new(file),
         })
     }
-}
-
-/// Lower-case hex SHA-256 of `bytes`.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    use sha2::{Digest, Sha256};
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 impl ScoreLinkFile {

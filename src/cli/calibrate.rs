@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use clap::Args as ClapArgs;
-use fangsheng::bank::{Metadata, ParamSet};
+use fangsheng::bank::{Metadata, PROMPT_FORMAT_KEY, ParamSet};
 use fangsheng::calibrate::{
     AnchoredCalibration, Calibration, CalibrationConfig, HoldoutScore, NormalPrior, PriorConfig,
     Progress, QuadratureConfig, calibrate, calibrate_anchored, evaluate_holdout, split_holdout,
@@ -132,6 +132,13 @@ pub struct Args {
     #[arg(long)]
     version: Option<String>,
 
+    /// Name of the prompt format the runs were answered under (a bank's
+    /// `prompt.toml` `format`), recorded in the output's metadata; exams
+    /// under another format say the calibration does not cover them.
+    /// [default: none, not recorded]
+    #[arg(long, value_name = "NAME")]
+    prompt_format: Option<String>,
+
     /// Fail (exit status 2) when EM does not converge; the result is still written.
     #[arg(long)]
     strict: bool,
@@ -232,6 +239,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 
     let mut metadata = metadata(&args, &source, responses, &config, dropped)?;
     metadata.provenance.insert("date".into(), json!(date));
+    if let Some(format) = &args.prompt_format {
+        metadata
+            .provenance
+            .insert(PROMPT_FORMAT_KEY.into(), json!(format));
+    }
     if let (Some(path), Some(a)) = (&args.anchor, &anchor) {
         metadata.provenance.insert(
             "parent".into(),

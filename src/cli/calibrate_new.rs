@@ -7,10 +7,9 @@ use anyhow::{Context, bail};
 use clap::Args as ClapArgs;
 use fangsheng::bank::ParamSet;
 use fangsheng::calibrate::PriorConfig;
+use fangsheng::io::sha256_hex;
 use fangsheng::model::ModelKind;
-use fangsheng::online::{
-    Method, OnlineConfig, PretestData, calibrate_new, journal_paths, sha256_hex,
-};
+use fangsheng::online::{Method, OnlineConfig, PretestData, calibrate_new, journal_paths};
 
 /// Flags of `fangsheng calibrate-new`.
 #[derive(Debug, ClapArgs)]

@@ -12,7 +12,7 @@ use anyhow::{Context, bail};
 use clap::Args as ClapArgs;
 use fangsheng::bank::{ItemBank, ParamSet, UsedVariants};
 use fangsheng::cat::{CatBank, Plan, Tags};
-use fangsheng::exam::{Exam, ExamResult, Journal, Progress, run as run_exam};
+use fangsheng::exam::{Exam, ExamResult, Journal, Progress, PromptRecord, run as run_exam};
 use fangsheng::ids::ItemId;
 use fangsheng::prompt::PromptSpec;
 use fangsheng::respond::{
@@ -337,17 +337,24 @@ impl BackendFlags {
 }
 
 /// The plan file split into the plan and its `[prompt]` table, with the
-/// flags applied.
+/// flags applied. Without a `[prompt]` table the prompt is the bank's own
+/// (its folder's `prompt.toml`), else the built-in one.
 fn load_plan(args: &Args) -> anyhow::Result<(Plan, PromptSpec)> {
+    let bank_prompt = || -> anyhow::Result<PromptSpec> {
+        match args.bank.as_deref().filter(|_| !args.demo) {
+            Some(dir) => Ok(PromptSpec::of_bank(dir)?.unwrap_or_default()),
+            None => Ok(PromptSpec::default()),
+        }
+    };
     let (mut plan, prompt) = match &args.plan {
-        None => (Plan::default(), PromptSpec::default()),
+        None => (Plan::default(), bank_prompt()?),
         Some(path) => {
             let text = fangsheng::io::read_to_string(path)?;
             let mut table: toml::Table = text
                 .parse()
                 .with_context(|| format!("{}: not valid TOML", path.display()))?;
             let prompt = match table.remove("prompt") {
-                None => PromptSpec::default(),
+                None => bank_prompt()?,
                 Some(v) => PromptSpec::deserialize(v)
                     .with_context(|| format!("{}: [prompt]", path.display()))?,
             };
@@ -407,11 +414,20 @@ fn run_one(
         write_result(out, &result)?;
     }
     if verbosity != Verbosity::Quiet {
+        let bank = result.predicted_score.bank;
         eprintln!(
-            "{label}: done ({}): theta {:.3}, predicted score {:.3}, {} items{}",
+            "{label}: done ({}): predicted score on the whole bank {:.3} [{:.3}, {:.3}] ({:.0}% interval, {}), theta {:.3}, {} items{}",
             result.stop_reason,
+            bank.mean,
+            bank.lo,
+            bank.hi,
+            100.0 * result.level,
+            if result.error_model {
+                "error model"
+            } else {
+                "this exam's measurement error only"
+            },
             result.theta,
-            result.predicted_score.bank.mean,
             result.items_used,
             out.map(|o| format!(", result in {}", o.display()))
                 .unwrap_or_default()
@@ -475,6 +491,19 @@ fn inputs(args: &Args) -> anyhow::Result<(ItemBank, ParamSet, Vec<u8>)> {
         eprintln!("warning: {w}");
     }
     Ok((bank, loaded.params, params_bytes))
+}
+
+/// What to tell the user about the prompt: nothing when the calibration
+/// covers it or records no format.
+fn prompt_note(p: &PromptRecord) -> Option<String> {
+    match (&p.calibrated_format, p.covered) {
+        (Some(calibrated), Some(false)) => Some(format!(
+            "prompt format '{}' is not the one the calibration's runs were answered under ('{calibrated}'): \
+             the calibration does not cover it, and the predicted scores assume the model answers as it would under that prompt",
+            p.format
+        )),
+        _ => None,
+    }
 }
 
 /// A journal path no earlier run has used, in the system's temporary
@@ -645,6 +674,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
     let mut exam = Exam::new(bank, params.clone(), &params_bytes, plan, prompt, args.seed)?
         .with_used_variants(used);
+    if !args.quiet {
+        if let Some(note) = prompt_note(&exam.prompt_record()) {
+            eprintln!("{note}");
+        }
+    }
     if let Some((line, path)) = chosen.line {
         exam = exam.with_score_link(line, path.display().to_string());
     }

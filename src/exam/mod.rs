@@ -16,5 +16,7 @@ mod result;
 mod runner;
 
 pub use journal::{Contents, Header, JOURNAL_FORMAT, Journal, Step};
-pub use result::{AppliedGroupLink, AppliedLink, Calibration, ExamResult, RESULT_FORMAT};
+pub use result::{
+    AppliedGroupLink, AppliedLink, Calibration, ExamResult, PromptRecord, RESULT_FORMAT,
+};
 pub use runner::{Exam, Progress, answer_key, run};

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::cat::{Prediction, ScoreLink};
 use crate::estimate::PredictedScore;
-use crate::respond::TokenUsage;
+use crate::respond::{RequestRecord, TokenUsage};
 
 /// The `format` value of the result files this version writes.
 pub const RESULT_FORMAT: &str = "fangsheng-exam/1";
@@ -19,6 +19,23 @@ pub struct Calibration {
     pub version: Option<String>,
     /// SHA-256 of the file's bytes.
     pub digest: String,
+}
+
+/// The prompt an exam asked under.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PromptRecord {
+    /// Its format name ([`PromptSpec::format_name`](crate::prompt::PromptSpec::format_name)).
+    pub format: String,
+    /// SHA-256 of its settings ([`PromptSpec::hash`](crate::prompt::PromptSpec::hash)).
+    pub hash: String,
+    /// The format the calibration's runs were answered under, when the
+    /// calibration records one (`metadata.provenance.prompt_format`).
+    pub calibrated_format: Option<String>,
+    /// Whether the calibration covers this prompt: `false` when the formats
+    /// differ (the predictions assume the model answers as it did under the
+    /// calibration's prompt, which nothing here has measured), `null` when
+    /// the calibration records no format.
+    pub covered: Option<bool>,
 }
 
 /// The result of one exam.
@@ -81,6 +98,21 @@ pub struct ExamResult {
     /// When the exam ended (its result was made), UTC, RFC 3339.
     #[serde(default)]
     pub finished: Option<String>,
+    /// The software that ran the exam (`fangsheng 0.1.0`).
+    #[serde(default)]
+    pub software: String,
+    /// What was sent to the model besides the prompts: its name, the
+    /// endpoint and the sampling parameters (backends that call a server).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request: Option<RequestRecord>,
+    /// The prompt format, and whether the calibration covers it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prompt: Option<PromptRecord>,
+    /// Whether the bank score and its interval come through an error model
+    /// (`score_link`, fitted by leave-one-model-out) rather than the exam's
+    /// posterior alone.
+    #[serde(default)]
+    pub error_model: bool,
 }
 
 /// A score link as applied to one exam's bank score.

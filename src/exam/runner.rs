@@ -6,7 +6,9 @@ use std::path::Path;
 use std::sync::Arc;
 
 use super::journal::{Contents, Header, JOURNAL_FORMAT, Journal, Step};
-use super::result::{AppliedGroupLink, AppliedLink, Calibration, ExamResult, RESULT_FORMAT};
+use super::result::{
+    AppliedGroupLink, AppliedLink, Calibration, ExamResult, PromptRecord, RESULT_FORMAT,
+};
 use crate::bank::{Item, ItemBank, ItemType, ParamSet, UsedVariants};
 use crate::cat::{
     Answer, CatBank, LengthLink, NextItem, Plan, Respondent, Session, Tags, run_session,
@@ -14,9 +16,12 @@ use crate::cat::{
 use crate::error::{Error, ErrorKind, Result};
 use crate::export::utc_now;
 use crate::grade::{AnswerKey, Grader, Outcome};
-use crate::online::sha256_hex;
+use crate::io::sha256_hex;
 use crate::prompt::{PromptConfig, PromptSpec, render};
 use crate::respond::{Backend, BackendErrorKind, TokenUsage};
+
+/// The software recorded in results.
+const SOFTWARE: &str = concat!("fangsheng ", env!("CARGO_PKG_VERSION"));
 
 /// Level of the reported intervals, and its normal quantile.
 const LEVEL: f64 = 0.95;
@@ -158,6 +163,19 @@ impl Exam {
     pub fn with_score_link(mut self, link: LengthLink, source: impl Into<String>) -> Self {
         self.score_link = Some((link, source.into()));
         self
+    }
+
+    /// The prompt this exam asks under, and whether its calibration covers
+    /// it.
+    pub fn prompt_record(&self) -> PromptRecord {
+        let calibrated_format = self.params.metadata().prompt_format().map(str::to_owned);
+        let format = self.prompt_spec.format_name().to_owned();
+        PromptRecord {
+            covered: calibrated_format.as_ref().map(|c| *c == format),
+            format,
+            hash: self.prompt_spec.hash(),
+            calibrated_format,
+        }
     }
 
     /// The set of used template variants this exam draws against.
@@ -647,5 +665,9 @@ fn result(
         attempts: steps.iter().map(|s| u64::from(s.attempts)).sum(),
         started: times.started,
         finished: times.finished,
+        software: SOFTWARE.to_owned(),
+        request: backend.request(),
+        prompt: Some(exam.prompt_record()),
+        error_model: exam.score_link.is_some(),
     }
 }

@@ -22,7 +22,7 @@ use super::clock::utc_now;
 use crate::bank::ParamSet;
 use crate::cat::Plan;
 use crate::error::{Error, ErrorKind, Result};
-use crate::online::sha256_hex;
+use crate::io::sha256_hex;
 
 /// The `format` value of the sidecars this version writes.
 pub const SIMULATE_META_FORMAT: &str = "fangsheng-simulate-meta/1";
@@ -54,6 +54,10 @@ pub struct SimulateMeta {
     /// (`simulate --score-link`): the file, as given, and its line.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub score_link: Option<(String, crate::cat::ScoreLink)>,
+    /// Whether the replayed runs are the ones the calibration was fitted on
+    /// (an in-sample replay: its errors are not a new model's).
+    #[serde(default)]
+    pub in_sample: bool,
 }
 
 /// The sidecar path of an exams file: its name with `.meta.json` appended
@@ -93,6 +97,7 @@ impl SimulateMeta {
             finished: None,
             out_digest: None,
             score_link: None,
+            in_sample: false,
         })
     }
 

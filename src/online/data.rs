@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use sha2::{Digest, Sha256};
+use crate::io::sha256_hex;
 
 use crate::bank::ParamSet;
 use crate::error::{Error, ErrorKind, Result};
@@ -37,14 +37,6 @@ pub struct PretestData {
     pub sources: Vec<String>,
     /// SHA-256 over the sources' own SHA-256 digests, in order.
     pub digest: String,
-}
-
-/// Lowercase hex SHA-256 of `bytes`.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 /// Journals in `dir` (`*.jsonl`, sorted by name), or `path` itself.

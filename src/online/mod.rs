@@ -25,5 +25,5 @@ mod mstep;
 mod pretest;
 
 pub use calibrate::{Method, NewItem, OnlineCalibration, OnlineConfig, calibrate_new};
-pub use data::{Examinee, PretestData, journal_paths, sha256_hex};
+pub use data::{Examinee, PretestData, journal_paths};
 pub use pretest::{NextItem, Pretest, PretestSelect};

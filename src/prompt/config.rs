@@ -1,6 +1,8 @@
 //! What a prompt looks like: templates per item type, system prompt, few-shot
 //! examples; and [`PromptSpec`], the same as plain text for exam plans.
 
+use std::path::Path;
+
 use serde::{Deserialize, Serialize};
 
 use super::template::{Template, TemplateRole};
@@ -202,10 +204,13 @@ impl PromptConfig {
     }
 }
 
-/// A prompt configuration as written in an exam plan (TOML or JSON):
+/// A prompt configuration as written in an exam plan (TOML or JSON), or in
+/// a bank folder's [`PROMPT_FILE`] (the same keys at top level), the
+/// bank's own prompt:
 ///
 /// ```toml
 /// [prompt]
+/// format = "my-format-1"                          # the name results record
 /// system = "You are an expert."
 /// template = "Q: {question}\n{choices}\nAnswer:"   # all types
 /// [prompt.templates]
@@ -217,6 +222,10 @@ impl PromptConfig {
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PromptSpec {
+    /// Name of the prompt format, recorded with each result and compared
+    /// with the format the calibration runs were answered under.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<String>,
     /// System prompt.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub system: Option<String>,
@@ -240,7 +249,52 @@ pub struct PromptSpec {
     pub few_shot_style: FewShotStyle,
 }
 
+/// The file of a bank folder that holds the bank's own prompt (the format
+/// its calibration runs were answered under, or the nearest the bank
+/// ships), used when an exam plan sets none.
+pub const PROMPT_FILE: &str = "prompt.toml";
+
+/// The format name of the built-in prompt.
+pub const DEFAULT_FORMAT: &str = "fangsheng-default";
+
+/// The format name of prompt settings that give none.
+pub const UNNAMED_FORMAT: &str = "unnamed";
+
 impl PromptSpec {
+    /// The bank folder `dir`'s own prompt ([`PROMPT_FILE`]), `None` when it
+    /// has none.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Config`](crate::ErrorKind::Config) naming the file for
+    /// TOML that is not a prompt; [`ErrorKind::Io`](crate::ErrorKind::Io)
+    /// when it cannot be read.
+    pub fn of_bank(dir: &Path) -> Result<Option<Self>> {
+        let path = dir.join(PROMPT_FILE);
+        if !path.is_file() {
+            return Ok(None);
+        }
+        let text = crate::io::read_to_string(&path)?;
+        toml::from_str(&text)
+            .map(Some)
+            .map_err(|e| Error::config(format!("not a prompt: {e}")).in_file(&path))
+    }
+
+    /// The name results record: `format`, else [`DEFAULT_FORMAT`] for the
+    /// built-in prompt and [`UNNAMED_FORMAT`] for other settings.
+    pub fn format_name(&self) -> &str {
+        match &self.format {
+            Some(name) => name,
+            None if *self == PromptSpec::default() => DEFAULT_FORMAT,
+            None => UNNAMED_FORMAT,
+        }
+    }
+
+    /// SHA-256 of the settings as JSON (fields in declaration order, maps
+    /// sorted): equal hashes, the same prompt for every item of a bank.
+    pub fn hash(&self) -> String {
+        crate::io::sha256_hex(serde_json::to_string(self).unwrap_or_default().as_bytes())
+    }
+
     /// Builds the configuration, taking few-shot examples from `bank`.
     ///
     /// # Errors

@@ -30,12 +30,10 @@ mod template;
 use serde::{Deserialize, Serialize};
 
 pub use config::{
-    CHOICE_LINE, EXAMPLE_ANSWER, EXAMPLE_ANSWER_CHOICE, FewShotStyle, MULTIPLE_CHOICE, NUMERIC,
-    PromptConfig, PromptSpec, SHORT_ANSWER,
+    CHOICE_LINE, DEFAULT_FORMAT, EXAMPLE_ANSWER, EXAMPLE_ANSWER_CHOICE, FewShotStyle,
+    MULTIPLE_CHOICE, NUMERIC, PROMPT_FILE, PromptConfig, PromptSpec, SHORT_ANSWER, UNNAMED_FORMAT,
 };
 pub use template::{Placeholder, Template, TemplateRole};
-
-use sha2::{Digest, Sha256};
 
 use crate::bank::{Item, letter};
 
@@ -151,10 +149,7 @@ fn hash_of(system: Option<&str>, messages: &[Message]) -> String {
         messages: &'a [Message],
     }
     let text = serde_json::to_string(&Canonical { system, messages }).unwrap_or_default();
-    Sha256::digest(text.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    crate::io::sha256_hex(text.as_bytes())
 }
 
 /// Renders `item` as a prompt under `config`.

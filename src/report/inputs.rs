@@ -9,6 +9,7 @@ use serde_json::Value;
 use crate::bank::ParamSet;
 use crate::error::{Error, Result};
 use crate::exam::{ExamResult, Journal, RESULT_FORMAT};
+use crate::export::SimulateMeta;
 
 /// The kinds of file a report reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,6 +59,30 @@ pub struct Ability {
     pub source: String,
     /// The kind of that file.
     pub kind: Kind,
+    /// The predicted score on the whole bank, when the file gives one.
+    pub predicted: Option<PredictedBankScore>,
+    /// Whether the model was one of the calibration's own runs (an
+    /// in-sample replay, as its `simulate` sidecar records): its errors are
+    /// not a new model's.
+    pub in_sample: bool,
+}
+
+/// A predicted whole-bank score as a report shows it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PredictedBankScore {
+    /// The predicted proportion correct.
+    pub score: f64,
+    /// Its 95% interval.
+    pub lo: f64,
+    /// Upper end of the interval.
+    pub hi: f64,
+    /// The score observed on the whole bank, when the input has it (a
+    /// replay of recorded runs).
+    pub observed: Option<f64>,
+    /// Whether the score and interval come through an error model (a
+    /// score link fitted on held-out models); otherwise the interval
+    /// counts the exam's measurement error only.
+    pub error_model: bool,
 }
 
 /// One step of an exam: the estimate after it.
@@ -200,6 +225,8 @@ impl Inputs {
                 se: last.se,
                 source: file_name(path),
                 kind: Kind::Journal,
+                predicted: None,
+                in_sample: false,
             });
         }
         self.trajectories.push(Trajectory {
@@ -216,12 +243,21 @@ impl Inputs {
         if format == Some(RESULT_FORMAT) {
             let r: ExamResult = serde_json::from_value(value)
                 .map_err(|e| Error::format(format!("not a valid exam result: {e}")))?;
+            let bank = r.predicted_score.bank;
             self.abilities.push(Ability {
                 model: r.backend.clone(),
                 theta: r.theta,
                 se: finite_se(r.se),
                 source,
                 kind: Kind::ExamResult,
+                predicted: Some(PredictedBankScore {
+                    score: bank.mean,
+                    lo: bank.lo,
+                    hi: bank.hi,
+                    observed: None,
+                    error_model: r.error_model || r.score_link.is_some(),
+                }),
+                in_sample: false,
             });
             return Ok(Kind::ExamResult);
         }
@@ -232,9 +268,21 @@ impl Inputs {
             return Ok(Kind::Params);
         }
         if let Some(exams) = value.get("exams").and_then(Value::as_array) {
+            let sidecar = self.sidecar(path);
             for (i, row) in exams.iter().enumerate() {
-                let a = ability_from_json(row, &source, Kind::Simulate)
+                let mut a = ability_from_json(row, &source, Kind::Simulate)
                     .map_err(|e| Error::format(format!("exams[{i}]: {e}")))?;
+                let number = |k: &str| row.get(k).and_then(Value::as_f64);
+                a.predicted = simulate_prediction(
+                    [
+                        number("predicted_score"),
+                        number("predicted_lo"),
+                        number("predicted_hi"),
+                    ],
+                    number("observed_score"),
+                    &sidecar,
+                );
+                a.in_sample = sidecar.as_ref().is_some_and(|m| m.in_sample);
                 self.abilities.push(a);
             }
             let mut rows = Vec::new();
@@ -310,6 +358,13 @@ impl Inputs {
             .at_line(1));
         };
         let step_col = col("step");
+        let prediction_cols = [
+            col("predicted_score"),
+            col("predicted_lo"),
+            col("predicted_hi"),
+        ];
+        let observed_col = col("observed_score");
+        let sidecar = self.sidecar(path);
         // An exported abilities table (`source` column) has simulate's
         // columns too; its rows are abilities of any kind.
         let kind = if step_col.is_some() {
@@ -363,16 +418,44 @@ impl Inputs {
                         }),
                     }
                 }
-                None => self.abilities.push(Ability {
-                    model,
-                    theta,
-                    se,
-                    source: source.clone(),
-                    kind,
-                }),
+                None => {
+                    let cell = |c: Option<usize>, what: &str| -> Result<Option<f64>> {
+                        c.map(|c| number(c, what)).transpose()
+                    };
+                    let predicted = simulate_prediction(
+                        [
+                            cell(prediction_cols[0], "predicted_score")?,
+                            cell(prediction_cols[1], "predicted_lo")?,
+                            cell(prediction_cols[2], "predicted_hi")?,
+                        ],
+                        cell(observed_col, "observed_score")?,
+                        &sidecar,
+                    );
+                    self.abilities.push(Ability {
+                        model,
+                        theta,
+                        se,
+                        source: source.clone(),
+                        kind,
+                        predicted,
+                        in_sample: sidecar.as_ref().is_some_and(|m| m.in_sample),
+                    });
+                }
             }
         }
         Ok(kind)
+    }
+
+    /// The `simulate` sidecar beside `path` when it belongs to it; a sidecar
+    /// that does not is noted and left out.
+    fn sidecar(&mut self, path: &Path) -> Option<SimulateMeta> {
+        match SimulateMeta::read_beside(path) {
+            Ok(meta) => meta,
+            Err(e) => {
+                self.warnings.push(format!("{e} (ignored)"));
+                None
+            }
+        }
     }
 
     /// The abilities to plot: every one read, except a journal's last
@@ -413,7 +496,29 @@ fn ability_from_json(
         se,
         source: source.to_owned(),
         kind,
+        predicted: None,
+        in_sample: false,
     })
+}
+
+/// The prediction of a `simulate` row: its score and interval when all
+/// three are numbers, linked when its sidecar records a score link.
+fn simulate_prediction(
+    [score, lo, hi]: [Option<f64>; 3],
+    observed: Option<f64>,
+    sidecar: &Option<SimulateMeta>,
+) -> Option<PredictedBankScore> {
+    let (score, lo, hi) = (score?, lo?, hi?);
+    [score, lo, hi]
+        .iter()
+        .all(|x| x.is_finite())
+        .then_some(PredictedBankScore {
+            score,
+            lo,
+            hi,
+            observed: observed.filter(|o| o.is_finite()),
+            error_model: sidecar.as_ref().is_some_and(|m| m.score_link.is_some()),
+        })
 }
 
 /// Names of the model column or key, the current first: files written

@@ -10,6 +10,11 @@
 //! same bytes (no timestamps; everything is sorted deterministically).
 //!
 //! The page holds, where the inputs allow:
+//! * first, each model's predicted score on the whole bank with its 95%
+//!   interval, the observed score where the input has it (a replay) with a
+//!   predicted-against-observed plot, and what the interval counts (an
+//!   error model, or the exam's measurement error only) and whether the
+//!   models were part of the calibration (an in-sample replay);
 //! * an ability forest plot: each model's estimate with its 95% interval
 //!   `theta +- 1.96 SE`, sorted, and the numbers in a table;
 //! * the bank's test information curve `I(theta) = sum_j I_j(theta)` and
@@ -34,7 +39,7 @@ pub mod inputs;
 pub mod plots;
 pub mod svg;
 
-pub use inputs::{Ability, Inputs, KeyValues, Kind, StepEstimate, Trajectory};
+pub use inputs::{Ability, Inputs, KeyValues, Kind, PredictedBankScore, StepEstimate, Trajectory};
 
 use crate::bank::{ItemBank, ItemParams};
 use crate::error::{Error, ErrorKind, Result};
@@ -53,7 +58,8 @@ pub struct Options {
 }
 
 /// The section ids, in page order.
-pub const SECTIONS: [&str; 7] = [
+pub const SECTIONS: [&str; 8] = [
+    "predictions",
     "inputs",
     "abilities",
     "information",
@@ -79,6 +85,13 @@ pub fn render(inputs: &Inputs, options: &Options) -> Result<String> {
         body.push_str(&html::section(id, title, lead, &content));
         nav.push((id, title));
     };
+
+    add(
+        "predictions",
+        "Predicted scores",
+        "Each model's predicted proportion correct on the whole bank with its 95% interval, and the observed score where the input records it.",
+        predictions_section(&abilities),
+    );
 
     add(
         "inputs",
@@ -248,6 +261,109 @@ fn inputs_section(inputs: &Inputs) -> String {
         out.push_str("</ul>\n");
     }
     out
+}
+
+fn predictions_section(abilities: &[&Ability]) -> String {
+    let with: Vec<&Ability> = abilities
+        .iter()
+        .copied()
+        .filter(|a| a.predicted.is_some())
+        .collect();
+    if with.is_empty() {
+        return html::note(
+            "No predicted scores: give exam results or simulate output with --from.",
+        );
+    }
+    let mut c = String::new();
+    let in_sample = with.iter().filter(|a| a.in_sample).count();
+    if in_sample > 0 {
+        c.push_str(&html::note(&format!(
+            "In-sample replay: {in_sample} of these {} models are runs the calibration was fitted on, so their errors are not a new model's (`fangsheng evaluate` measures those), and no error model was applied to them.",
+            with.len()
+        )));
+    }
+    let unlinked = with
+        .iter()
+        .filter(|a| a.predicted.is_some_and(|p| !p.error_model))
+        .count();
+    if unlinked > 0 {
+        c.push_str(&html::note(&format!(
+            "{unlinked} of the intervals come from the exam's posterior alone, without an error model: they count the exam's measurement error, not the calibration's, and on models outside the calibration they are too narrow."
+        )));
+    }
+    let observed: Vec<(f64, f64, f64, f64)> = with
+        .iter()
+        .filter_map(|a| {
+            let p = a.predicted?;
+            Some((p.score, p.lo, p.hi, p.observed?))
+        })
+        .collect();
+    if !observed.is_empty() {
+        let n = observed.len() as f64;
+        let mae = observed
+            .iter()
+            .map(|(s, _, _, o)| (s - o).abs())
+            .sum::<f64>()
+            / n;
+        let held = observed
+            .iter()
+            .filter(|(_, lo, hi, o)| lo <= o && o <= hi)
+            .count();
+        c.push_str(&html::note(&format!(
+            "Against the observed scores: mean absolute error {:.2} points; the interval held the observed score for {held} of {} models.",
+            100.0 * mae,
+            observed.len()
+        )));
+        c.push_str(&figure(plots::predicted_vs_observed(&with)));
+    }
+    let mut rows: Vec<&Ability> = with.clone();
+    rows.sort_by(|a, b| {
+        let s = |x: &Ability| x.predicted.map_or(f64::NAN, |p| p.score);
+        s(b).total_cmp(&s(a)).then_with(|| a.model.cmp(&b.model))
+    });
+    let table_rows: Vec<Vec<String>> = rows
+        .iter()
+        .filter_map(|a| {
+            let p = a.predicted?;
+            let num = |x: f64| format!("{x:.3}");
+            let (observed, holds) = match p.observed {
+                Some(o) => (
+                    num(o),
+                    if p.lo <= o && o <= p.hi { "yes" } else { "no" }.to_owned(),
+                ),
+                None => ("–".into(), "–".into()),
+            };
+            let basis = match (a.in_sample, p.error_model) {
+                (true, _) => "in-sample replay",
+                (false, true) => "error model",
+                (false, false) => "exam posterior only",
+            };
+            Some(vec![
+                a.model.clone(),
+                num(p.score),
+                num(p.lo),
+                num(p.hi),
+                observed,
+                holds,
+                basis.to_owned(),
+                a.source.clone(),
+            ])
+        })
+        .collect();
+    c.push_str(&html::table(
+        &[
+            "model",
+            "#predicted",
+            "#95% low",
+            "#95% high",
+            "#observed",
+            "interval holds",
+            "interval from",
+            "source",
+        ],
+        &table_rows,
+    ));
+    c
 }
 
 fn ability_table(abilities: &[&Ability]) -> String {

@@ -1,8 +1,8 @@
 //! The report's plots, each an SVG document drawn with [`super::svg`]:
-//! the ability forest plot, the test information curve, item characteristic
+//! predicted against observed scores, the ability forest plot, the test information curve, item characteristic
 //! curves, exam trajectories and the item map (Wright map).
 
-use super::inputs::{Ability, Trajectory};
+use super::inputs::{Ability, PredictedBankScore, Trajectory};
 use super::svg::{
     Anchor, Frame, Linear, Svg, bin_counts, nice_domain, nice_step, nice_ticks, series_color,
     spread_labels,
@@ -686,6 +686,76 @@ pub fn item_map(params: Option<&ParamSet>, abilities: &[&Ability], domain: (f64,
     svg.finish("Item map")
 }
 
+/// Predicted against observed whole-bank scores, for the abilities that
+/// have both: each model a point with its 95% interval as a vertical bar,
+/// the line `predicted = observed` for reference. A point whose interval
+/// misses the observed score is drawn hollow.
+pub fn predicted_vs_observed(abilities: &[&Ability]) -> String {
+    let points: Vec<(&Ability, PredictedBankScore, f64)> = abilities
+        .iter()
+        .filter_map(|a| {
+            let p = a.predicted?;
+            Some((*a, p, p.observed?))
+        })
+        .collect();
+    let values = points
+        .iter()
+        .flat_map(|(_, p, o)| [p.lo, p.hi, *o])
+        .collect::<Vec<_>>();
+    let lo = values
+        .iter()
+        .copied()
+        .fold(f64::INFINITY, f64::min)
+        .max(0.0);
+    let hi = values
+        .iter()
+        .copied()
+        .fold(f64::NEG_INFINITY, f64::max)
+        .min(1.0);
+    let domain = nice_domain(lo, hi.max(lo + 0.05), 6);
+    let size = 520.0;
+    let (left, top, right, bottom) = (70.0, 16.0, size - 20.0, size - 56.0);
+    let frame = Frame::new((left, top, right, bottom), domain, domain);
+    let mut svg = Svg::new(size, size);
+    let ticks = nice_ticks(domain.0, domain.1, 6);
+    frame.x_axis(&mut svg, &ticks, "observed score on the whole bank");
+    frame.y_axis(&mut svg, &ticks, "predicted score (95% interval)");
+    svg.line(
+        frame.x.map(domain.0),
+        frame.y.map(domain.0),
+        frame.x.map(domain.1),
+        frame.y.map(domain.1),
+        r#"class="ref""#,
+    );
+    for (a, p, observed) in &points {
+        let x = frame.x.map(*observed);
+        let color = series_color(0);
+        svg.error_bar_v(
+            x,
+            frame.y.map(p.lo.max(domain.0)),
+            frame.y.map(p.hi.min(domain.1)),
+            6.0,
+            &format!(r#"stroke="{color}" class="interval""#),
+        );
+        let holds = p.lo <= *observed && *observed <= p.hi;
+        let fill = if holds {
+            format!(r#"fill="{color}" class="point""#)
+        } else {
+            format!(r#"fill="white" stroke="{color}" class="point""#)
+        };
+        let tip = format!(
+            "{}: predicted {:.3} [{:.3}, {:.3}], observed {observed:.3}{}",
+            a.model,
+            p.score,
+            p.lo,
+            p.hi,
+            if holds { "" } else { " (outside the interval)" }
+        );
+        svg.circle(x, frame.y.map(p.score), 4.5, &fill, Some(&tip));
+    }
+    svg.finish("Predicted against observed scores")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -700,7 +770,42 @@ mod tests {
             se,
             source: "f".into(),
             kind: Kind::Abilities,
+            predicted: None,
+            in_sample: false,
         }
+    }
+
+    #[test]
+    fn predicted_against_observed_marks_the_intervals_that_miss() {
+        let mut held = ability("held", 0.0, Some(0.1));
+        held.predicted = Some(PredictedBankScore {
+            score: 0.50,
+            lo: 0.45,
+            hi: 0.55,
+            observed: Some(0.52),
+            error_model: true,
+        });
+        let mut missed = ability("missed", 1.0, Some(0.1));
+        missed.predicted = Some(PredictedBankScore {
+            score: 0.70,
+            lo: 0.66,
+            hi: 0.74,
+            observed: Some(0.62),
+            error_model: false,
+        });
+        // No observed score: not drawn.
+        let mut live = ability("live", 2.0, Some(0.1));
+        live.predicted = Some(PredictedBankScore {
+            observed: None,
+            ..held.predicted.unwrap()
+        });
+        let svg = predicted_vs_observed(&[&held, &missed, &live]);
+        assert_eq!(svg.matches("<circle").count(), 2, "{svg}");
+        assert_eq!(svg.matches(r#"fill="white""#).count(), 1, "{svg}");
+        assert!(svg.contains(
+            "missed: predicted 0.700 [0.660, 0.740], observed 0.620 (outside the interval)"
+        ));
+        assert!(svg.contains("held: predicted 0.500 [0.450, 0.550], observed 0.520<"));
     }
 
     fn bank(bs: &[f64]) -> ParamSet {

@@ -79,11 +79,32 @@ impl Reply {
     }
 }
 
+/// What a backend sends to a model besides the prompt, as recorded in a
+/// result (never a secret).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RequestRecord {
+    /// The model name sent.
+    pub model: String,
+    /// The endpoint, without credentials or query string.
+    pub endpoint: String,
+    /// The sampling parameters sent with every request: `temperature`,
+    /// `max_tokens` when set, and any further body fields (`top_p`,
+    /// `seed`, `stop`, ...).
+    pub sampling: serde_json::Map<String, serde_json::Value>,
+}
+
 /// Something that answers prompts.
 pub trait Backend: Send + Sync {
     /// A short description for results and logs (never a secret):
     /// `openai https://host/v1 model=name`.
     fn describe(&self) -> String;
+
+    /// The model, endpoint and sampling parameters this backend sends, for
+    /// the result; `None` for backends that send nothing to a model server
+    /// (replayed, simulated, a local command).
+    fn request(&self) -> Option<RequestRecord> {
+        None
+    }
 
     /// Asks `prompt`, the rendered form of `item`. Live backends use only
     /// the prompt; [`Replay`] and [`Simulated`] use the item's id (and key,
@@ -99,6 +120,9 @@ impl<B: Backend + ?Sized> Backend for Box<B> {
     fn describe(&self) -> String {
         (**self).describe()
     }
+    fn request(&self) -> Option<RequestRecord> {
+        (**self).request()
+    }
     fn ask(&self, prompt: &Prompt, item: &Item) -> Result<Reply, BackendError> {
         (**self).ask(prompt, item)
     }
@@ -107,6 +131,9 @@ impl<B: Backend + ?Sized> Backend for Box<B> {
 impl<B: Backend + ?Sized> Backend for std::sync::Arc<B> {
     fn describe(&self) -> String {
         (**self).describe()
+    }
+    fn request(&self) -> Option<RequestRecord> {
+        (**self).request()
     }
     fn ask(&self, prompt: &Prompt, item: &Item) -> Result<Reply, BackendError> {
         (**self).ask(prompt, item)

@@ -21,7 +21,7 @@ use serde_json::{Map, Value, json};
 
 use super::retry::{RetryPolicy, parse_retry_after};
 use super::semaphore::Semaphore;
-use super::{Backend, BackendError, BackendErrorKind, Reply, TokenUsage};
+use super::{Backend, BackendError, BackendErrorKind, Reply, RequestRecord, TokenUsage};
 use crate::bank::Item;
 use crate::prompt::Prompt;
 
@@ -296,9 +296,39 @@ impl OpenAi {
     }
 }
 
+/// `endpoint` without the credentials a URL may carry (`user:secret@`) or
+/// its query string (some gateways take a key there), for results.
+fn public_endpoint(endpoint: &str) -> String {
+    let without_query = endpoint.split(['?', '#']).next().unwrap_or_default();
+    match without_query.split_once("://") {
+        Some((scheme, rest)) => {
+            let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+            let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+            format!("{scheme}://{host}{path}")
+        }
+        None => without_query.to_owned(),
+    }
+}
+
 impl Backend for OpenAi {
     fn describe(&self) -> String {
         format!("openai {} model={}", self.url, self.config.model)
+    }
+
+    fn request(&self) -> Option<RequestRecord> {
+        let mut sampling = Map::new();
+        sampling.insert("temperature".into(), Value::from(self.config.temperature));
+        if let Some(m) = self.config.max_tokens {
+            sampling.insert("max_tokens".into(), Value::from(m));
+        }
+        for (k, v) in &self.config.extra {
+            sampling.insert(k.clone(), v.clone());
+        }
+        Some(RequestRecord {
+            model: self.config.model.clone(),
+            endpoint: public_endpoint(&self.config.endpoint),
+            sampling,
+        })
     }
 
     /// Sends the prompt, retrying failures that may pass
@@ -454,6 +484,37 @@ fn http_reason(status: u16) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn recorded_endpoints_carry_no_credentials() {
+        for (given, recorded) in [
+            ("https://api.example.com/v1", "https://api.example.com/v1"),
+            (
+                "https://user:sk-secret@host:8443/v1",
+                "https://host:8443/v1",
+            ),
+            ("http://host/v1?api-key=sk-secret", "http://host/v1"),
+            ("https://k@host", "https://host"),
+            ("localhost:8000/v1#x", "localhost:8000/v1"),
+        ] {
+            assert_eq!(public_endpoint(given), recorded, "{given}");
+        }
+    }
+
+    #[test]
+    fn the_request_record_lists_what_is_sent() {
+        let mut c = OpenAiConfig::new("https://u:p@host/v1", "m");
+        c.api_key = ApiKeySource::None;
+        c.max_tokens = Some(2048);
+        c.extra.insert("top_p".into(), json!(0.9));
+        let r = OpenAi::new(c).unwrap().request().unwrap();
+        assert_eq!(r.model, "m");
+        assert_eq!(r.endpoint, "https://host/v1");
+        assert_eq!(
+            Value::Object(r.sampling),
+            json!({"temperature": 0.0, "max_tokens": 2048, "top_p": 0.9})
+        );
+    }
 
     #[test]
     fn key_from_env_is_optional_and_trimmed() {

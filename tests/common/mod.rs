@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 /// The shared data folder: `$FANGSHENG_SHARED`, else `../shared` beside the
-/// checkout. A test that needs it fails (never skips) when it is missing.
+/// checkout. A test that needs it has `shared` in its name and is marked
+/// `#[ignore]` (`.ci/run` runs those with `--ignored`); it fails, never
+/// skips, when the folder is missing.
 pub fn shared_dir() -> PathBuf {
     let dir = std::env::var_os("FANGSHENG_SHARED")
         .map(PathBuf::from)
@@ -23,6 +25,30 @@ pub fn shared_data(rel: &str) -> PathBuf {
     let p = shared_dir().join("data").join(rel);
     assert!(p.is_file(), "missing shared data file {}", p.display());
     p
+}
+
+/// A shipped data file under `tests/data/` (`classic/LSAT7.csv`, ...).
+pub fn data(rel: &str) -> PathBuf {
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(rel);
+    assert!(p.is_file(), "missing test data file {}", p.display());
+    p
+}
+
+/// The 22 shipped MMLU-Pro runs (long format: `model,item_id,correct,pred`).
+pub fn mmlu_pro_runs() -> PathBuf {
+    repo("calibration/mmlu-pro/runs.csv.gz")
+}
+
+/// The shipped MMLU-Pro bank folder.
+pub fn mmlu_pro_bank() -> PathBuf {
+    repo("item-banks/mmlu-pro")
+}
+
+/// The shipped recorded generations of one model on every MMLU-Pro item.
+pub fn mmlu_pro_generations() -> PathBuf {
+    data("mmlu-pro/Meta-Llama-3_1-70B-Instruct.jsonl.gz")
 }
 
 /// A fixture under `tests/fixtures/`.

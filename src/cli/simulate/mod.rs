@@ -244,6 +244,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             started,
         )?;
         meta.score_link = link;
+        meta.in_sample = in_sample;
         meta.write_beside(out)?;
     }
     if let Some(path) = &args.trace {

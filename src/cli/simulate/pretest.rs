@@ -9,8 +9,8 @@ use fangsheng::cat::{Design, ExamResult, Plan, examinee_seed};
 use fangsheng::exam::{Header, JOURNAL_FORMAT, Journal, Step};
 use fangsheng::grade::Outcome;
 use fangsheng::io::csv_float;
+use fangsheng::io::sha256_hex;
 use fangsheng::model::Irf;
-use fangsheng::online::sha256_hex;
 use fangsheng::{Error, Result};
 
 use super::Args;
