@@ -225,7 +225,10 @@ fn simulate_and_exam_report_linked_scores() {
     assert_eq!(r["score_link"]["items"], 10);
     // Without the flag the result has no link and the model's score.
     assert!(stdout.contains("prediction interval"), "{stdout}");
-    assert!(!stdout.contains("measurement error only"), "{stdout}");
+    assert!(
+        !stdout.contains("the interval counts this exam's measurement error only"),
+        "{stdout}"
+    );
     let plain = dir.path().join("plain.json");
     let o = ok(fangsheng(&[
         "exam",
@@ -240,7 +243,10 @@ fn simulate_and_exam_report_linked_scores() {
     ]));
     // Without a link the summary says what the posterior interval leaves out.
     let stdout = String::from_utf8_lossy(&o.stdout);
-    assert!(stdout.contains("measurement error only"), "{stdout}");
+    assert!(
+        stdout.contains("the interval counts this exam's measurement error only"),
+        "{stdout}"
+    );
     let p = json(&plain);
     assert!(p.get("score_link").is_none());
     assert_eq!(
@@ -508,4 +514,73 @@ fn group_lines_are_fitted_per_category_and_link_the_exam_scores() {
         let line: fangsheng::cat::ScoreLink = serde_json::from_value(expected).unwrap();
         assert_eq!(text(r, "score_link"), line.to_string(), "row {r}");
     }
+}
+
+/// Each line of a written link carries its measured coverage; an exam
+/// through a group line measured below the floor marks that group's
+/// interval as not holding its level and says so, the others as the error
+/// model's.
+#[test]
+fn a_group_line_measured_short_marks_its_interval() {
+    let dir = tempfile::tempdir().unwrap();
+    let link = dir.path().join("grouped.json");
+    let bank = concat!(env!("CARGO_MANIFEST_DIR"), "/item-banks/demo");
+    ok(fangsheng(&[
+        "evaluate",
+        "--responses",
+        RUNS,
+        "--bank",
+        bank,
+        "--balance",
+        "none",
+        "--lengths",
+        "10",
+        "--seeds",
+        "2",
+        "--out",
+        s(&dir.path().join("loo.csv")),
+        "--write-score-link",
+        s(&link),
+        "-q",
+    ]));
+    let mut file = json(&link);
+    let line = &mut file["links"][0];
+    let c = line["coverage"].as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&c), "{c}");
+    let groups = line["groups"].as_array_mut().unwrap();
+    assert!(groups.len() > 2);
+    for g in groups.iter() {
+        let c = g["coverage"].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&c), "{g}");
+    }
+    // Every group held when measured, but one: arithmetic.
+    for g in groups.iter_mut() {
+        let short = g["tag"] == "category" && g["value"] == "arithmetic";
+        g["coverage"] = Value::from(if short { 0.8 } else { 0.95 });
+    }
+    line["coverage"] = Value::from(0.95);
+    std::fs::write(&link, serde_json::to_string(&file).unwrap()).unwrap();
+
+    let out = dir.path().join("r.json");
+    let summary = linked_demo_exam(&link, &out, &["--balance", "none"]);
+    let r = json(&out);
+    assert_eq!(r["bank_interval"], "error-model");
+    for (tag, key) in [("category", "category"), ("dimension", "dimension")] {
+        for g in r["predicted_score"][key].as_array().unwrap() {
+            let expected = if tag == "category" && g["value"] == "arithmetic" {
+                "error-model-short"
+            } else {
+                "error-model"
+            };
+            assert_eq!(g["interval"], expected, "{g}");
+        }
+    }
+    assert!(
+        summary.contains("the intervals of category arithmetic do not hold their level"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("(interval does not hold its level)"),
+        "{summary}"
+    );
 }

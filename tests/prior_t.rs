@@ -62,10 +62,15 @@ fn mean_bias(bank: &Arc<CatBank>, prior: Prior, theta: f64, seeds: u64) -> f64 {
 #[test]
 fn an_extreme_examinee_is_pulled_in_less_by_a_t_prior() {
     let bank = bank();
-    let normal = Prior::default();
+    // The population's own scale, where a normal prior's shrinkage of an
+    // examinee far outside it shows most.
+    let normal = Prior {
+        sd: 1.0,
+        ..Prior::default()
+    };
     let t4 = Prior {
         df: Some(4.0),
-        ..Prior::default()
+        ..normal
     };
     let (bn, bt) = (
         mean_bias(&bank, normal, 3.5, 40),

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Candidate defaults against the current default plan, with the user's own
 # command (`fangsheng evaluate`, leave-one-model-out, the cross-validated
-# score link): MMLU-Pro (shipped) and, to confirm, ChemBench and four
-# many-model sets of $FANGSHENG_SHARED. Items without content get a stub
-# bank (one item per id, no categories) so that the linked rows are fitted.
+# score link): MMLU-Pro (shipped) and, to confirm, four many-model sets of
+# $FANGSHENG_SHARED. Their items have no content here: each gets a stub
+# bank (one item per id, one dimension, no categories) so that the linked
+# rows are fitted.
 #
 # Usage (from the repository root, after `cargo build --release`):
 #   bash lab/scripts/defaults_check.sh OUT_DIR
@@ -25,15 +26,15 @@ stub_bank() {
   local runs="$1" dir="$2"
   mkdir -p "$dir"
   zcat -f "$runs" | tail -n +2 | cut -d, -f2 | sort -u |
-    awk '{printf "{\"id\":\"%s\",\"question\":\"stub\",\"answer\":\"x\",\"type\":\"exact\"}\n", $1}' \
+    awk '{printf "{\"id\":\"%s\",\"question\":\"stub\",\"answer\":\"x\",\"type\":\"exact\",\"dimension\":\"general\"}\n", $1}' \
       > "$dir/items.jsonl"
 }
 
-# data name, response flags, bank, seeds
-runs=(
-  "mmlu-pro|--responses calibration/mmlu-pro/runs.csv.gz|item-banks/mmlu-pro|20"
-)
-for set in bfcl crux lawbench swebench-verified; do
+# data name, response flags, bank, seeds (SETS=... limits the many-model
+# sets; SKIP_MMLU=1 leaves MMLU-Pro out)
+runs=()
+[ "${SKIP_MMLU:-0}" = 1 ] || runs+=("mmlu-pro|--responses calibration/mmlu-pro/runs.csv.gz|item-banks/mmlu-pro|20")
+for set in ${SETS:-bfcl crux lawbench swebench-verified}; do
   stub_bank "$D/many-models/$set/responses.csv.gz" "$OUT/banks/$set"
   runs+=("$set|--responses $D/many-models/$set/responses.csv.gz|$OUT/banks/$set|10")
 done

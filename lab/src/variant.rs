@@ -316,7 +316,8 @@ mod tests {
             .apply(&Plan::default(), BankScore::Blend, &b)
             .unwrap();
         assert_eq!(plan.prior.df, Some(4.0));
-        assert_eq!((plan.prior.mean, plan.prior.sd), (0.0, 1.0));
+        let default = Prior::default();
+        assert_eq!((plan.prior.mean, plan.prior.sd), (default.mean, default.sd));
         assert!(plan.content.is_some());
         let pop = Prior {
             mean: 0.2,

@@ -73,7 +73,8 @@ pub use predict::{BankScore, GroupScore, Prediction, bank_score};
 pub use replay::Replay;
 pub use run::{Answer, Outcome, PretestStep, Respondent, Run, Step, run, run_session};
 pub use score_link::{
-    ErrorModel, GroupLink, LengthLink, SCORE_LINK_FORMAT, ScoreLink, ScoreLinkFile, same_plan,
+    COVERAGE_FLOOR, ErrorModel, GroupLink, IntervalBasis, LengthLink, SCORE_LINK_FORMAT, ScoreLink,
+    ScoreLinkFile, same_plan,
 };
 pub use select::SelectRule;
 pub use session::Session;

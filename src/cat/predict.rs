@@ -22,6 +22,7 @@ use serde::{Deserialize, Serialize};
 
 use super::curve::Curve;
 use super::posterior::GridPosterior;
+use super::score_link::IntervalBasis;
 use super::session::Session;
 use crate::error::{Error, Result};
 use crate::estimate::PredictedScore;
@@ -36,6 +37,10 @@ pub struct GroupScore {
     pub n_items: usize,
     /// The predicted proportion with its interval.
     pub score: PredictedScore,
+    /// Where the interval comes from, and so whether it holds its level
+    /// (set by exams; `None` where nothing says).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interval: Option<IntervalBasis>,
 }
 
 /// Predicted scores on the whole bank and per category and dimension.
@@ -148,6 +153,7 @@ impl Session {
                 value: g.value.clone(),
                 n_items: g.curve.len(),
                 score: predict(&g.curve, bank.irfs(), post, level),
+                interval: None,
             })
             .collect())
     }

@@ -198,6 +198,36 @@ impl ScoreLink {
         }
     }
 
+    /// The share of pairs whose observed score lies in the `level`
+    /// prediction interval of the line fitted on the other examinees'
+    /// pairs ([`ScoreLink::leave_group_out`]): the coverage a new model can
+    /// expect, measured without scoring a pair with a line it helped fit.
+    /// `None` without pairs.
+    pub fn cross_validated_coverage(
+        pairs: &[(f64, f64)],
+        groups: &[usize],
+        level: f64,
+    ) -> Option<f64> {
+        let mut held = 0usize;
+        let mut n = 0usize;
+        for (&(p, y), line) in pairs.iter().zip(ScoreLink::leave_group_out(pairs, groups)) {
+            if !(p.is_finite() && y.is_finite()) {
+                continue;
+            }
+            let s = line.apply_score(
+                PredictedScore {
+                    mean: p,
+                    lo: p,
+                    hi: p,
+                },
+                level,
+            );
+            held += usize::from(s.lo <= y && y <= s.hi);
+            n += 1;
+        }
+        (n > 0).then(|| held as f64 / n as f64)
+    }
+
     /// For each pair, the line ([`ScoreLink::fit_grouped`]) fitted on the
     /// pairs of the other groups: `groups[i]` names the examinee of pair
     /// `i`, and every pair of that examinee is left out together. One fit
@@ -245,6 +275,11 @@ pub struct LengthLink {
     /// lines' prediction intervals in 93% (`docs/validation.md`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub groups: Vec<GroupLink>,
+    /// The measured coverage of the line's 95% prediction intervals
+    /// ([`ScoreLink::cross_validated_coverage`]); `None` in files written
+    /// before it was measured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub coverage: Option<f64>,
 }
 
 impl LengthLink {
@@ -267,6 +302,49 @@ pub struct GroupLink {
     /// The line.
     #[serde(flatten)]
     pub link: ScoreLink,
+    /// The measured coverage of the line's 95% prediction intervals, as
+    /// for [`LengthLink::coverage`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub coverage: Option<f64>,
+}
+
+/// Lines whose measured coverage falls below this are said not to hold
+/// their 95% level: with tens of models a measured coverage is itself
+/// uncertain (22 examinees x 20 seeds: about +-2 points for the bank line),
+/// so the floor leaves room for that and flags only a clear shortfall.
+pub const COVERAGE_FLOOR: f64 = 0.90;
+
+/// Where a stated interval comes from, and so whether it can be trusted to
+/// hold its level on a model outside the calibration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum IntervalBasis {
+    /// A line of the error model whose measured coverage reached
+    /// [`COVERAGE_FLOOR`] (or was not measured).
+    ErrorModel,
+    /// A line of the error model whose measured coverage fell short of
+    /// [`COVERAGE_FLOOR`]: too little calibration data for this group to
+    /// state an honest interval.
+    ErrorModelShort,
+    /// The exam's posterior alone: it counts the exam's measurement error,
+    /// not the calibration's, and does not hold its level on models outside
+    /// the calibration.
+    Posterior,
+}
+
+impl IntervalBasis {
+    /// The basis of an interval through a line of measured `coverage`.
+    pub fn of_line(coverage: Option<f64>) -> Self {
+        match coverage {
+            Some(c) if c < COVERAGE_FLOOR => IntervalBasis::ErrorModelShort,
+            _ => IntervalBasis::ErrorModel,
+        }
+    }
+
+    /// Whether the interval can be stated as holding its level.
+    pub fn holds(self) -> bool {
+        self == IntervalBasis::ErrorModel
+    }
 }
 
 /// Score links of one plan at several lengths, as saved by
@@ -763,6 +841,7 @@ mod tests {
                     items: 25,
                     link: ScoreLink::IDENTITY,
                     groups: Vec::new(),
+                    coverage: None,
                 },
                 LengthLink {
                     items: 50,
@@ -771,7 +850,9 @@ mod tests {
                         tag: "category".into(),
                         value: "math".into(),
                         link: ScoreLink { slope: 1.3, ..line },
+                        coverage: Some(0.85),
                     }],
+                    coverage: Some(0.94),
                 },
             ],
         );
@@ -827,6 +908,43 @@ mod tests {
             ..plan.clone()
         };
         assert_eq!(old.link_for(&first).unwrap(), line);
+    }
+
+    #[test]
+    fn cross_validated_coverage_is_near_the_level_for_a_true_line() {
+        use rand::{Rng, SeedableRng};
+        // 60 examinees x 3 seeds on `observed = -0.06 + 1.14 p + N(0, 0.03)`:
+        // each examinee's intervals come from the line fitted on the others.
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
+        let (mut pairs, mut groups) = (Vec::new(), Vec::new());
+        for g in 0..60 {
+            let p = rng.random_range(0.2..0.8);
+            for _ in 0..3 {
+                let noise = 0.03 * crate::simulate::standard_normals(1, &mut rng)[0];
+                pairs.push((p, -0.06 + 1.14 * p + noise));
+                groups.push(g);
+            }
+        }
+        let c = ScoreLink::cross_validated_coverage(&pairs, &groups, 0.95).unwrap();
+        assert!((0.90..=0.99).contains(&c), "{c}");
+        // A line fitted on too little: two examinees give no interval from
+        // the others' single examinee, so nothing is held.
+        let few = [(0.3, 0.31), (0.5, 0.52)];
+        assert_eq!(
+            ScoreLink::cross_validated_coverage(&few, &[0, 1], 0.95),
+            Some(0.0)
+        );
+        assert_eq!(ScoreLink::cross_validated_coverage(&[], &[], 0.95), None);
+        assert_eq!(
+            IntervalBasis::of_line(Some(0.93)),
+            IntervalBasis::ErrorModel
+        );
+        assert_eq!(
+            IntervalBasis::of_line(Some(0.85)),
+            IntervalBasis::ErrorModelShort
+        );
+        assert_eq!(IntervalBasis::of_line(None), IntervalBasis::ErrorModel);
+        assert!(!IntervalBasis::Posterior.holds());
     }
 
     #[test]

@@ -244,7 +244,15 @@ fn a_stratified_exams_start_with_low_discrimination() {
 
 #[test]
 fn predicted_scores_per_tag_match_the_direct_computation() {
-    let mut s = session(90, Plan::default());
+    // The direct computation's prior, N(0, 1).
+    let plan = Plan {
+        prior: crate::cat::Prior {
+            sd: 1.0,
+            ..Default::default()
+        },
+        ..Plan::default()
+    };
+    let mut s = session(90, plan);
     s.record_all(&[("q10", 1), ("q50", 0), ("q70", 1)]).unwrap();
     let pattern: Vec<(&Irf, usize)> = [(10, 1), (50, 0), (70, 1)]
         .iter()

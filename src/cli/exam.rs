@@ -11,7 +11,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use clap::Args as ClapArgs;
 use fangsheng::bank::{ItemBank, ParamSet, UsedVariants};
-use fangsheng::cat::{CatBank, Plan, Tags};
+use fangsheng::cat::{COVERAGE_FLOOR, CatBank, IntervalBasis, Plan, Tags};
 use fangsheng::exam::{Exam, ExamResult, Journal, Progress, PromptRecord, run as run_exam};
 use fangsheng::ids::ItemId;
 use fangsheng::prompt::PromptSpec;
@@ -432,6 +432,15 @@ fn run_one(
             out.map(|o| format!(", result in {}", o.display()))
                 .unwrap_or_default()
         );
+        if result.bank_interval == Some(IntervalBasis::ErrorModelShort) {
+            eprintln!(
+                "{label}: the bank score's interval does not hold its level: the error model's line held the observed score in under {:.0}% of held-out exams",
+                100.0 * COVERAGE_FLOOR
+            );
+        }
+        for note in group_interval_notes(&result) {
+            eprintln!("{label}: {note}");
+        }
     }
     Ok(result)
 }
@@ -596,14 +605,62 @@ fn summary(result: &ExamResult, true_theta: Option<f64>) -> String {
     for (title, groups) in [("category", &p.category), ("dimension", &p.dimension)] {
         for g in groups {
             let mark = if linked(title, &g.value) { " *" } else { "" };
+            let short = if g.interval == Some(IntervalBasis::ErrorModelShort) {
+                " (interval does not hold its level)"
+            } else {
+                ""
+            };
             let _ = writeln!(
                 s,
-                "  {title} {:<12} {:.3} [{:.3}, {:.3}] ({} items){mark}",
+                "  {title} {:<12} {:.3} [{:.3}, {:.3}] ({} items){mark}{short}",
                 g.value, g.score.mean, g.score.lo, g.score.hi, g.n_items
             );
         }
     }
+    for note in group_interval_notes(result) {
+        let _ = writeln!(s, "  ({note})");
+    }
     s
+}
+
+/// What a reader must know about the category and dimension intervals of
+/// `result`: the groups whose interval cannot be stated as holding its
+/// level, and why.
+fn group_interval_notes(result: &ExamResult) -> Vec<String> {
+    let p = &result.predicted_score;
+    let named = |basis: IntervalBasis| -> Vec<String> {
+        [("category", &p.category), ("dimension", &p.dimension)]
+            .iter()
+            .flat_map(|(tag, groups)| {
+                groups
+                    .iter()
+                    .filter(move |g| g.interval == Some(basis))
+                    .map(move |g| format!("{tag} {}", g.value))
+            })
+            .collect()
+    };
+    let n_groups = p.category.len() + p.dimension.len();
+    let mut notes = Vec::new();
+    let posterior = named(IntervalBasis::Posterior);
+    if !posterior.is_empty() {
+        let which = if posterior.len() == n_groups {
+            "the category and dimension intervals".to_owned()
+        } else {
+            format!("the intervals of {}", posterior.join(", "))
+        };
+        notes.push(format!(
+            "{which} count this exam's measurement error only: they do not hold their level on a model outside the calibration"
+        ));
+    }
+    let short = named(IntervalBasis::ErrorModelShort);
+    if !short.is_empty() {
+        notes.push(format!(
+            "the intervals of {} do not hold their level: the error model's lines for them held the observed score in under {:.0}% of held-out exams, too little calibration data to state an honest interval",
+            short.join(", "),
+            100.0 * COVERAGE_FLOOR
+        ));
+    }
+    notes
 }
 
 /// Runs `fangsheng exam --demo`: the embedded bank and calibration, a

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::cat::{Prediction, ScoreLink};
+use crate::cat::{IntervalBasis, Prediction, ScoreLink};
 use crate::estimate::PredictedScore;
 use crate::respond::{RequestRecord, TokenUsage};
 
@@ -113,6 +113,12 @@ pub struct ExamResult {
     /// posterior alone.
     #[serde(default)]
     pub error_model: bool,
+    /// Where the bank score's interval comes from, and so whether it holds
+    /// its level (each category and dimension score says the same of its
+    /// own in `predicted_score`); `null` in results written before it was
+    /// recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bank_interval: Option<IntervalBasis>,
 }
 
 /// A score link as applied to one exam's bank score.

@@ -11,7 +11,8 @@ use super::result::{
 };
 use crate::bank::{Item, ItemBank, ItemType, ParamSet, UsedVariants};
 use crate::cat::{
-    Answer, CatBank, LengthLink, NextItem, Plan, Respondent, Session, Tags, run_session,
+    Answer, CatBank, IntervalBasis, LengthLink, NextItem, Plan, Respondent, Session, Tags,
+    run_session,
 };
 use crate::error::{Error, ErrorKind, Result};
 use crate::export::utc_now;
@@ -595,6 +596,15 @@ fn result(
     let answered = || steps.iter().filter(|s| s.score.is_some() && !s.pretest);
     let meta = exam.params.metadata();
     let mut predicted_score = session.prediction(LEVEL);
+    // Without a line of the error model, an interval is the posterior's.
+    for g in predicted_score
+        .category
+        .iter_mut()
+        .chain(predicted_score.dimension.iter_mut())
+    {
+        g.interval = Some(IntervalBasis::Posterior);
+    }
+    let mut bank_interval = IntervalBasis::Posterior;
     let score_link = exam.score_link.as_ref().map(|(line, source)| {
         let link = line.link;
         let unlinked = predicted_score.bank;
@@ -618,9 +628,11 @@ fn result(
                         unlinked: g.score,
                     });
                     g.score = group.link.apply_score(g.score, LEVEL);
+                    g.interval = Some(IntervalBasis::of_line(group.coverage));
                 }
             }
         }
+        bank_interval = IntervalBasis::of_line(line.coverage);
         AppliedLink {
             link,
             items: line.items,
@@ -669,5 +681,6 @@ fn result(
         request: backend.request(),
         prompt: Some(exam.prompt_record()),
         error_model: exam.score_link.is_some(),
+        bank_interval: Some(bank_interval),
     }
 }

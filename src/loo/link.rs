@@ -10,6 +10,9 @@ use super::{LooDetail, LooReport};
 use crate::cat::{GroupLink, LengthLink, ScoreLink, ScoreLinkFile};
 use crate::error::{Error, Result};
 
+/// The level of the lines' prediction intervals whose coverage is measured.
+const LEVEL: f64 = 0.95;
+
 /// The score link of `method` at each length of `lengths`: the
 /// least-squares line from the held-out examinees' predicted to observed
 /// scores, pooled over seeds (a method without random choices repeats each
@@ -62,12 +65,14 @@ pub fn fit_links(report: &LooReport, method: &str, lengths: &[usize]) -> Vec<Len
             LengthLink {
                 items: k,
                 link: ScoreLink::fit_grouped(&pairs, &groups),
+                coverage: ScoreLink::cross_validated_coverage(&pairs, &groups, LEVEL),
                 groups: by_group
                     .into_iter()
                     .map(|((tag, value), (pairs, groups))| GroupLink {
                         tag: tag.to_owned(),
                         value: value.to_owned(),
                         link: ScoreLink::fit_grouped(&pairs, &groups),
+                        coverage: ScoreLink::cross_validated_coverage(&pairs, &groups, LEVEL),
                     })
                     .collect(),
             }
