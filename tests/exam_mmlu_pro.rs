@@ -9,6 +9,7 @@ mod server;
 
 use std::collections::HashMap;
 use std::io::BufRead;
+use std::path::Path;
 
 use common::{mmlu_pro_bank, path_str, repo, stderr};
 use fangsheng::bank::ItemBank;
@@ -60,14 +61,9 @@ fn asked(body: &Value) -> Option<String> {
     Some(text[start..end].to_owned())
 }
 
-#[test]
-fn one_command_runs_an_mmlu_pro_exam_and_records_what_it_asked_under() {
-    let outputs = recorded_outputs();
-    let server = TestServer::start(move |body| asked(body).and_then(|q| outputs.get(&q).cloned()));
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("result.json");
-    let url = server.url();
-    let o = std::process::Command::new(env!("CARGO_BIN_EXE_fangsheng"))
+/// The one command, from the repository root, against the server at `url`.
+fn exam(url: &str, model: &str, extra: &[&str], out: &Path) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_fangsheng"))
         .current_dir(repo(""))
         .args([
             "exam",
@@ -78,16 +74,25 @@ fn one_command_runs_an_mmlu_pro_exam_and_records_what_it_asked_under() {
             "--backend",
             "openai",
             "--endpoint",
-            &url,
+            url,
             "--model",
-            MODEL,
-            "--max-tokens",
-            "2048",
+            model,
             "--out",
-            path_str(&out),
+            path_str(out),
         ])
+        .args(extra)
         .output()
-        .expect("run fangsheng");
+        .expect("run fangsheng")
+}
+
+#[test]
+fn one_command_runs_an_mmlu_pro_exam_and_records_what_it_asked_under() {
+    let outputs = recorded_outputs();
+    let server = TestServer::start(move |body| asked(body).and_then(|q| outputs.get(&q).cloned()));
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("result.json");
+    let url = server.url();
+    let o = exam(&url, MODEL, &["--max-tokens", "2048"], &out);
     let err = stderr(&o);
     assert!(o.status.success(), "{err}");
     let r: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
@@ -190,6 +195,11 @@ fn one_command_runs_an_mmlu_pro_exam_and_records_what_it_asked_under() {
     );
     assert!(err.contains("error model"), "{err}");
 
+    // The calibration names its 22 models: this one is among them, and the
+    // result says so.
+    assert_eq!(r["in_sample"], true);
+    assert!(err.contains("in-sample exam"), "{err}");
+
     // Its recorded full-bank accuracy is 0.628 (`correct` in the shipped
     // runs). The model is one of the calibration's 22, so this checks the
     // plumbing, not a new model's error (`fangsheng evaluate` measures
@@ -205,4 +215,13 @@ fn one_command_runs_an_mmlu_pro_exam_and_records_what_it_asked_under() {
     assert!((unlinked - 0.628).abs() < 0.08, "{unlinked}");
     let (lo, hi) = (bank["lo"].as_f64().unwrap(), bank["hi"].as_f64().unwrap());
     assert!(lo < mean && mean < hi && hi - lo < 0.2, "[{lo}, {hi}]");
+
+    // A model the calibration never saw is not in-sample.
+    let other = dir.path().join("other.json");
+    let o = exam(&url, "a-new-model", &["--max-items", "5"], &other);
+    let err = stderr(&o);
+    assert!(o.status.success(), "{err}");
+    let r: Value = serde_json::from_str(&std::fs::read_to_string(&other).unwrap()).unwrap();
+    assert_eq!(r["in_sample"], false);
+    assert!(!err.contains("in-sample exam"), "{err}");
 }

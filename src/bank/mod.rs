@@ -25,6 +25,6 @@ pub use content::{
 pub use content_check::{BankInfo, Issue, Report, Severity};
 pub use files::{FORMAT, Loaded};
 pub use import::{ImportSpec, InputFormat, import, import_to};
-pub use params::{ItemParams, Metadata, PROMPT_FORMAT_KEY, ParamSet, Scale};
+pub use params::{EXAMINEE_NAMES_KEY, ItemParams, Metadata, PROMPT_FORMAT_KEY, ParamSet, Scale};
 pub use template::{Draw, Slots, Template, UsedVariants, Variant};
 pub use template_expr::{Expr, Table, Value, format_number};

@@ -44,6 +44,17 @@ impl Metadata {
             .and_then(serde_json::Value::as_str)
     }
 
+    /// Whether the calibration was fitted on an examinee named `name`:
+    /// `None` when the provenance names no examinees.
+    pub fn fitted_on(&self, name: &str) -> Option<bool> {
+        let names = self
+            .provenance
+            .get("data")?
+            .get(EXAMINEE_NAMES_KEY)?
+            .as_array()?;
+        Some(names.iter().any(|n| n.as_str() == Some(name)))
+    }
+
     /// Whether the provenance records `path` (by digest) among its
     /// `sources`: a calibration fitted on that file.
     ///
@@ -144,6 +155,10 @@ impl Default for Scale {
 /// The provenance key of the prompt format a calibration's runs were
 /// answered under.
 pub const PROMPT_FORMAT_KEY: &str = "prompt_format";
+
+/// The key, in the provenance's `data`, of the names of the examinees a
+/// calibration was fitted on (written when they are few, as LLM runs are).
+pub const EXAMINEE_NAMES_KEY: &str = "examinee_names";
 
 /// File-level information about a parameter set.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -293,5 +308,26 @@ fn check_kind(item: &ItemParams) -> Result<()> {
             item.irf.params(),
             item.kind
         )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fitted_on_reads_the_examinee_names_when_recorded() {
+        let mut m = Metadata::default();
+        assert_eq!(m.fitted_on("a"), None);
+        m.provenance.insert(
+            "data".into(),
+            serde_json::json!({"examinees": 2, EXAMINEE_NAMES_KEY: ["a", "b"]}),
+        );
+        assert_eq!(m.fitted_on("a"), Some(true));
+        assert_eq!(m.fitted_on("c"), Some(false));
+        assert_eq!(m.prompt_format(), None);
+        m.provenance
+            .insert(PROMPT_FORMAT_KEY.into(), serde_json::json!("f-1"));
+        assert_eq!(m.prompt_format(), Some("f-1"));
     }
 }

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use clap::Args as ClapArgs;
-use fangsheng::bank::{Metadata, PROMPT_FORMAT_KEY, ParamSet};
+use fangsheng::bank::{EXAMINEE_NAMES_KEY, Metadata, PROMPT_FORMAT_KEY, ParamSet};
 use fangsheng::calibrate::{
     AnchoredCalibration, Calibration, CalibrationConfig, HoldoutScore, NormalPrior, PriorConfig,
     Progress, QuadratureConfig, calibrate, calibrate_anchored, evaluate_holdout, split_holdout,
@@ -43,7 +43,9 @@ parameter CSV).
 
 Every output records its provenance: response file(s) with SHA-256 digests,
 date (UTC; set SOURCE_DATE_EPOCH for reproducible files), model, seed, fit
-statistics, and the parent version (the anchor file's path, digest, version).
+statistics, the parent version (the anchor file's path, digest, version), the
+examinees' names when there are at most 500 (so that an exam can tell a model
+the calibration was fitted on), and --prompt-format when given.
 
 Items nobody answered are dropped with a warning. With --hold-out FRACTION,
 that share of the observed cells (chosen with --seed) is hidden, the items are
@@ -511,6 +513,12 @@ fn metadata(
             "dropped_unanswered_items": dropped,
         }),
     );
+    if responses.n_examinees() <= MAX_NAMED_EXAMINEES {
+        let names: Vec<&str> = responses.examinees().iter().map(|e| e.as_str()).collect();
+        if let Some(data) = p.get_mut("data").and_then(|d| d.as_object_mut()) {
+            data.insert(EXAMINEE_NAMES_KEY.into(), json!(names));
+        }
+    }
     p.insert("models".into(), json!(models));
     p.insert(
         "quadrature".into(),
@@ -525,6 +533,11 @@ fn metadata(
     // same input must give byte-identical files.
     Ok(metadata)
 }
+
+/// Calibrations on at most this many examinees name them in the provenance
+/// (LLM banks have tens of models; exams tell from the names when the model
+/// examined was one of them). Larger samples of people are left unnamed.
+const MAX_NAMED_EXAMINEES: usize = 500;
 
 /// The UTC date recorded in the provenance: from `SOURCE_DATE_EPOCH` (Unix
 /// seconds; the reproducible-builds convention) when set, else today.

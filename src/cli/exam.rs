@@ -28,6 +28,8 @@ use serde::Deserialize;
   fangsheng exam --demo
   fangsheng exam --demo --theta 1.5 --max-items 15 --out demo.json
   fangsheng exam --demo --backend openai --endpoint http://localhost:8000/v1 --model llama-3
+  fangsheng exam --bank item-banks/mmlu-pro --params calibration/mmlu-pro/v1.json --backend openai \\
+      --endpoint http://localhost:8000/v1 --model llama-3 --out mmlu-pro.json
   fangsheng exam --bank item-banks/demo --params calibration/demo/v1.json --backend simulated \\
       --theta 0.5 --out result.json
   fangsheng exam --bank item-banks/demo --params calibration/demo/v1.json --backend command \\
@@ -36,6 +38,12 @@ use serde::Deserialize;
       --endpoint http://localhost:8000/v1 --model llama-3 --journal llama.jsonl --out llama.json
   fangsheng exam --bank item-banks/demo --params calibration/demo/v1.json --backend openai \\
       --endpoint http://localhost:8000/v1 --model llama-3 --journal llama.jsonl --resume --out llama.json
+
+On the shipped MMLU-Pro bank an exam asks 50 items balanced over its 14
+categories under the bank's own prompt (item-banks/mmlu-pro/prompt.toml)
+and reports the predicted accuracy with the calibration's error model; the
+result records the model, endpoint, sampling parameters, prompt format and
+hash, software version and whether the error model was used.
 
 An endpoint that wants a key reads it from the variable --api-key-env names
 (OPENAI_API_KEY=... fangsheng exam ... --api-key-env OPENAI_API_KEY).
@@ -432,6 +440,12 @@ fn run_one(
             out.map(|o| format!(", result in {}", o.display()))
                 .unwrap_or_default()
         );
+        if result.in_sample == Some(true) {
+            let model = result.request.as_ref().map_or("", |r| r.model.as_str());
+            eprintln!(
+                "{label}: in-sample exam: '{model}' is one of the models the calibration was fitted on, so this prediction is not a new model's, and the error model's interval, which describes new models, does not describe it"
+            );
+        }
         if result.bank_interval == Some(IntervalBasis::ErrorModelShort) {
             eprintln!(
                 "{label}: the bank score's interval does not hold its level: the error model's line held the observed score in under {:.0}% of held-out exams",

@@ -119,6 +119,12 @@ pub struct ExamResult {
     /// recorded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bank_interval: Option<IntervalBasis>,
+    /// Whether the model examined (`request.model`) is one the calibration
+    /// was fitted on: its prediction is then not a new model's, and the
+    /// error model, which describes new models, does not describe it.
+    /// `null` when the calibration names no examinees or nothing was sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub in_sample: Option<bool>,
 }
 
 /// A score link as applied to one exam's bank score.

@@ -678,6 +678,7 @@ fn result(
         started: times.started,
         finished: times.finished,
         software: SOFTWARE.to_owned(),
+        in_sample: backend.request().and_then(|r| meta.fitted_on(&r.model)),
         request: backend.request(),
         prompt: Some(exam.prompt_record()),
         error_model: exam.score_link.is_some(),
