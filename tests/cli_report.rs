@@ -353,7 +353,7 @@ fn the_report_leads_with_predicted_scores() {
         section.contains("<td>simulated theta=0.5 seed=1</td>"),
         "{section}"
     );
-    assert!(!section.contains("In-sample replay"), "{section}");
+    assert!(!section.contains("In-sample"), "{section}");
 }
 
 /// A replay of the very runs a calibration was fitted on is marked
@@ -384,10 +384,8 @@ fn an_in_sample_replay_is_marked_in_the_report() {
     assert!(o.status.success(), "{}", stderr(&o));
     let doc = std::fs::read_to_string(&out).unwrap();
     assert!(
-        doc.contains(
-            "In-sample replay: 12 of these 12 models are runs the calibration was fitted on"
-        ),
+        doc.contains("In-sample: 12 of these 12 models are ones the calibration was fitted on"),
         "{doc}"
     );
-    assert_eq!(doc.matches("<td>in-sample replay</td>").count(), 12);
+    assert_eq!(doc.matches("<td>in-sample</td>").count(), 12);
 }

@@ -216,6 +216,23 @@ fn one_command_runs_an_mmlu_pro_exam_and_records_what_it_asked_under() {
     let (lo, hi) = (bank["lo"].as_f64().unwrap(), bank["hi"].as_f64().unwrap());
     assert!(lo < mean && mean < hi && hi - lo < 0.2, "[{lo}, {hi}]");
 
+    // The report leads with the prediction and says the exam is in-sample.
+    let page = dir.path().join("report.html");
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_fangsheng"))
+        .args(["report", "--from", path_str(&out), "--out", path_str(&page)])
+        .output()
+        .expect("run fangsheng");
+    assert!(o.status.success(), "{}", stderr(&o));
+    let doc = std::fs::read_to_string(&page).unwrap();
+    assert!(
+        doc.contains("In-sample: 1 of these 1 models are ones the calibration was fitted on"),
+        "{doc}"
+    );
+    assert!(
+        doc.contains(&format!("<td class=\"num\">{:.3}</td>", mean)),
+        "{doc}"
+    );
+
     // A model the calibration never saw is not in-sample.
     let other = dir.path().join("other.json");
     let o = exam(&url, "a-new-model", &["--max-items", "5"], &other);

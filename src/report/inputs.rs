@@ -62,8 +62,8 @@ pub struct Ability {
     /// The predicted score on the whole bank, when the file gives one.
     pub predicted: Option<PredictedBankScore>,
     /// Whether the model was one of the calibration's own runs (an
-    /// in-sample replay, as its `simulate` sidecar records): its errors are
-    /// not a new model's.
+    /// in-sample replay, as its `simulate` sidecar records, or an exam of a
+    /// model the calibration names): its errors are not a new model's.
     pub in_sample: bool,
 }
 
@@ -257,7 +257,7 @@ impl Inputs {
                     observed: None,
                     error_model: r.error_model || r.score_link.is_some(),
                 }),
-                in_sample: false,
+                in_sample: r.in_sample == Some(true),
             });
             return Ok(Kind::ExamResult);
         }

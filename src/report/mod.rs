@@ -278,7 +278,7 @@ fn predictions_section(abilities: &[&Ability]) -> String {
     let in_sample = with.iter().filter(|a| a.in_sample).count();
     if in_sample > 0 {
         c.push_str(&html::note(&format!(
-            "In-sample replay: {in_sample} of these {} models are runs the calibration was fitted on, so their errors are not a new model's (`fangsheng evaluate` measures those), and no error model was applied to them.",
+            "In-sample: {in_sample} of these {} models are ones the calibration was fitted on (a replay of its runs, or an exam of a model it names), so their errors are not a new model's (`fangsheng evaluate` measures those), and the error model, which describes new models, does not describe them.",
             with.len()
         )));
     }
@@ -334,7 +334,7 @@ fn predictions_section(abilities: &[&Ability]) -> String {
                 None => ("–".into(), "–".into()),
             };
             let basis = match (a.in_sample, p.error_model) {
-                (true, _) => "in-sample replay",
+                (true, _) => "in-sample",
                 (false, true) => "error model",
                 (false, false) => "exam posterior only",
             };
