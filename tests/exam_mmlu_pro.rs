@@ -52,23 +52,28 @@ fn recorded_outputs() -> HashMap<String, String> {
     out
 }
 
-/// The question and options a request asks, between MMLU-Pro's
-/// "Question:" and "Answer:" lines.
+/// The question and options a request asks, between MMLU-Pro's last
+/// "Question:" line (worked examples come before it) and its "Answer:".
 fn asked(body: &Value) -> Option<String> {
     let text = body["messages"].as_array()?.last()?["content"].as_str()?;
-    let start = text.find("Question:\n")? + "Question:\n".len();
+    let start = text.rfind("Question:\n")? + "Question:\n".len();
     let end = text.rfind("\nAnswer: Let's think step by step.")?;
     Some(text[start..end].to_owned())
 }
 
 /// The one command, from the repository root, against the server at `url`.
 fn exam(url: &str, model: &str, extra: &[&str], out: &Path) -> std::process::Output {
+    exam_on("item-banks/mmlu-pro", url, model, extra, out)
+}
+
+/// The same command on the bank folder `bank`.
+fn exam_on(bank: &str, url: &str, model: &str, extra: &[&str], out: &Path) -> std::process::Output {
     std::process::Command::new(env!("CARGO_BIN_EXE_fangsheng"))
         .current_dir(repo(""))
         .args([
             "exam",
             "--bank",
-            "item-banks/mmlu-pro",
+            bank,
             "--params",
             "calibration/mmlu-pro/v1.json",
             "--backend",
@@ -241,4 +246,80 @@ fn one_command_runs_an_mmlu_pro_exam_and_records_what_it_asked_under() {
     let r: Value = serde_json::from_str(&std::fs::read_to_string(&other).unwrap()).unwrap();
     assert_eq!(r["in_sample"], false);
     assert!(!err.contains("in-sample exam"), "{err}");
+}
+
+/// Under the bank's 5-shot prompt (`prompt-5shot.toml` as the bank's
+/// prompt, with worked examples of every category beside it), the result
+/// says the calibration covers the prompt, and each request carries five
+/// examples of the item's own category before its question. The examples
+/// here are stand-ins: MMLU-Pro's validation split does not ship.
+#[test]
+fn under_the_five_shot_prompt_the_calibration_covers_the_exam() {
+    let dir = tempfile::tempdir().unwrap();
+    let bank_dir = dir.path().join("mmlu-pro");
+    std::fs::create_dir(&bank_dir).unwrap();
+    std::fs::copy(
+        repo("item-banks/mmlu-pro/items.jsonl.gz"),
+        bank_dir.join("items.jsonl.gz"),
+    )
+    .unwrap();
+    std::fs::copy(
+        repo("item-banks/mmlu-pro/prompt-5shot.toml"),
+        bank_dir.join("prompt.toml"),
+    )
+    .unwrap();
+    let bank = ItemBank::load(&mmlu_pro_bank()).unwrap();
+    let mut categories: Vec<&str> = bank
+        .items()
+        .iter()
+        .filter_map(|i| i.category.as_deref())
+        .collect();
+    categories.sort_unstable();
+    categories.dedup();
+    let mut lines = String::new();
+    for c in &categories {
+        for k in 0..6 {
+            lines.push_str(&format!(
+                "{{\"id\":\"{c}-{k}\",\"question\":\"Worked {c} {k}?\",\"choices\":[\"x\",\"y\"],\
+                 \"answer\":\"A\",\"category\":\"{c}\",\"meta\":{{\"rationale\":\"So (A). The answer is (A).\"}}}}\n"
+            ));
+        }
+    }
+    std::fs::write(bank_dir.join("few-shot.jsonl"), lines).unwrap();
+
+    let outputs = recorded_outputs();
+    let server = TestServer::start(move |body| asked(body).and_then(|q| outputs.get(&q).cloned()));
+    let out = dir.path().join("r.json");
+    let o = exam_on(
+        path_str(&bank_dir),
+        &server.url(),
+        "a-new-model",
+        &["--max-items", "10"],
+        &out,
+    );
+    let err = stderr(&o);
+    assert!(o.status.success(), "{err}");
+    let r: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert_eq!(r["items_used"], 10);
+    assert_eq!(r["prompt"]["format"], "mmlu-pro-cot-5shot");
+    assert_eq!(r["prompt"]["covered"], true);
+    assert!(!err.contains("does not cover"), "{err}");
+    for req in server.requests() {
+        let text = req.body["messages"][0]["content"].as_str().unwrap();
+        assert_eq!(text.matches("Question:\n").count(), 6, "{text}");
+        assert_eq!(text.matches("The answer is (A).\n\n").count(), 5, "{text}");
+        let category = categories
+            .iter()
+            .find(|c| {
+                text.starts_with(&format!(
+                    "The following are multiple choice questions (with answers) about {c}."
+                ))
+            })
+            .expect("the instruction names a category");
+        assert_eq!(
+            text.matches(&format!("Worked {category} ")).count(),
+            5,
+            "{text}"
+        );
+    }
 }

@@ -746,7 +746,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let mut exam = Exam::new(bank, params.clone(), &params_bytes, plan, prompt, args.seed)?
         .with_used_variants(used);
     if !args.quiet {
-        if let Some(note) = prompt_note(&exam.prompt_record()) {
+        if let Some(note) = prompt_note(exam.prompt_record()) {
             eprintln!("{note}");
         }
     }

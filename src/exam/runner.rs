@@ -37,6 +37,7 @@ pub struct Exam {
     plan: Plan,
     prompt_spec: PromptSpec,
     prompt: PromptConfig,
+    prompt_record: PromptRecord,
     cat: Arc<CatBank>,
     seed: u64,
     used: Arc<UsedVariants>,
@@ -127,6 +128,14 @@ impl Exam {
         }
         let cat = CatBank::new(&params)?.with_tags(&tags)?.exclude(&missing)?;
         let prompt = prompt_spec.build(&bank)?;
+        let calibrated_format = params.metadata().prompt_format().map(str::to_owned);
+        let format = prompt_spec.format_name().to_owned();
+        let prompt_record = PromptRecord {
+            covered: calibrated_format.as_ref().map(|c| *c == format),
+            format,
+            hash: prompt_spec.hash()?,
+            calibrated_format,
+        };
         let cat = Arc::new(cat);
         // Fail now, not after the first request, on a plan the bank rejects.
         Session::new(Arc::clone(&cat), plan.clone(), seed)?;
@@ -137,6 +146,7 @@ impl Exam {
             plan,
             prompt_spec,
             prompt,
+            prompt_record,
             cat,
             seed,
             used: UsedVariants::new(),
@@ -168,15 +178,8 @@ impl Exam {
 
     /// The prompt this exam asks under, and whether its calibration covers
     /// it.
-    pub fn prompt_record(&self) -> PromptRecord {
-        let calibrated_format = self.params.metadata().prompt_format().map(str::to_owned);
-        let format = self.prompt_spec.format_name().to_owned();
-        PromptRecord {
-            covered: calibrated_format.as_ref().map(|c| *c == format),
-            format,
-            hash: self.prompt_spec.hash(),
-            calibrated_format,
-        }
+    pub fn prompt_record(&self) -> &PromptRecord {
+        &self.prompt_record
     }
 
     /// The set of used template variants this exam draws against.
@@ -680,7 +683,7 @@ fn result(
         software: SOFTWARE.to_owned(),
         in_sample: backend.request().and_then(|r| meta.fitted_on(&r.model)),
         request: backend.request(),
-        prompt: Some(exam.prompt_record()),
+        prompt: Some(exam.prompt_record.clone()),
         error_model: exam.score_link.is_some(),
         bank_interval: Some(bank_interval),
     }

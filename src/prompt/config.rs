@@ -81,6 +81,8 @@ pub struct PromptConfig {
     pub(super) choice_line: Template,
     pub(super) few_shot: Vec<Item>,
     pub(super) few_shot_style: FewShotStyle,
+    pub(super) few_shot_per_category: Option<usize>,
+    pub(super) preamble: Option<Template>,
 }
 
 pub(super) fn type_index(kind: ItemType) -> usize {
@@ -116,6 +118,8 @@ impl Default for PromptConfig {
             choice_line: builtin(CHOICE_LINE, TemplateRole::ChoiceLine),
             few_shot: Vec::new(),
             few_shot_style: FewShotStyle::default(),
+            few_shot_per_category: None,
+            preamble: None,
         }
     }
 }
@@ -183,6 +187,24 @@ impl PromptConfig {
         Ok(self)
     }
 
+    /// Shows each asked item only the first `n` examples of its own
+    /// category (MMLU-Pro's harness shows five).
+    pub fn with_few_shot_per_category(mut self, n: usize) -> Self {
+        self.few_shot_per_category = Some(n);
+        self
+    }
+
+    /// Sets a text that opens the prompt once, before any worked example:
+    /// a question-role template, so `{category}` names the asked item's
+    /// category.
+    ///
+    /// # Errors
+    /// As [`Template::parse`] with [`TemplateRole::Question`].
+    pub fn with_preamble(mut self, source: &str) -> Result<Self> {
+        self.preamble = Some(Template::parse(source, TemplateRole::Question)?);
+        Ok(self)
+    }
+
     /// The system prompt.
     pub fn system(&self) -> Option<&str> {
         self.system.as_deref()
@@ -247,6 +269,23 @@ pub struct PromptSpec {
     /// Layout of the examples.
     #[serde(default)]
     pub few_shot_style: FewShotStyle,
+    /// A file of worked examples (items in the bank format, JSON Lines,
+    /// gzip allowed; an item's `meta.rationale` is its `{rationale}`),
+    /// shown besides those of `few_shot`. A relative path is read from the
+    /// bank folder for a bank's own [`PROMPT_FILE`], else from the current
+    /// folder.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub few_shot_file: Option<String>,
+    /// Show each asked item only the first N examples of its own category.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub few_shot_per_category: Option<usize>,
+    /// A text opening the prompt once, before any example (a question
+    /// template: `{category}` names the asked item's category).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preamble: Option<String>,
+    /// The folder relative `few_shot_file` paths are read from.
+    #[serde(skip)]
+    pub base_dir: Option<std::path::PathBuf>,
 }
 
 /// The file of a bank folder that holds the bank's own prompt (the format
@@ -274,9 +313,12 @@ impl PromptSpec {
             return Ok(None);
         }
         let text = crate::io::read_to_string(&path)?;
-        toml::from_str(&text)
-            .map(Some)
-            .map_err(|e| Error::config(format!("not a prompt: {e}")).in_file(&path))
+        let spec: PromptSpec = toml::from_str(&text)
+            .map_err(|e| Error::config(format!("not a prompt: {e}")).in_file(&path))?;
+        Ok(Some(PromptSpec {
+            base_dir: Some(dir.to_path_buf()),
+            ..spec
+        }))
     }
 
     /// The name results record: `format`, else [`DEFAULT_FORMAT`] for the
@@ -290,9 +332,29 @@ impl PromptSpec {
     }
 
     /// SHA-256 of the settings as JSON (fields in declaration order, maps
-    /// sorted): equal hashes, the same prompt for every item of a bank.
-    pub fn hash(&self) -> String {
-        crate::io::sha256_hex(serde_json::to_string(self).unwrap_or_default().as_bytes())
+    /// sorted) and, with a `few_shot_file`, of that file's bytes: equal
+    /// hashes, the same prompt for every item of a bank.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Io`](crate::ErrorKind::Io) when the examples file cannot
+    /// be read.
+    pub fn hash(&self) -> Result<String> {
+        let mut text = serde_json::to_string(self).unwrap_or_default();
+        if let Some(path) = self.few_shot_path() {
+            let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
+            text.push('\n');
+            text.push_str(&crate::io::sha256_hex(&bytes));
+        }
+        Ok(crate::io::sha256_hex(text.as_bytes()))
+    }
+
+    /// Where `few_shot_file` is read from.
+    fn few_shot_path(&self) -> Option<std::path::PathBuf> {
+        let file = Path::new(self.few_shot_file.as_deref()?);
+        Some(match &self.base_dir {
+            Some(dir) if file.is_relative() => dir.join(file),
+            _ => file.to_path_buf(),
+        })
     }
 
     /// Builds the configuration, taking few-shot examples from `bank`.
@@ -317,7 +379,7 @@ impl PromptSpec {
         for (name, t) in &self.example_answers {
             config = config.with_example_answer(ItemType::parse(name).map_err(to_config)?, t)?;
         }
-        let examples = self
+        let mut examples = self
             .few_shot
             .iter()
             .map(|id| {
@@ -329,6 +391,20 @@ impl PromptSpec {
                 })
             })
             .collect::<Result<Vec<_>>>()?;
+        if let Some(path) = self.few_shot_path() {
+            let text = crate::io::read_to_string(&path)?;
+            examples.extend(
+                ItemBank::from_jsonl("few-shot", &text, &path)?
+                    .items()
+                    .to_vec(),
+            );
+        }
+        if let Some(t) = &self.preamble {
+            config = config.with_preamble(t)?;
+        }
+        if let Some(n) = self.few_shot_per_category {
+            config = config.with_few_shot_per_category(n);
+        }
         config.with_few_shot(examples, self.few_shot_style)
     }
 }

@@ -158,8 +158,16 @@ pub fn render(item: &Item, config: &PromptConfig) -> Prompt {
         .few_shot
         .iter()
         .filter(|e| !is_same_question(e, item))
+        .filter(|e| config.few_shot_per_category.is_none() || e.category == item.category)
+        .take(config.few_shot_per_category.unwrap_or(usize::MAX))
         .collect();
     let question = question_text(item, config);
+    // The preamble opens the (first) user message, before any example.
+    let preamble = config
+        .preamble
+        .as_ref()
+        .map(|t| fill_question(t, item, config))
+        .unwrap_or_default();
     let messages = match config.few_shot_style {
         FewShotStyle::Messages => {
             let mut m = Vec::with_capacity(2 * examples.len() + 1);
@@ -168,10 +176,11 @@ pub fn render(item: &Item, config: &PromptConfig) -> Prompt {
                 m.push(Message::assistant(example_answer(e, config)));
             }
             m.push(Message::user(question));
+            m[0].content.insert_str(0, &preamble);
             m
         }
         FewShotStyle::Inline => {
-            let mut text = String::new();
+            let mut text = preamble;
             for e in &examples {
                 text.push_str(&question_text(e, config));
                 text.push(' ');
@@ -202,8 +211,14 @@ fn is_same_question(example: &Item, asked: &Item) -> bool {
 /// The item's question through its type's template. Only the question, the
 /// choices and descriptive fields are available to the template.
 fn question_text(item: &Item, config: &PromptConfig) -> String {
+    fill_question(config.template(item.kind), item, config)
+}
+
+/// `template`, a question-role template, filled with `item`'s question,
+/// choices and descriptive fields.
+fn fill_question(template: &Template, item: &Item, config: &PromptConfig) -> String {
     let n = item.choices.len().min(crate::bank::MAX_CHOICES);
-    config.template(item.kind).fill(|p| match p {
+    template.fill(|p| match p {
         Placeholder::Question => item.question.clone(),
         Placeholder::Choices => item.choices[..n]
             .iter()
@@ -239,7 +254,10 @@ fn question_text(item: &Item, config: &PromptConfig) -> String {
         Placeholder::Category => item.category.clone().unwrap_or_default(),
         Placeholder::Dimension => item.dimension.clone().unwrap_or_default(),
         // Refused in question templates by `Template::parse`.
-        Placeholder::Letter | Placeholder::Choice | Placeholder::Answer => String::new(),
+        Placeholder::Letter
+        | Placeholder::Choice
+        | Placeholder::Answer
+        | Placeholder::Rationale => String::new(),
     })
 }
 
@@ -252,6 +270,12 @@ fn example_answer(example: &Item, config: &PromptConfig) -> String {
     config.example_answers[config::type_index(example.kind)].fill(|p| match p {
         Placeholder::Answer => example.answer.clone(),
         Placeholder::Choice => choice.clone(),
+        Placeholder::Rationale => example
+            .meta
+            .get("rationale")
+            .and_then(|v| v.as_str())
+            .unwrap_or_default()
+            .to_owned(),
         _ => String::new(),
     })
 }

@@ -31,10 +31,13 @@ pub enum Placeholder {
     Choice,
     /// `{answer}`: in a few-shot example's answer, the example's key.
     Answer,
+    /// `{rationale}`: in a few-shot example's answer, its worked solution
+    /// (the item's `meta.rationale`; empty when it has none).
+    Rationale,
 }
 
 impl Placeholder {
-    const ALL: [Placeholder; 11] = [
+    const ALL: [Placeholder; 12] = [
         Placeholder::Question,
         Placeholder::Choices,
         Placeholder::NChoices,
@@ -46,6 +49,7 @@ impl Placeholder {
         Placeholder::Letter,
         Placeholder::Choice,
         Placeholder::Answer,
+        Placeholder::Rationale,
     ];
 
     /// The name between the braces.
@@ -62,6 +66,7 @@ impl Placeholder {
             Placeholder::Letter => "letter",
             Placeholder::Choice => "choice",
             Placeholder::Answer => "answer",
+            Placeholder::Rationale => "rationale",
         }
     }
 }
@@ -77,8 +82,8 @@ pub enum TemplateRole {
     /// A choice line: `{letter}` and `{choice}`.
     ChoiceLine,
     /// The answer of a few-shot example: `{answer}` (its key; for multiple
-    /// choice the letter) and `{choice}` (the correct choice's text, empty
-    /// for other types).
+    /// choice the letter), `{choice}` (the correct choice's text, empty
+    /// for other types) and `{rationale}` (its worked solution).
     ExampleAnswer,
 }
 
@@ -86,9 +91,9 @@ impl TemplateRole {
     fn allows(self, p: Placeholder) -> bool {
         use Placeholder::*;
         match self {
-            TemplateRole::Question => !matches!(p, Letter | Choice | Answer),
+            TemplateRole::Question => !matches!(p, Letter | Choice | Answer | Rationale),
             TemplateRole::ChoiceLine => matches!(p, Letter | Choice),
-            TemplateRole::ExampleAnswer => matches!(p, Answer | Choice),
+            TemplateRole::ExampleAnswer => matches!(p, Answer | Choice | Rationale),
         }
     }
 }

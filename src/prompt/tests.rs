@@ -237,3 +237,65 @@ proptest! {
         prop_assert_eq!(first.messages()[1].content.as_str(), "The answer is (C).");
     }
 }
+
+/// The shipped MMLU-Pro 5-shot prompt lays out as MMLU-Pro's harness does:
+/// the category's instruction once, then that category's worked examples
+/// (question, options, "Answer: Let's think step by step." and the chain of
+/// thought, a blank line after each), then the question; examples of other
+/// categories are not shown, and at most five are.
+#[test]
+fn the_mmlu_pro_five_shot_prompt_follows_the_harness_layout() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut lines = String::new();
+    for (i, category) in ["law", "law", "math", "law", "law", "law", "law"]
+        .iter()
+        .enumerate()
+    {
+        lines.push_str(&format!(
+            "{{\"id\":\"v{i}\",\"question\":\"Example {i}?\",\"choices\":[\"yes\",\"no\"],\
+             \"answer\":\"A\",\"category\":\"{category}\",\
+             \"meta\":{{\"rationale\":\"Reason {i}. The answer is (A).\"}}}}\n"
+        ));
+    }
+    std::fs::write(dir.path().join("few-shot.jsonl"), lines).unwrap();
+    let toml = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/item-banks/mmlu-pro/prompt-5shot.toml"
+    ))
+    .unwrap();
+    std::fs::write(dir.path().join(PROMPT_FILE), toml).unwrap();
+    let spec = PromptSpec::of_bank(dir.path()).unwrap().unwrap();
+    assert_eq!(spec.format_name(), "mmlu-pro-cot-5shot");
+    let bank = crate::bank::ItemBank::from_items("b", vec![mc("t", "Asked?", 2, 1)]).unwrap();
+    let config = spec.build(&bank).unwrap();
+    let mut item = mc("t", "Asked?", 3, 1);
+    item.category = Some("law".into());
+    let prompt = render(&item, &config);
+    assert_eq!(prompt.messages().len(), 1);
+    let example = |i: usize| {
+        format!(
+            "Question:\nExample {i}?\nOptions:\nA. yes\nB. no\n\
+             Answer: Let's think step by step. Reason {i}. The answer is (A).\n\n"
+        )
+    };
+    let expected = format!(
+        "The following are multiple choice questions (with answers) about law. Think step by \
+         step and then finish your answer with \"the answer is (X)\" where X is the correct \
+         letter choice.\n\n{}{}{}{}{}Question:\nAsked?\nOptions:\nA. choice 0 of t\n\
+         B. choice 1 of t\nC. choice 2 of t\nAnswer: Let's think step by step.",
+        example(0),
+        example(1),
+        example(3),
+        example(4),
+        example(5)
+    );
+    assert_eq!(prompt.question(), expected);
+    // The examples file is part of the prompt's hash.
+    let before = spec.hash().unwrap();
+    std::fs::write(dir.path().join("few-shot.jsonl"), "").unwrap();
+    assert_ne!(spec.hash().unwrap(), before);
+    // Without the file, building says which file is missing.
+    std::fs::remove_file(dir.path().join("few-shot.jsonl")).unwrap();
+    let err = spec.build(&bank).unwrap_err().to_string();
+    assert!(err.contains("few-shot.jsonl"), "{err}");
+}
