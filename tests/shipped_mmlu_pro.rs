@@ -258,16 +258,32 @@ fn an_exam_records_the_error_model_it_used() {
 
 /// `item-banks/mmlu-pro/rebuild.sh` rebuilds the four shipped files byte for
 /// byte from MMLU-Pro's test split and the published runs, with this build
-/// of the tool.
+/// of the tool; given a validation split beside them (here two stand-in
+/// lines in its format, with `cot_content`), it also writes the worked
+/// examples and makes the 5-shot prompt the bank's own.
 #[test]
 #[ignore = "rebuilds from MMLU-Pro's raw files in ../shared (FANGSHENG_SHARED); .ci/run runs it with --ignored"]
 fn the_shipped_files_rebuild_byte_for_byte_shared() {
-    let src = common::shared_data("mmlu-pro/items.jsonl.gz");
-    let src = src.parent().unwrap();
+    let raw = common::shared_data("mmlu-pro/items.jsonl.gz");
+    let src = tempfile::tempdir().unwrap();
+    for name in ["items.jsonl.gz", "responses.csv.gz"] {
+        std::os::unix::fs::symlink(raw.parent().unwrap().join(name), src.path().join(name))
+            .unwrap();
+    }
+    std::fs::write(
+        src.path().join("validation.jsonl"),
+        concat!(
+            r#"{"question_id": 0, "question": "Find the characteristic of the ring 2Z.", "options": ["0", "30", "3"], "answer": "A", "answer_index": 0, "cot_content": "A: Let's think step by step. A characteristic of a ring is R is n. The answer is (A).", "category": "math", "src": "cot_lib-abstract_algebra"}"#,
+            "\n",
+            r#"{"question_id":1,"question":"Which?","options":["x","y"],"answer":"B","answer_index":1,"cot_content":"A: Let's think step by step. Because. The answer is (B).","category":"law","src":"cot_lib-law"}"#,
+            "\n"
+        ),
+    )
+    .unwrap();
     let out = tempfile::tempdir().unwrap();
     let o = std::process::Command::new("bash")
         .arg(repo("item-banks/mmlu-pro/rebuild.sh"))
-        .arg(src)
+        .arg(src.path())
         .arg(out.path())
         .env("FANGSHENG", env!("CARGO_BIN_EXE_fangsheng"))
         .output()
@@ -286,4 +302,24 @@ fn the_shipped_files_rebuild_byte_for_byte_shared() {
             "{rel}: the rebuilt file differs from the shipped one"
         );
     }
+    let bank = out.path().join("item-banks/mmlu-pro");
+    assert_eq!(
+        std::fs::read(bank.join("prompt.toml")).unwrap(),
+        std::fs::read(repo("item-banks/mmlu-pro/prompt-5shot.toml")).unwrap()
+    );
+    let examples: Vec<serde_json::Value> = std::fs::read_to_string(bank.join("few-shot.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(examples.len(), 2);
+    assert_eq!(
+        examples[0]["meta"]["rationale"],
+        "A characteristic of a ring is R is n. The answer is (A)."
+    );
+    assert_eq!(
+        examples[1]["meta"]["rationale"],
+        "Because. The answer is (B)."
+    );
+    assert_eq!(examples[1]["category"], "law");
 }

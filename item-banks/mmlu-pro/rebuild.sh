@@ -13,6 +13,11 @@
 # question_id, question, options, answer, category) and responses.csv.gz
 # (model,item_id,correct,pred). OUT_ROOT (default: the repository root)
 # receives item-banks/mmlu-pro/ and calibration/mmlu-pro/.
+#
+# When SOURCE_DIR also holds validation.jsonl or validation.jsonl.gz
+# (MMLU-Pro's validation split, with cot_content), the bank gets its worked
+# examples (few-shot.jsonl) and the 5-shot prompt becomes its prompt.toml:
+# exams then ask under the format the calibration's runs were answered under.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -32,6 +37,24 @@ mkdir -p "$BANK" "$CAL"
     --choices-field options --answer-field answer --category-field category \
     --dimension general --gzip --force --out "$BANK" > /dev/null
 install -m 0644 "$SRC/responses.csv.gz" "$CAL/runs.csv.gz"
+
+VAL=""
+for f in "$SRC/validation.jsonl" "$SRC/validation.jsonl.gz"; do
+  [ -f "$f" ] && VAL="$f"
+done
+if [ -n "$VAL" ]; then
+  # Each example's chain of thought, without the "A: Let's think step by
+  # step." the prompt's question line already ends with, as meta.rationale.
+  TMP="$(mktemp -d)"
+  zcat -f "$VAL" | sed 's/"cot_content": *"A: Let'\''s think step by step\. */"rationale":"/' \
+    > "$TMP/validation.jsonl"
+  "$FS" bank import "$TMP/validation.jsonl" --id-field question_id --question-field question \
+      --choices-field options --answer-field answer --category-field category --keep rationale \
+      --force --out "$TMP/bank" > /dev/null
+  install -m 0644 "$TMP/bank/items.jsonl" "$BANK/few-shot.jsonl"
+  install -m 0644 item-banks/mmlu-pro/prompt-5shot.toml "$BANK/prompt.toml"
+  rm -rf "$TMP"
+fi
 
 # Paths recorded in the outputs are relative to OUT_ROOT, the same wherever
 # the rebuild runs.
