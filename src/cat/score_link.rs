@@ -340,11 +340,6 @@ impl IntervalBasis {
             _ => IntervalBasis::ErrorModel,
         }
     }
-
-    /// Whether the interval can be stated as holding its level.
-    pub fn holds(self) -> bool {
-        self == IntervalBasis::ErrorModel
-    }
 }
 
 /// Score links of one plan at several lengths, as saved by
@@ -511,7 +506,7 @@ impl ScoreLinkFile {
     pub fn length_for(&self, plan: &Plan) -> Result<&LengthLink> {
         let a = serde_json::to_value(&self.plan).unwrap_or_default();
         let b = serde_json::to_value(without_length(plan)).unwrap_or_default();
-        if !same(&a, &b) {
+        if !same_plan(&a, &b) {
             let differ: Vec<String> = match (a.as_object(), b.as_object()) {
                 (Some(a), Some(b)) => {
                     let mut keys: Vec<&String> = a.keys().chain(b.keys()).collect();
@@ -519,7 +514,7 @@ impl ScoreLinkFile {
                     keys.dedup();
                     keys.into_iter()
                         .filter(|k| match (a.get(*k), b.get(*k)) {
-                            (Some(x), Some(y)) => !same(x, y),
+                            (Some(x), Some(y)) => !same_plan(x, y),
                             _ => true,
                         })
                         .cloned()
@@ -550,18 +545,11 @@ impl ScoreLinkFile {
     }
 }
 
-/// Whether two plans (as JSON) are the same plan, numbers within 1e-6 (content
-/// targets computed from a bank's shares differ in the last digit after a
-/// JSON round trip, and between a leave-one-out fold's bank and the whole
-/// bank).
+/// Whether two plans (as JSON) are the same plan, numbers within 1e-6:
+/// content targets taken from a bank's tag shares differ in the last digits
+/// after a JSON round trip, and between a leave-one-out fold's bank and the
+/// whole bank.
 pub fn same_plan(a: &serde_json::Value, b: &serde_json::Value) -> bool {
-    same(a, b)
-}
-
-/// Equal plan values, numbers within 1e-6: content targets taken from a
-/// bank's tag shares differ in the last digits between a leave-one-out
-/// fold's bank and the whole bank.
-fn same(a: &serde_json::Value, b: &serde_json::Value) -> bool {
     use serde_json::Value;
     match (a, b) {
         (Value::Number(x), Value::Number(y)) => match (x.as_f64(), y.as_f64()) {
@@ -569,10 +557,12 @@ fn same(a: &serde_json::Value, b: &serde_json::Value) -> bool {
             _ => x == y,
         },
         (Value::Array(x), Value::Array(y)) => {
-            x.len() == y.len() && x.iter().zip(y).all(|(x, y)| same(x, y))
+            x.len() == y.len() && x.iter().zip(y).all(|(x, y)| same_plan(x, y))
         }
         (Value::Object(x), Value::Object(y)) => {
-            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| same(v, w)))
+            x.len() == y.len()
+                && x.iter()
+                    .all(|(k, v)| y.get(k).is_some_and(|w| same_plan(v, w)))
         }
         _ => a == b,
     }
@@ -944,7 +934,6 @@ mod tests {
             IntervalBasis::ErrorModelShort
         );
         assert_eq!(IntervalBasis::of_line(None), IntervalBasis::ErrorModel);
-        assert!(!IntervalBasis::Posterior.holds());
     }
 
     #[test]

@@ -598,6 +598,7 @@ fn result(
     // Pretest steps are not part of the exam's result.
     let answered = || steps.iter().filter(|s| s.score.is_some() && !s.pretest);
     let meta = exam.params.metadata();
+    let request = backend.request();
     let mut predicted_score = session.prediction(LEVEL);
     // Without a line of the error model, an interval is the posterior's.
     for g in predicted_score
@@ -681,8 +682,8 @@ fn result(
         started: times.started,
         finished: times.finished,
         software: SOFTWARE.to_owned(),
-        in_sample: backend.request().and_then(|r| meta.fitted_on(&r.model)),
-        request: backend.request(),
+        in_sample: request.as_ref().and_then(|r| meta.fitted_on(&r.model)),
+        request,
         prompt: Some(exam.prompt_record.clone()),
         error_model: exam.score_link.is_some(),
         bank_interval: Some(bank_interval),
